@@ -1,0 +1,365 @@
+//! The application: routes, blueprints, middleware and settings, built
+//! into a shared, immutable [`AppService`].
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http::StatusCode;
+
+use crate::blueprint::Blueprint;
+use crate::context::StateMap;
+use crate::error::{BoxError, Error};
+use crate::extract::Request;
+use crate::handler::{layer_endpoint, Endpoint, Handler};
+use crate::keys::Keys;
+use crate::response::IntoResponse;
+use crate::routing::converters::ConverterRegistry;
+use crate::routing::pattern::Pattern;
+use crate::routing::{MethodRouter, RouteEntry, Router};
+use crate::service::AppService;
+use crate::session::SessionStore;
+use crate::settings::Settings;
+use crate::templates::{TemplateSetup, Templates};
+
+pub(crate) use crate::context::RequestContext;
+
+type LayerFn = Box<dyn FnOnce(Endpoint) -> Endpoint + Send + Sync>;
+
+/// A Flagon application under construction.
+///
+/// ```
+/// use flagon_web::{App, Path, get};
+///
+/// async fn hello(Path(name): Path<String>) -> String {
+///     format!("Hello, {name}!")
+/// }
+///
+/// let app = App::new()
+///     .route("/", get(|| async { "Hello, world!" }).name("index"))
+///     .route("/hello/<name>", get(hello).name("hello"));
+/// // app.serve("127.0.0.1:8000").await, or App::test_client for tests.
+/// # let _ = app;
+/// ```
+pub struct App {
+    settings: Option<Settings>,
+    routes: Vec<(String, MethodRouter)>,
+    blueprints: Vec<Blueprint>,
+    mounts: Vec<(String, Endpoint)>,
+    layers: Vec<LayerFn>,
+    states: StateMap,
+    converters: ConverterRegistry,
+    error_handlers: HashMap<StatusCode, Endpoint>,
+    session_store: Option<Arc<dyn SessionStore>>,
+    sessions_enabled: bool,
+    templates: TemplateSetup,
+    static_files: bool,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App::new()
+    }
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field(
+                "routes",
+                &self.routes.iter().map(|(path, _)| path).collect::<Vec<_>>(),
+            )
+            .field("blueprints", &self.blueprints.len())
+            .finish()
+    }
+}
+
+/// The built app, shared by every request.
+pub(crate) struct AppShared {
+    pub(crate) settings: Settings,
+    pub(crate) router: Router,
+    pub(crate) states: StateMap,
+    pub(crate) keys: Keys,
+    pub(crate) session_store: Option<Arc<dyn SessionStore>>,
+    pub(crate) templates: Templates,
+    pub(crate) error_handlers: HashMap<StatusCode, Endpoint>,
+}
+
+impl AppShared {
+    /// Builds a URL; `.name` is relative to `blueprint`.
+    pub(crate) fn url_for_from(
+        &self,
+        blueprint: Option<&str>,
+        name: &str,
+        params: &[(String, String)],
+    ) -> Result<String, Error> {
+        match (name.strip_prefix('.'), blueprint) {
+            (Some(local), Some(blueprint)) => {
+                self.router.url_for(&format!("{blueprint}.{local}"), params)
+            }
+            (Some(local), None) => self.router.url_for(local, params),
+            (None, _) => self.router.url_for(name, params),
+        }
+    }
+}
+
+impl App {
+    /// An empty app. Settings are read from `flagon.toml` and `FLAGON_*`
+    /// variables when it is built, unless given with [`App::settings`].
+    pub fn new() -> Self {
+        App {
+            settings: None,
+            routes: Vec::new(),
+            blueprints: Vec::new(),
+            mounts: Vec::new(),
+            layers: Vec::new(),
+            states: StateMap::default(),
+            converters: ConverterRegistry::default(),
+            error_handlers: HashMap::new(),
+            session_store: None,
+            sessions_enabled: true,
+            templates: TemplateSetup::default(),
+            static_files: true,
+        }
+    }
+
+    pub(crate) fn has_settings(&self) -> bool {
+        self.settings.is_some()
+    }
+
+    /// Uses these settings instead of reading `flagon.toml` and the environment.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// Adds a route. The pattern is checked when the app is built.
+    pub fn route(mut self, path: &str, methods: MethodRouter) -> Self {
+        self.routes.push((path.to_owned(), methods));
+        self
+    }
+
+    /// Registers a blueprint: its routes (under its prefix and name), its
+    /// templates and static files, and its middleware.
+    pub fn blueprint(mut self, blueprint: Blueprint) -> Self {
+        self.blueprints.push(blueprint);
+        self
+    }
+
+    /// Mounts any tower service under `prefix`: requests to `prefix` and
+    /// below go to it with the prefix removed from their path.
+    ///
+    /// ```
+    /// use flagon_web::{App, Endpoint, get};
+    ///
+    /// let api = App::new().route("/status", get(|| async { "ok" })).into_service_with_defaults();
+    /// let app = App::new().mount("/api", api);
+    /// # let _ = app;
+    /// ```
+    pub fn mount<S>(mut self, prefix: &str, service: S) -> Self
+    where
+        S: tower_service::Service<Request> + Clone + Send + Sync + 'static,
+        S::Response: IntoResponse,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        self.mounts.push((
+            prefix.trim_end_matches('/').to_owned(),
+            Endpoint::from_service(service),
+        ));
+        self
+    }
+
+    /// Wraps the whole app (after routing is decided, before the framework's
+    /// own session, CSRF and security handling finish) in a tower layer.
+    /// The last layer added runs first.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<Endpoint> + Send + Sync + 'static,
+        L::Service: tower_service::Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as tower_service::Service<Request>>::Response: IntoResponse,
+        <L::Service as tower_service::Service<Request>>::Error: Into<BoxError>,
+        <L::Service as tower_service::Service<Request>>::Future: Send + 'static,
+    {
+        self.layers
+            .push(Box::new(move |endpoint| layer_endpoint(&layer, endpoint)));
+        self
+    }
+
+    /// Registers a value handlers read with [`crate::State`].
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.states.insert(value);
+        self
+    }
+
+    /// Registers a URL converter usable as `<name:param>` in routes.
+    pub fn converter(mut self, name: &str, converter: impl crate::routing::Converter) -> Self {
+        self.converters.insert(name, Arc::new(converter));
+        self
+    }
+
+    /// Answers errors with `status` (raised by handlers, extractors or the
+    /// framework, such as 404) with `handler`, Flask's `errorhandler`. The
+    /// handler takes extractors like any other; [`crate::ErrorReport`] gives it
+    /// the error.
+    ///
+    /// ```
+    /// use flagon_web::{App, ErrorReport, Html, StatusCode};
+    ///
+    /// async fn not_found(report: ErrorReport) -> (StatusCode, Html<String>) {
+    ///     (StatusCode::NOT_FOUND, Html(format!("<h1>Lost?</h1><p>{}</p>", report.0.message())))
+    /// }
+    ///
+    /// let app = App::new().error_handler(StatusCode::NOT_FOUND, not_found);
+    /// # let _ = app;
+    /// ```
+    pub fn error_handler<H: Handler<T>, T: 'static>(
+        mut self,
+        status: StatusCode,
+        handler: H,
+    ) -> Self {
+        self.error_handlers
+            .insert(status, Endpoint::from_handler(handler));
+        self
+    }
+
+    /// Stores sessions in `store` instead of the signed cookie.
+    pub fn session_store(mut self, store: impl SessionStore) -> Self {
+        self.session_store = Some(Arc::new(store));
+        self.sessions_enabled = true;
+        self
+    }
+
+    /// Turns sessions (and so flash messages) off, for pure APIs.
+    pub fn without_sessions(mut self) -> Self {
+        self.sessions_enabled = false;
+        self
+    }
+
+    /// Does not serve the app's `static/` folder.
+    pub fn without_static_files(mut self) -> Self {
+        self.static_files = false;
+        self
+    }
+
+    /// Adds a template from a string, for example one embedded with
+    /// `include_str!` into a release binary. Such templates take precedence
+    /// over files of the same name.
+    ///
+    /// ```
+    /// let app = flagon_web::App::new()
+    ///     .template("hello.html", "<p>Hello {{ name }}</p>");
+    /// # let _ = app;
+    /// ```
+    pub fn template(mut self, name: &str, source: &str) -> Self {
+        self.templates
+            .embedded
+            .push((name.to_owned(), source.to_owned()));
+        self
+    }
+
+    /// Customizes the template environment (filters, tests, globals).
+    ///
+    /// ```
+    /// let app = flagon_web::App::new().configure_templates(|env| {
+    ///     env.add_filter("shout", |value: String| value.to_uppercase());
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn configure_templates(
+        mut self,
+        setup: impl Fn(&mut minijinja::Environment<'static>) + Send + Sync + 'static,
+    ) -> Self {
+        self.templates.hooks.push(Arc::new(setup));
+        self
+    }
+
+    /// Builds the app into a service, reading the settings if none were given.
+    pub fn build(mut self) -> Result<AppService, Error> {
+        let settings = match self.settings.take() {
+            Some(settings) => settings,
+            None => Settings::load()?,
+        };
+        self.build_with(settings)
+    }
+
+    /// Builds the app with default settings in debug mode (handy for
+    /// mounting one app in another and for doc examples).
+    pub fn into_service_with_defaults(self) -> AppService {
+        let settings = Settings {
+            debug: true,
+            ..Settings::default()
+        };
+        match self.build_with(settings) {
+            Ok(service) => service,
+            Err(err) => panic!("the app could not be built: {err}"),
+        }
+    }
+
+    pub(crate) fn build_with(self, settings: Settings) -> Result<AppService, Error> {
+        let config_error = |msg: String| Error::internal(msg);
+        let mut router = Router::default();
+        let mut template_dirs: Vec<PathBuf> = vec![settings.templates_dir.clone()];
+        let add = |router: &mut Router,
+                   path: &str,
+                   methods: MethodRouter,
+                   blueprint: Option<Arc<str>>| {
+            let pattern = Pattern::parse(path, &self.converters)?;
+            let name = methods.name.clone().map(|name| match &blueprint {
+                Some(prefix) => format!("{prefix}.{name}"),
+                None => name,
+            });
+            router.add(RouteEntry {
+                pattern,
+                methods,
+                name,
+                blueprint,
+            })
+        };
+        for (path, methods) in self.routes {
+            add(&mut router, &path, methods, None).map_err(config_error)?;
+        }
+        if self.static_files {
+            let route = crate::static_files::static_route(&settings.static_dir);
+            let path = format!(
+                "{}/<path:filename>",
+                settings.static_url.trim_end_matches('/')
+            );
+            add(&mut router, &path, route, None).map_err(config_error)?;
+        }
+        for blueprint in self.blueprints {
+            for registration in blueprint.flatten() {
+                let name: Arc<str> = Arc::from(registration.name.as_str());
+                for (path, methods) in registration.routes {
+                    add(&mut router, &path, methods, Some(name.clone())).map_err(config_error)?;
+                }
+                if let Some(dir) = registration.template_folder {
+                    template_dirs.push(dir);
+                }
+            }
+        }
+        for (prefix, service) in self.mounts {
+            router.mount(prefix, service);
+        }
+        let keys = Keys::from_settings(&settings)?;
+        let templates = Templates::new(self.templates, template_dirs, settings.debug)?;
+        let session_store = if self.sessions_enabled {
+            Some(
+                self.session_store
+                    .unwrap_or_else(|| Arc::new(crate::session::CookieStore::new())),
+            )
+        } else {
+            None
+        };
+        let shared = Arc::new(AppShared {
+            settings,
+            router,
+            states: self.states,
+            keys,
+            session_store,
+            templates,
+            error_handlers: self.error_handlers,
+        });
+        Ok(AppService::new(shared, self.layers))
+    }
+}

@@ -1,0 +1,164 @@
+//! Blueprints: routes, templates, static files and middleware bundled under
+//! a URL prefix and a name prefix.
+
+use std::path::PathBuf;
+
+use crate::error::BoxError;
+use crate::extract::Request;
+use crate::handler::{layer_endpoint, Endpoint};
+use crate::response::IntoResponse;
+use crate::routing::pattern::Pattern;
+use crate::routing::MethodRouter;
+
+type LayerFn = Box<dyn Fn(Endpoint) -> Endpoint + Send + Sync>;
+
+/// A group of routes registered together, Flask's blueprint and Django's
+/// app in one: its routes live under `url_prefix`, their names under
+/// `name.` (so `url_for("blog.detail")`), it may bring a `templates` folder
+/// and a `static` folder (served at `<prefix>/static/...`, named
+/// `blog.static`), and its layers wrap only its own routes.
+///
+/// ```
+/// use flagon_web::{App, Blueprint, get};
+///
+/// let blog = Blueprint::new("blog", "/blog")
+///     .route("/", get(|| async { "all posts" }).name("index"))
+///     .route("/<int:id>", get(|| async { "one post" }).name("detail"));
+///
+/// let app = App::new().blueprint(blog);
+/// # let _ = app;
+/// ```
+pub struct Blueprint {
+    name: String,
+    url_prefix: String,
+    routes: Vec<(String, MethodRouter)>,
+    layers: Vec<LayerFn>,
+    template_folder: Option<PathBuf>,
+    static_folder: Option<PathBuf>,
+    children: Vec<Blueprint>,
+}
+
+impl std::fmt::Debug for Blueprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Blueprint")
+            .field("name", &self.name)
+            .field("url_prefix", &self.url_prefix)
+            .field(
+                "routes",
+                &self.routes.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// One blueprint's routes, fully prefixed, ready for the router.
+pub(crate) struct Registration {
+    pub(crate) name: String,
+    pub(crate) routes: Vec<(String, MethodRouter)>,
+    pub(crate) template_folder: Option<PathBuf>,
+}
+
+impl Blueprint {
+    /// A blueprint named `name` (used as the route-name prefix) mounted at
+    /// `url_prefix` (`""` for none).
+    pub fn new(name: &str, url_prefix: &str) -> Self {
+        Blueprint {
+            name: name.to_owned(),
+            url_prefix: url_prefix.trim_end_matches('/').to_owned(),
+            routes: Vec::new(),
+            layers: Vec::new(),
+            template_folder: None,
+            static_folder: None,
+            children: Vec::new(),
+        }
+    }
+
+    /// Adds a route, relative to the blueprint's prefix.
+    pub fn route(mut self, path: &str, methods: MethodRouter) -> Self {
+        self.routes.push((path.to_owned(), methods));
+        self
+    }
+
+    /// Searches `folder` for templates after the app's own folder.
+    pub fn template_folder(mut self, folder: impl Into<PathBuf>) -> Self {
+        self.template_folder = Some(folder.into());
+        self
+    }
+
+    /// Serves `folder` at `<prefix>/static/<path:filename>`, named `<name>.static`.
+    pub fn static_folder(mut self, folder: impl Into<PathBuf>) -> Self {
+        self.static_folder = Some(folder.into());
+        self
+    }
+
+    /// Nests another blueprint: its prefix goes under this one's, its name
+    /// becomes `parent.child`, and this blueprint's layers wrap it too.
+    pub fn blueprint(mut self, child: Blueprint) -> Self {
+        self.children.push(child);
+        self
+    }
+
+    /// Wraps this blueprint's routes (not the rest of the app) in a tower layer.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<Endpoint> + Send + Sync + 'static,
+        L::Service: tower_service::Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as tower_service::Service<Request>>::Response: IntoResponse,
+        <L::Service as tower_service::Service<Request>>::Error: Into<BoxError>,
+        <L::Service as tower_service::Service<Request>>::Future: Send + 'static,
+    {
+        self.layers
+            .push(Box::new(move |endpoint| layer_endpoint(&layer, endpoint)));
+        self
+    }
+
+    /// Replays the blueprint (and its children) as prefixed registrations.
+    pub(crate) fn flatten(self) -> Vec<Registration> {
+        let mut out = Vec::new();
+        self.flatten_into("", "", &[], &mut out);
+        out
+    }
+
+    fn flatten_into(
+        self,
+        parent_name: &str,
+        parent_prefix: &str,
+        outer: &[&LayerFn],
+        out: &mut Vec<Registration>,
+    ) {
+        let name = if parent_name.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{parent_name}.{}", self.name)
+        };
+        let prefix = format!("{parent_prefix}{}", self.url_prefix);
+        let layers: Vec<&LayerFn> = self.layers.iter().chain(outer.iter().copied()).collect();
+        let wrap = |mut methods: MethodRouter| {
+            for (_, endpoint) in &mut methods.endpoints {
+                for layer in &layers {
+                    *endpoint = layer(endpoint.clone());
+                }
+            }
+            methods
+        };
+        let mut routes: Vec<(String, MethodRouter)> = self
+            .routes
+            .into_iter()
+            .map(|(path, methods)| (Pattern::prefixed(&prefix, &path), wrap(methods)))
+            .collect();
+        if let Some(folder) = &self.static_folder {
+            routes.push((
+                format!("{prefix}/static/<path:filename>"),
+                wrap(crate::static_files::static_route(folder)),
+            ));
+        }
+        out.push(Registration {
+            name: name.clone(),
+            routes,
+            template_folder: self.template_folder,
+        });
+        for child in self.children {
+            child.flatten_into(&name, &prefix, &layers, out);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Per-request state shared by the framework's pieces: the app, the
+//! session, cookies, the CSRF secret and what routing found.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use http::request::Parts;
+use http::{Method, Uri};
+
+use crate::app::AppShared;
+use crate::error::Error;
+use crate::extract::FromRequestParts;
+use crate::session::Session;
+
+/// Values registered with [`crate::App::state`], by type.
+#[derive(Default)]
+pub(crate) struct StateMap(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
+
+impl StateMap {
+    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.0.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
+        self.0
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref())
+    }
+}
+
+/// What routing found for the request.
+#[derive(Clone, Debug, Default)]
+pub struct RouteInfo {
+    /// The route's full name (`blog.detail`), if it has one.
+    pub name: Option<String>,
+    /// The blueprint that registered the route, if any.
+    pub blueprint: Option<Arc<str>>,
+    /// The route's pattern, such as `/post/<int:id>`.
+    pub pattern: String,
+}
+
+/// Everything the framework keeps for one request, in one allocation.
+pub(crate) struct RequestScope {
+    pub(crate) app: Arc<AppShared>,
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    /// The host without its port, lower-cased.
+    pub(crate) host: String,
+    /// The host and port as the client sent them, lower-cased.
+    pub(crate) authority: String,
+    pub(crate) is_secure: bool,
+    pub(crate) wants_json: bool,
+    pub(crate) session: Option<Session>,
+    pub(crate) cookies: Mutex<crate::cookies::CookieState>,
+    pub(crate) csrf: Mutex<crate::csrf::CsrfState>,
+    pub(crate) csp_nonce: Option<String>,
+    pub(crate) route: OnceLock<RouteInfo>,
+}
+
+impl RequestScope {
+    pub(crate) fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// A fresh masked CSRF token (creating the secret, and so the cookie, if needed).
+    pub(crate) fn csrf_token(&self) -> String {
+        self.csrf.lock().unwrap_or_else(|p| p.into_inner()).token()
+    }
+}
+
+/// The request's scope, as stored in the request's extensions.
+#[derive(Clone)]
+pub(crate) struct RequestContext(pub(crate) Arc<RequestScope>);
+
+impl std::ops::Deref for RequestContext {
+    type Target = RequestScope;
+
+    fn deref(&self) -> &RequestScope {
+        &self.0
+    }
+}
+
+impl RequestContext {
+    pub(crate) fn from_parts(parts: &Parts) -> Result<RequestContext, Error> {
+        parts
+            .extensions
+            .get::<RequestContext>()
+            .cloned()
+            .ok_or_else(|| {
+                Error::internal(
+                    "this extractor needs a Flagon App: the request did not come through one",
+                )
+            })
+    }
+}
+
+/// Where the request is in the app: the matched route, its name and
+/// blueprint, and URL building relative to it.
+///
+/// ```
+/// use flagon_web::{RequestInfo, Redirect};
+///
+/// async fn old_home(info: RequestInfo) -> flagon_web::Result<Redirect> {
+///     Ok(Redirect::permanent(info.url_for("index", [("page", "1")])?))
+/// }
+/// ```
+#[derive(Clone)]
+pub struct RequestInfo {
+    context: RequestContext,
+}
+
+impl std::fmt::Debug for RequestInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestInfo")
+            .field("method", &self.context.method)
+            .field("uri", &self.context.uri)
+            .field("route", &self.context.route.get())
+            .finish()
+    }
+}
+
+impl FromRequestParts for RequestInfo {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
+        Ok(RequestInfo {
+            context: RequestContext::from_parts(parts)?,
+        })
+    }
+}
+
+impl RequestInfo {
+    /// The matched route, once routing has run.
+    pub fn route(&self) -> Option<&RouteInfo> {
+        self.context.route.get()
+    }
+
+    /// The host the request was sent to (without a port).
+    pub fn host(&self) -> &str {
+        &self.context.host
+    }
+
+    /// Whether the request came over HTTPS (as far as the settings let us
+    /// know behind a proxy).
+    pub fn is_secure(&self) -> bool {
+        self.context.is_secure
+    }
+
+    /// Builds the URL of the route `name` with `params`; parameters the
+    /// route does not take become the query string. A name starting with
+    /// `.` is looked up in the current blueprint.
+    pub fn url_for<K, V>(
+        &self,
+        name: &str,
+        params: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<String, Error>
+    where
+        K: Into<String>,
+        V: ToString,
+    {
+        let params: Vec<(String, String)> = params
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.to_string()))
+            .collect();
+        let blueprint = self.route().and_then(|route| route.blueprint.as_deref());
+        self.context.app.url_for_from(blueprint, name, &params)
+    }
+}

@@ -1,0 +1,162 @@
+//! Extractors: typed values a handler takes from the request.
+//!
+//! A handler's arguments are extractors. Those that read only the request
+//! head implement [`FromRequestParts`] and may come in any order; the one that
+//! consumes the body implements [`FromRequest`] and must come last. A failing
+//! extractor answers with the [`Error`] it returns (a 4xx naming what was
+//! wrong); the handler is not called.
+
+use std::future::Future;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderMap, Method, Uri};
+
+use crate::body::Body;
+use crate::error::Error;
+
+pub mod form;
+pub mod json;
+pub mod multipart;
+pub mod path;
+pub mod query;
+pub mod state;
+
+/// An HTTP request with Flagon's [`Body`].
+pub type Request<B = Body> = http::Request<B>;
+
+/// Extracts a value from the request head (method, URI, headers, extensions).
+///
+/// ```
+/// use flagon_web::extract::FromRequestParts;
+/// use flagon_web::Error;
+/// use http::request::Parts;
+///
+/// /// The caller's API key, from the `x-api-key` header.
+/// struct ApiKey(String);
+///
+/// impl FromRequestParts for ApiKey {
+///     async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
+///         parts
+///             .headers
+///             .get("x-api-key")
+///             .and_then(|v| v.to_str().ok())
+///             .map(|v| ApiKey(v.to_owned()))
+///             .ok_or_else(|| Error::forbidden("the x-api-key header is missing"))
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an extractor that reads the request head",
+    note = "only the last argument of a handler may consume the body (Json, Form, Multipart, String, Bytes, Request)"
+)]
+pub trait FromRequestParts: Sized {
+    /// Extracts the value, or fails with a response-ready error.
+    fn from_request_parts(parts: &mut Parts) -> impl Future<Output = Result<Self, Error>> + Send;
+}
+
+/// Extracts a value from the whole request, consuming its body.
+///
+/// Every [`FromRequestParts`] type is also a `FromRequest` (through the
+/// marker parameter `M`), so any extractor can be a handler's last argument.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Flagon extractor",
+    note = "handler arguments must implement FromRequestParts (any position) or FromRequest (last position)"
+)]
+pub trait FromRequest<M = private::ViaRequest>: Sized {
+    /// Extracts the value, or fails with a response-ready error.
+    fn from_request(request: Request) -> impl Future<Output = Result<Self, Error>> + Send;
+}
+
+/// Marker types that keep the blanket implementations apart.
+pub mod private {
+    /// The extractor reads the whole request.
+    #[derive(Debug)]
+    pub enum ViaRequest {}
+    /// The extractor reads the head only.
+    #[derive(Debug)]
+    pub enum ViaParts {}
+}
+
+impl<T: FromRequestParts> FromRequest<private::ViaParts> for T {
+    async fn from_request(request: Request) -> Result<Self, Error> {
+        let (mut parts, _body) = request.into_parts();
+        T::from_request_parts(&mut parts).await
+    }
+}
+
+impl<T: FromRequestParts + Send> FromRequestParts for Option<T> {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
+        Ok(T::from_request_parts(parts).await.ok())
+    }
+}
+
+impl<T: FromRequestParts + Send> FromRequestParts for Result<T, Error> {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
+        Ok(T::from_request_parts(parts).await)
+    }
+}
+
+impl FromRequestParts for Method {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
+        Ok(parts.method.clone())
+    }
+}
+
+impl FromRequestParts for Uri {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
+        Ok(parts.uri.clone())
+    }
+}
+
+impl FromRequestParts for HeaderMap {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
+        Ok(parts.headers.clone())
+    }
+}
+
+impl FromRequest for Request {
+    async fn from_request(request: Request) -> Result<Self, Error> {
+        Ok(request)
+    }
+}
+
+impl FromRequest for Body {
+    async fn from_request(request: Request) -> Result<Self, Error> {
+        Ok(request.into_body())
+    }
+}
+
+impl FromRequest for Bytes {
+    async fn from_request(request: Request) -> Result<Self, Error> {
+        let limit = body_limit(&request);
+        request.into_body().to_bytes(limit).await
+    }
+}
+
+impl FromRequest for String {
+    async fn from_request(request: Request) -> Result<Self, Error> {
+        let bytes = Bytes::from_request(request).await?;
+        String::from_utf8(bytes.into()).map_err(|err| {
+            Error::bad_request(format!("the request body is not valid UTF-8: {err}"))
+        })
+    }
+}
+
+/// The buffered-body limit in force for this request (from the app's
+/// settings, or the default outside an app).
+pub(crate) fn body_limit<B>(request: &http::Request<B>) -> usize {
+    request
+        .extensions()
+        .get::<crate::app::RequestContext>()
+        .map_or(crate::settings::Limits::default().max_body_size, |ctx| {
+            ctx.app.settings.limits.max_body_size
+        })
+}
+
+/// The value of the request's `Content-Type` without parameters, lower-cased.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next()?.trim().to_ascii_lowercase();
+    Some(essence)
+}

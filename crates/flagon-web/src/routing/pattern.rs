@@ -1,0 +1,151 @@
+//! Route patterns: `/post/<int:id>/<slug>` parsed into segments.
+
+use std::sync::Arc;
+
+use super::converters::{Converter, ConverterRegistry};
+
+/// One `/`-separated piece of a route pattern.
+#[derive(Clone)]
+pub(crate) enum Segment {
+    /// Literal text that must match exactly.
+    Static(String),
+    /// A `<converter:name>` parameter.
+    Param {
+        name: Arc<str>,
+        converter_name: String,
+        converter: Arc<dyn Converter>,
+    },
+}
+
+/// A parsed route pattern.
+#[derive(Clone)]
+pub(crate) struct Pattern {
+    pub(crate) source: String,
+    pub(crate) segments: Vec<Segment>,
+}
+
+impl std::fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+impl Pattern {
+    /// Parses `source`, resolving converter names in `converters`.
+    pub(crate) fn parse(source: &str, converters: &ConverterRegistry) -> Result<Pattern, String> {
+        let Some(rest) = source.strip_prefix('/') else {
+            return Err(format!("route `{source}` must start with `/`"));
+        };
+        let mut segments = Vec::new();
+        let mut names: Vec<Arc<str>> = Vec::new();
+        for piece in rest.split('/') {
+            if !piece.contains(['<', '>']) {
+                segments.push(Segment::Static(piece.to_owned()));
+                continue;
+            }
+            let inner = piece
+                .strip_prefix('<')
+                .and_then(|p| p.strip_suffix('>'))
+                .filter(|inner| !inner.contains(['<', '>']))
+                .ok_or_else(|| {
+                    format!("route `{source}`: the segment `{piece}` must be exactly one `<converter:name>` parameter")
+                })?;
+            let (converter_name, name) = match inner.split_once(':') {
+                Some((conv, name)) => (conv.trim(), name.trim()),
+                None => ("str", inner.trim()),
+            };
+            let valid_name = !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid_name {
+                return Err(format!(
+                    "route `{source}`: `{name}` is not a valid parameter name (use letters, digits and `_`)"
+                ));
+            }
+            if names.iter().any(|existing| &**existing == name) {
+                return Err(format!(
+                    "route `{source}`: the parameter `{name}` appears twice"
+                ));
+            }
+            let converter = converters.get(converter_name).ok_or_else(|| {
+                format!(
+                    "route `{source}`: unknown converter `{converter_name}` (known: {}); register it with App::converter",
+                    converters.names().join(", ")
+                )
+            })?;
+            let name: Arc<str> = Arc::from(name);
+            names.push(name.clone());
+            segments.push(Segment::Param {
+                name,
+                converter_name: converter_name.to_owned(),
+                converter,
+            });
+        }
+        Ok(Pattern {
+            source: source.to_owned(),
+            segments,
+        })
+    }
+
+    /// The parameter names, in order.
+    #[cfg(test)]
+    pub(crate) fn param_names(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::Param { name, .. } => Some(&**name),
+            Segment::Static(_) => None,
+        })
+    }
+
+    /// This pattern under a prefix such as `/blog` (which must not end with `/`).
+    pub(crate) fn prefixed(prefix: &str, path: &str) -> String {
+        let prefix = prefix.trim_end_matches('/');
+        if path == "/" && !prefix.is_empty() {
+            format!("{prefix}/")
+        } else {
+            format!("{prefix}{path}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_static_and_typed_segments() {
+        let pattern =
+            Pattern::parse("/post/<int:id>/<slug>/", &ConverterRegistry::default()).unwrap();
+        assert_eq!(pattern.segments.len(), 4);
+        assert!(matches!(&pattern.segments[0], Segment::Static(s) if s == "post"));
+        assert!(
+            matches!(&pattern.segments[1], Segment::Param { converter_name, .. } if converter_name == "int")
+        );
+        assert!(
+            matches!(&pattern.segments[2], Segment::Param { converter_name, .. } if converter_name == "str")
+        );
+        assert!(matches!(&pattern.segments[3], Segment::Static(s) if s.is_empty()));
+        assert_eq!(pattern.param_names().collect::<Vec<_>>(), ["id", "slug"]);
+    }
+
+    #[test]
+    fn rejects_bad_patterns_with_reasons() {
+        let converters = ConverterRegistry::default();
+        let err = Pattern::parse("post", &converters).unwrap_err();
+        assert!(err.contains("must start with `/`"));
+        let err = Pattern::parse("/file-<id>", &converters).unwrap_err();
+        assert!(err.contains("exactly one"));
+        let err = Pattern::parse("/<nope:id>", &converters).unwrap_err();
+        assert!(err.contains("unknown converter `nope`"));
+        let err = Pattern::parse("/<a>/<a>", &converters).unwrap_err();
+        assert!(err.contains("appears twice"));
+        let err = Pattern::parse("/<int:1x>", &converters).unwrap_err();
+        assert!(err.contains("not a valid parameter name"));
+    }
+
+    #[test]
+    fn prefixes_join_cleanly() {
+        assert_eq!(Pattern::prefixed("/blog", "/"), "/blog/");
+        assert_eq!(Pattern::prefixed("/blog/", "/post"), "/blog/post");
+        assert_eq!(Pattern::prefixed("", "/"), "/");
+    }
+}

@@ -1,0 +1,197 @@
+//! Host validation, HTTPS detection and the security headers.
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::request::Parts;
+
+use crate::error::Error;
+use crate::settings::{SecuritySettings, Settings};
+
+/// The request's host, as `(authority, host without port)`, lower-cased.
+///
+/// The `Host` header is used, or for HTTP/2 the `:authority`; a missing or
+/// malformed host, or one not in `allowed_hosts`, is a 400 naming it.
+pub(crate) fn validate_host(parts: &Parts, settings: &Settings) -> Result<(String, String), Error> {
+    let authority = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
+        .ok_or_else(|| Error::bad_request("the request has no Host header"))?
+        .to_ascii_lowercase();
+    let host = split_host(&authority)
+        .ok_or_else(|| Error::bad_request(format!("invalid Host header {authority:?}")))?
+        .to_owned();
+    if !host_allowed(&host, &settings.allowed_hosts) {
+        return Err(Error::bad_request(format!(
+            "invalid Host header {authority:?}: add {host:?} to allowed_hosts (FLAGON_ALLOWED_HOSTS) if this app should answer it"
+        )));
+    }
+    Ok((authority, host))
+}
+
+/// The host part of `host[:port]` or `[v6]:port`, if well formed.
+fn split_host(authority: &str) -> Option<&str> {
+    let (host, port) = if authority.starts_with('[') {
+        let end = authority.find(']')?;
+        (&authority[..=end], &authority[end + 1..])
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, _)) => (host, &authority[host.len()..]),
+            None => (authority, ""),
+        }
+    };
+    let port_ok = port.is_empty()
+        || (port.len() > 1
+            && port.starts_with(':')
+            && port[1..].bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._[]:".contains(&b));
+    (port_ok && host_ok).then_some(host)
+}
+
+/// Django's matching: exact names, `.example.com` for the domain and its
+/// subdomains, `*` for any host.
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let host = host.trim_end_matches('.');
+    allowed.iter().any(|pattern| {
+        let pattern = pattern.to_ascii_lowercase();
+        if pattern == "*" {
+            return true;
+        }
+        match pattern.strip_prefix('.') {
+            Some(domain) => host == domain || host.ends_with(&pattern),
+            None => host == pattern,
+        }
+    })
+}
+
+/// Whether the request came over HTTPS: an `https` URI (HTTP/2), or the
+/// configured proxy header with its value (`X-Forwarded-Proto: https`).
+pub(crate) fn is_secure(parts: &Parts, settings: &SecuritySettings) -> bool {
+    if parts.uri.scheme_str() == Some("https") {
+        return true;
+    }
+    let Some((name, value)) = settings.secure_proxy_ssl_header.split_once(':') else {
+        return false;
+    };
+    parts
+        .headers
+        .get(name.trim())
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(value.trim()))
+}
+
+/// Adds the configured security headers the response does not set itself.
+pub(crate) fn add_headers(
+    headers: &mut HeaderMap,
+    settings: &SecuritySettings,
+    is_secure: bool,
+    nonce: Option<&str>,
+) {
+    let mut set = |name: HeaderName, value: &str| {
+        if value.is_empty() || headers.contains_key(&name) {
+            return;
+        }
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    if settings.content_type_nosniff {
+        set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    }
+    set(header::X_FRAME_OPTIONS, &settings.frame_options);
+    set(header::REFERRER_POLICY, &settings.referrer_policy);
+    set(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        &settings.cross_origin_opener_policy,
+    );
+    if is_secure && settings.hsts_seconds > 0 {
+        let mut value = format!("max-age={}", settings.hsts_seconds);
+        if settings.hsts_include_subdomains {
+            value.push_str("; includeSubDomains");
+        }
+        if settings.hsts_preload {
+            value.push_str("; preload");
+        }
+        set(header::STRICT_TRANSPORT_SECURITY, &value);
+    }
+    if !settings.content_security_policy.is_empty() {
+        let policy = settings
+            .content_security_policy
+            .replace("{nonce}", nonce.unwrap_or_default());
+        set(header::CONTENT_SECURITY_POLICY, &policy);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(host: &str) -> Parts {
+        http::Request::builder()
+            .uri("/")
+            .header("host", host)
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    }
+
+    #[test]
+    fn loopback_names_are_allowed_by_default_on_any_port() {
+        let settings = Settings::default();
+        for host in [
+            "localhost",
+            "localhost:8000",
+            "127.0.0.1:9000",
+            "[::1]:80",
+            "LOCALHOST",
+        ] {
+            assert!(validate_host(&parts(host), &settings).is_ok(), "{host}");
+        }
+        let err = validate_host(&parts("evil.com"), &settings).unwrap_err();
+        assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
+        assert!(err.message().contains("evil.com"));
+    }
+
+    #[test]
+    fn subdomain_patterns_and_malformed_hosts() {
+        let settings = Settings {
+            allowed_hosts: vec![".example.com".into()],
+            ..Settings::default()
+        };
+        assert!(validate_host(&parts("example.com"), &settings).is_ok());
+        assert!(validate_host(&parts("www.example.com:443"), &settings).is_ok());
+        assert!(validate_host(&parts("badexample.com"), &settings).is_err());
+        assert!(validate_host(&parts("example.com:abc"), &settings).is_err());
+        assert!(validate_host(&parts("exa mple.com"), &settings).is_err());
+    }
+
+    #[test]
+    fn headers_are_added_unless_already_set() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        );
+        let settings = SecuritySettings {
+            hsts_seconds: 60,
+            content_security_policy: "script-src 'nonce-{nonce}'".into(),
+            ..SecuritySettings::default()
+        };
+        add_headers(&mut headers, &settings, true, Some("abc"));
+        assert_eq!(headers["x-frame-options"], "SAMEORIGIN");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["strict-transport-security"], "max-age=60");
+        assert_eq!(headers["content-security-policy"], "script-src 'nonce-abc'");
+        let mut plain = HeaderMap::new();
+        add_headers(&mut plain, &settings, false, Some("abc"));
+        assert!(
+            !plain.contains_key("strict-transport-security"),
+            "HSTS only over HTTPS"
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! The HTTP server: hyper 1 with HTTP/1.1 and HTTP/2 (cleartext, by prior
+//! knowledge), keep-alive, limits on the request head, a header-read
+//! timeout, and graceful shutdown on SIGINT/SIGTERM with a drain deadline.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::body::Body;
+use crate::error::Error;
+use crate::service::AppService;
+
+impl App {
+    /// Builds the app and serves it on `addr` until SIGINT or SIGTERM.
+    ///
+    /// `FLAGON_ADDR`, when set, wins over `addr`, so any app can be moved
+    /// without a rebuild (`FLAGON_ADDR=127.0.0.1:9000 cargo run`).
+    /// Outside debug mode, starting without a secret key is refused.
+    pub async fn serve(self, addr: &str) -> Result<(), Error> {
+        let service = self.build()?;
+        let addr = std::env::var("FLAGON_ADDR").unwrap_or_else(|_| addr.to_owned());
+        service.serve(&addr).await
+    }
+
+    /// Builds the app and serves it on the `addr` setting (`flagon.toml` or
+    /// `FLAGON_ADDR`, default `127.0.0.1:8000`).
+    pub async fn run(self) -> Result<(), Error> {
+        let service = self.build()?;
+        let addr = service.settings().addr.clone();
+        service.serve(&addr).await
+    }
+}
+
+impl AppService {
+    /// Serves the app on `addr` until SIGINT or SIGTERM.
+    pub async fn serve(self, addr: &str) -> Result<(), Error> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|err| Error::internal(format!("cannot listen on {addr}: {err}")))?;
+        let local = listener.local_addr()?;
+        let scheme_note = if self.settings().debug {
+            " (debug mode: never use it in production)"
+        } else {
+            ""
+        };
+        tracing::info!(target: "flagon::server", "serving on http://{local}{scheme_note}");
+        eprintln!("Flagon serving on http://{local}{scheme_note} (Ctrl-C to stop)");
+        self.serve_listener(listener, shutdown_signal()).await
+    }
+
+    /// Serves connections from `listener` until `shutdown` completes, then
+    /// stops accepting, lets requests in flight finish within the
+    /// `limits.shutdown_timeout` setting, and returns.
+    pub async fn serve_listener(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), Error> {
+        let limits = self.settings().limits.clone();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .max_headers(limits.max_headers)
+            .max_buf_size(limits.max_header_size.max(8192))
+            .keep_alive(true)
+            .pipeline_flush(true);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(limits.max_header_size).unwrap_or(u32::MAX));
+        let builder = Arc::new(builder);
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // Out of file descriptors and the like: wait a little, keep serving.
+                        tracing::warn!(target: "flagon::server", "accept failed: {err}");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let service = self.clone();
+            let started = Arc::new(AtomicBool::new(false));
+            let seen = started.clone();
+            let hyper_service =
+                hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                    seen.store(true, Ordering::Relaxed);
+                    let service = service.clone();
+                    async move {
+                        Ok::<_, Infallible>(service.handle(request.map(Body::from_incoming)).await)
+                    }
+                });
+            let builder = builder.clone();
+            let timeout = limits.header_read_timeout;
+            let connection = graceful.watch(
+                builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), hyper_service)
+                    .into_owned(),
+            );
+            tokio::spawn(serve_connection(connection, started, timeout, peer));
+        }
+        drop(listener);
+        tracing::info!(target: "flagon::server", "shutting down: waiting for requests in flight");
+        tokio::select! {
+            () = graceful.shutdown() => tracing::info!(target: "flagon::server", "all connections closed"),
+            () = tokio::time::sleep(limits.shutdown_timeout) => tracing::warn!(
+                target: "flagon::server",
+                "shutdown deadline of {:?} passed; dropping the connections still open",
+                limits.shutdown_timeout
+            ),
+        }
+        Ok(())
+    }
+}
+
+/// Drives one connection. Before its first request is complete the client
+/// gets `timeout` in all (hyper's own timeout covers later request heads),
+/// so a client that trickles its first bytes cannot hold the connection.
+async fn serve_connection<C, E>(
+    connection: C,
+    started: Arc<AtomicBool>,
+    timeout: std::time::Duration,
+    peer: SocketAddr,
+) where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = &mut connection => result,
+        () = tokio::time::sleep(timeout) => {
+            if !started.load(Ordering::Relaxed) {
+                tracing::debug!(target: "flagon::server", %peer, "closing a connection that sent no request within {timeout:?}");
+                return;
+            }
+            connection.await
+        }
+    };
+    if let Err(err) = result {
+        tracing::debug!(target: "flagon::server", %peer, "connection ended with an error: {err}");
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,501 @@
+//! The built app as a service: the request pipeline around the router.
+//!
+//! For each request: validate the host, read cookies, the session and the
+//! CSRF secret into the request's scope; run the app's layers around the
+//! router; route, check CSRF, run the handler (a panic becomes a 500);
+//! render pending templates and errors (through the app's error handlers);
+//! save the session, write cookies, add security headers, log one line.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use http::header::{self, HeaderValue};
+use http::{Method, StatusCode};
+
+use crate::app::AppShared;
+use crate::body::Body;
+use crate::context::{RequestContext, RequestScope, RouteInfo};
+use crate::cookies::CookieState;
+use crate::csrf::{self, CsrfState};
+use crate::error::{BoxError, Error, ErrorReport};
+use crate::extract::path::PathParams;
+use crate::extract::Request;
+use crate::handler::Endpoint;
+use crate::response::{IntoResponse, Redirect, Response};
+use crate::routing::url::decode_path;
+use crate::routing::Matched;
+use crate::session::{Session, SessionData, StoreContext};
+use crate::settings::Settings;
+
+/// A built [`crate::App`]: a cheap-to-clone tower [`tower::Service`] that
+/// answers requests. Serve it, mount it in another app, or test it.
+#[derive(Clone)]
+pub struct AppService {
+    shared: Arc<AppShared>,
+    inner: Endpoint,
+}
+
+impl std::fmt::Debug for AppService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppService")
+            .field("routes", &self.shared.router.routes.len())
+            .finish()
+    }
+}
+
+impl AppService {
+    pub(crate) fn new(
+        shared: Arc<AppShared>,
+        layers: Vec<Box<dyn FnOnce(Endpoint) -> Endpoint + Send + Sync>>,
+    ) -> Self {
+        let router_shared = shared.clone();
+        let mut inner = Endpoint::from_fn(move |request| {
+            let shared = router_shared.clone();
+            Box::pin(async move { dispatch(&shared, request).await })
+        });
+        for layer in layers {
+            inner = layer(inner);
+        }
+        AppService { shared, inner }
+    }
+
+    /// The settings the app was built with.
+    pub fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// Builds the URL of the route `name` (outside a request).
+    ///
+    /// ```
+    /// use flagon_web::{App, get};
+    /// let service = App::new()
+    ///     .route("/post/<int:id>", get(|| async { "" }).name("post"))
+    ///     .into_service_with_defaults();
+    /// assert_eq!(service.url_for("post", [("id", "3")]).unwrap(), "/post/3");
+    /// assert!(service.url_for("nope", [("id", "3")]).is_err());
+    /// ```
+    pub fn url_for<K, V>(
+        &self,
+        name: &str,
+        params: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<String, Error>
+    where
+        K: Into<String>,
+        V: ToString,
+    {
+        let params: Vec<(String, String)> = params
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.to_string()))
+            .collect();
+        self.shared.url_for_from(None, name, &params)
+    }
+
+    /// The routes as `(methods, pattern, name)`, for the `routes` command.
+    pub fn routes(&self) -> Vec<(Vec<Method>, String, Option<String>)> {
+        self.shared
+            .router
+            .routes
+            .iter()
+            .map(|route| {
+                let mut methods = Vec::new();
+                route.methods.allowed(&mut methods);
+                (methods, route.pattern.source.clone(), route.name.clone())
+            })
+            .collect()
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, request: Request) -> Response {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let response = self.handle_inner(request).await;
+        tracing::info!(
+            target: "flagon::request",
+            "{method} {path} {} {:.1}ms",
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        response
+    }
+
+    async fn handle_inner(&self, request: Request) -> Response {
+        let shared = &self.shared;
+        let settings = &shared.settings;
+        let (mut parts, body) = request.into_parts();
+        let host = crate::security::validate_host(&parts, settings);
+        let (authority, host_name) = host
+            .as_ref()
+            .map(|(a, h)| (a.clone(), h.clone()))
+            .unwrap_or_default();
+        let cookies = CookieState::from_headers(&parts.headers);
+        let csrf_state = CsrfState::from_cookie(
+            cookies
+                .jar
+                .get(&settings.csrf.cookie_name)
+                .map(|c| c.value()),
+        );
+        let session_cookie = cookies
+            .jar
+            .get(&settings.session.cookie_name)
+            .map(|c| c.value().to_owned());
+        let mut early_error = host
+            .err()
+            .or_else(|| body_too_large(&parts.headers, settings));
+        let session = match (&shared.session_store, &early_error) {
+            (Some(store), None) => match load_session(shared, store.as_ref(), session_cookie).await
+            {
+                Ok(session) => Some(session),
+                Err(err) => {
+                    early_error = Some(err);
+                    None
+                }
+            },
+            _ => None,
+        };
+        let csp_nonce = (!settings.security.content_security_policy.is_empty()).then(new_nonce);
+        let scope = Arc::new(RequestScope {
+            app: shared.clone(),
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            host: host_name,
+            authority,
+            is_secure: crate::security::is_secure(&parts, &settings.security),
+            wants_json: wants_json(&parts.headers),
+            session,
+            cookies: Mutex::new(cookies),
+            csrf: Mutex::new(csrf_state),
+            csp_nonce,
+            route: OnceLock::new(),
+        });
+        let is_head = parts.method == Method::HEAD;
+        let mut response = match early_error {
+            Some(err) => err.into_response(),
+            None => {
+                parts.extensions.insert(RequestContext(scope.clone()));
+                let request = Request::from_parts(parts, body);
+                catch_panics(self.inner.call(request)).await
+            }
+        };
+        finish(&mut response, &scope).await;
+        if let Err(err) = save_session(&scope).await {
+            response = err.into_response();
+            finish(&mut response, &scope).await;
+        }
+        write_cookies(&mut response, &scope);
+        crate::security::add_headers(
+            response.headers_mut(),
+            &settings.security,
+            scope.is_secure,
+            scope.csp_nonce.as_deref(),
+        );
+        if is_head {
+            *response.body_mut() = Body::empty();
+        }
+        response
+    }
+}
+
+impl Endpoint {
+    pub(crate) fn from_fn(
+        f: impl Fn(Request) -> BoxFuture<'static, Response> + Send + Sync + 'static,
+    ) -> Self {
+        Endpoint::from_arc(Arc::new(f))
+    }
+}
+
+/// Routes the request and runs the matched endpoint.
+async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
+    let Some(context) = request.extensions().get::<RequestContext>().cloned() else {
+        return Error::internal("the request has no scope").into_response();
+    };
+    let path = request.uri().path().to_owned();
+    let segments = match decode_path(&path) {
+        Ok(segments) => segments,
+        Err(err) => return err.into_response(),
+    };
+    let segments: Vec<&str> = segments.iter().map(|s| s.as_ref()).collect();
+    let method = request.method().clone();
+    let mut response = match shared.router.find(&path, &segments, &method) {
+        Matched::Route {
+            route,
+            endpoint,
+            params,
+        } => {
+            let _ = context.route.set(RouteInfo {
+                name: route.name.clone(),
+                blueprint: route.blueprint.clone(),
+                pattern: route.pattern.source.clone(),
+            });
+            request.extensions_mut().insert(PathParams(params));
+            if shared.settings.csrf.enabled
+                && csrf::needs_check(&method)
+                && !route.methods.csrf_exempt
+            {
+                request = match csrf::check(&context, request).await {
+                    Ok(request) => request,
+                    Err(err) => return err.into_response(),
+                };
+            }
+            catch_panics(endpoint.call(request)).await
+        }
+        Matched::MethodNotAllowed { allow } => {
+            let allow_value = allow
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let allow_value = HeaderValue::from_str(&allow_value)
+                .unwrap_or_else(|_| HeaderValue::from_static("GET"));
+            if method == Method::OPTIONS {
+                let mut response = StatusCode::OK.into_response();
+                response.headers_mut().insert(header::ALLOW, allow_value);
+                response
+            } else {
+                Error::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!("The method {method} is not allowed for this URL."),
+                )
+                .with_header(header::ALLOW, allow_value)
+                .into_response()
+            }
+        }
+        Matched::AddSlash => {
+            let location = match request.uri().query() {
+                Some(query) => format!("{path}/?{query}"),
+                None => format!("{path}/"),
+            };
+            Redirect::permanent(location).into_response()
+        }
+        Matched::Mount { prefix, service } => {
+            let rest = &path[prefix.len()..];
+            let rest = if rest.is_empty() { "/" } else { rest };
+            let target = match request.uri().query() {
+                Some(query) => format!("{rest}?{query}"),
+                None => rest.to_owned(),
+            };
+            match target.parse() {
+                Ok(uri) => *request.uri_mut() = uri,
+                Err(_) => return Error::bad_request("invalid URL").into_response(),
+            }
+            request.extensions_mut().remove::<RequestContext>();
+            return catch_panics(service.call(request)).await;
+        }
+        Matched::NotFound => Error::not_found().into_response(),
+    };
+    finish(&mut response, &context.0).await;
+    response
+}
+
+/// Renders what the handler left pending: a template, or an error (through
+/// the app's error handler for its status, if any). Idempotent.
+pub(crate) async fn finish(response: &mut Response, scope: &Arc<RequestScope>) {
+    crate::templates::render_pending(response, scope);
+    let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
+        return;
+    };
+    if let Some(handler) = scope.app.error_handlers.get(&report.0.status()) {
+        let mut request = Request::new(Body::empty());
+        *request.method_mut() = scope.method.clone();
+        *request.uri_mut() = scope.uri.clone();
+        request
+            .extensions_mut()
+            .insert(RequestContext(scope.clone()));
+        request.extensions_mut().insert(report.clone());
+        let mut handled = catch_panics(handler.call(request)).await;
+        crate::templates::render_pending(&mut handled, scope);
+        if let Some(allow) = response.headers().get(header::ALLOW).cloned() {
+            handled.headers_mut().entry(header::ALLOW).or_insert(allow);
+        }
+        if handled.extensions().get::<ErrorReport>().is_none() {
+            handled
+                .extensions_mut()
+                .insert(crate::error_page::RenderedError(report.0.clone()));
+        }
+        *response = handled;
+    }
+    crate::error_page::render(response, Some(scope));
+}
+
+/// Runs a handler future, turning a panic into a 500.
+async fn catch_panics(future: BoxFuture<'static, Response>) -> Response {
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(response) => response,
+        Err(payload) => Error::internal(format!(
+            "the handler panicked: {}",
+            panic_message(&*payload)
+        ))
+        .into_response(),
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+fn wants_json(headers: &http::HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if accept.contains("json") {
+        return !accept.contains("text/html");
+    }
+    accept.is_empty()
+        && crate::extract::media_type(headers).is_some_and(|media| media.ends_with("json"))
+}
+
+/// A declared body larger than anything the app would read: 413 at once.
+fn body_too_large(headers: &http::HeaderMap, settings: &Settings) -> Option<Error> {
+    let limit = settings
+        .limits
+        .max_body_size
+        .max(settings.limits.max_upload_size);
+    let length: u64 = headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (length > limit as u64).then(|| Error::payload_too_large(limit))
+}
+
+fn new_nonce() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    crate::keys::b64(&bytes)
+}
+
+fn store_context(shared: &AppShared) -> StoreContext<'_> {
+    StoreContext {
+        keys: &shared.keys,
+        max_age: shared.settings.session.max_age,
+    }
+}
+
+async fn load_session(
+    shared: &AppShared,
+    store: &dyn crate::session::SessionStore,
+    cookie: Option<String>,
+) -> Result<Session, Error> {
+    let Some(cookie) = cookie else {
+        return Ok(Session::new(SessionData::new(), None));
+    };
+    match store.load(&cookie, store_context(shared)).await? {
+        Some(data) => Ok(Session::new(data, Some(cookie))),
+        None => Ok(Session::new(SessionData::new(), None)),
+    }
+}
+
+async fn save_session(scope: &RequestScope) -> Result<(), Error> {
+    let (Some(session), Some(store)) = (&scope.session, &scope.app.session_store) else {
+        return Ok(());
+    };
+    let (data, mut cookie, cycle) = {
+        let state = session.state();
+        if !state.modified {
+            return Ok(());
+        }
+        (state.data.clone(), state.cookie.clone(), state.cycle)
+    };
+    let ctx = store_context(&scope.app);
+    if cycle {
+        if let Some(old) = cookie.take() {
+            store.delete(&old, ctx).await?;
+        }
+    }
+    let settings = &scope.app.settings.session;
+    let mut jar = scope.cookies.lock().unwrap_or_else(|p| p.into_inner());
+    if data.is_empty() {
+        drop(jar);
+        if let Some(old) = &cookie {
+            store.delete(old, ctx).await?;
+        }
+        let mut jar = scope.cookies.lock().unwrap_or_else(|p| p.into_inner());
+        if jar.jar.get(&settings.cookie_name).is_some() {
+            jar.jar.remove(
+                cookie::Cookie::build(settings.cookie_name.clone())
+                    .path(settings.path.clone())
+                    .build(),
+            );
+        }
+        return Ok(());
+    }
+    drop(jar);
+    let value = store.save(cookie.as_deref(), &data, ctx).await?;
+    let mut builder = cookie::Cookie::build((settings.cookie_name.clone(), value))
+        .path(settings.path.clone())
+        .http_only(true)
+        .secure(settings.secure)
+        .same_site(same_site(&settings.same_site))
+        .max_age(cookie::time::Duration::seconds(
+            settings.max_age.as_secs().min(i64::MAX as u64) as i64,
+        ));
+    if let Some(domain) = &settings.domain {
+        builder = builder.domain(domain.clone());
+    }
+    jar = scope.cookies.lock().unwrap_or_else(|p| p.into_inner());
+    jar.jar.add(builder.build());
+    Ok(())
+}
+
+fn same_site(value: &str) -> cookie::SameSite {
+    match value.to_ascii_lowercase().as_str() {
+        "strict" => cookie::SameSite::Strict,
+        "none" => cookie::SameSite::None,
+        _ => cookie::SameSite::Lax,
+    }
+}
+
+fn write_cookies(response: &mut Response, scope: &RequestScope) {
+    let csrf = &scope.app.settings.csrf;
+    let mut cookies = scope.cookies.lock().unwrap_or_else(|p| p.into_inner());
+    let new_secret = {
+        let mut state = scope.csrf.lock().unwrap_or_else(|p| p.into_inner());
+        let send = std::mem::take(&mut state.send_cookie);
+        send.then(|| state.secret().map(str::to_owned)).flatten()
+    };
+    if let Some(secret) = new_secret {
+        cookies.jar.add(
+            cookie::Cookie::build((csrf.cookie_name.clone(), secret))
+                .path("/")
+                .secure(csrf.cookie_secure)
+                .same_site(cookie::SameSite::Lax)
+                .max_age(cookie::time::Duration::days(364))
+                .build(),
+        );
+    }
+    cookies.write(response.headers_mut());
+}
+
+impl<B> tower_service::Service<http::Request<B>> for AppService
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let service = self.clone();
+        Box::pin(async move { Ok(service.handle(request.map(Body::new)).await) })
+    }
+}

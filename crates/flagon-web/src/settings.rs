@@ -1,0 +1,606 @@
+//! Settings: `flagon.toml` plus `FLAGON_*` environment overrides, in a typed
+//! struct with defaults.
+//!
+//! ```toml
+//! # flagon.toml
+//! debug = true
+//! addr = "127.0.0.1:9000"
+//! allowed_hosts = ["example.com", ".example.org"]
+//!
+//! [session]
+//! cookie_name = "sid"
+//!
+//! [limits]
+//! max_body_size = 1048576
+//! header_read_timeout = "5s"
+//!
+//! [myapp]          # your own section, read with Settings::section
+//! greeting = "hi"
+//! ```
+//!
+//! Every key can be overridden from the environment: `FLAGON_DEBUG=1`,
+//! `FLAGON_ADDR=127.0.0.1:9000`, `FLAGON_ALLOWED_HOSTS=a.com,b.com`, and for
+//! nested keys a double underscore: `FLAGON_SESSION__COOKIE_NAME=sid`,
+//! `FLAGON_MYAPP__GREETING=hello`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// The file read by [`Settings::load`] unless `FLAGON_SETTINGS` names another.
+pub const SETTINGS_FILE: &str = "flagon.toml";
+
+/// A secret string that never shows in `Debug` output, logs, or templates
+/// (`config` in a template shows it redacted).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(if self.0.is_empty() { "" } else { "********" })
+    }
+}
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether no secret was set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"********\""
+        })
+    }
+}
+
+/// The framework's settings. Unknown top-level tables are kept for the
+/// app's own use ([`Settings::section`]).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Debug mode: detailed error pages, template reloading, a generated
+    /// secret key when none is set. Never on in production.
+    pub debug: bool,
+    /// Signs session cookies and keys private cookies. Required outside
+    /// debug mode: generate one with `openssl rand -base64 48`.
+    pub secret_key: Secret,
+    /// Older secret keys still accepted when reading cookies, so a key can
+    /// be rotated without logging everybody out.
+    pub secret_key_fallbacks: Vec<Secret>,
+    /// The address `serve` binds when given none.
+    pub addr: String,
+    /// Host names the app answers (`.example.com` also matches subdomains,
+    /// `*` matches all). Other `Host` headers get a 400.
+    #[serde(deserialize_with = "string_or_list")]
+    pub allowed_hosts: Vec<String>,
+    /// Folder of the app's templates.
+    pub templates_dir: PathBuf,
+    /// Folder of the app's static files.
+    pub static_dir: PathBuf,
+    /// URL prefix static files are served under.
+    pub static_url: String,
+    /// Request size and time limits.
+    pub limits: Limits,
+    /// Session cookie options.
+    pub session: SessionSettings,
+    /// CSRF protection options.
+    pub csrf: CsrfSettings,
+    /// Security headers.
+    pub security: SecuritySettings,
+    /// Sections the framework does not know: the app's own settings.
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            debug: false,
+            secret_key: Secret::default(),
+            secret_key_fallbacks: Vec::new(),
+            addr: "127.0.0.1:8000".to_owned(),
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
+            templates_dir: PathBuf::from("templates"),
+            static_dir: PathBuf::from("static"),
+            static_url: "/static".to_owned(),
+            limits: Limits::default(),
+            session: SessionSettings::default(),
+            csrf: CsrfSettings::default(),
+            security: SecuritySettings::default(),
+            extra: toml::Table::new(),
+        }
+    }
+}
+
+/// Limits that protect the server from oversized or slow requests.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest body read into memory (forms, JSON, `String`, `Bytes`), in bytes. Default 2 MiB.
+    pub max_body_size: usize,
+    /// Largest streamed `multipart/form-data` body, in bytes. Default 64 MiB.
+    pub max_upload_size: usize,
+    /// Most request headers accepted (431 beyond). Default 100.
+    pub max_headers: usize,
+    /// Largest request head (request line and headers), in bytes (431 beyond). Default 16 KiB.
+    pub max_header_size: usize,
+    /// How long a client may take to send its request head. Default 10 s.
+    #[serde(with = "duration")]
+    pub header_read_timeout: Duration,
+    /// How long shutdown waits for requests in flight. Default 30 s.
+    #[serde(with = "duration")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_size: 2 * 1024 * 1024,
+            max_upload_size: 64 * 1024 * 1024,
+            max_headers: 100,
+            max_header_size: 16 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Session cookie options.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSettings {
+    /// The cookie's name. Default `session`.
+    pub cookie_name: String,
+    /// How long a session lasts. Default two weeks.
+    #[serde(with = "duration")]
+    pub max_age: Duration,
+    /// Send the cookie over HTTPS only. Turn on in production behind HTTPS.
+    pub secure: bool,
+    /// `SameSite` attribute: `Lax` (default), `Strict` or `None`.
+    pub same_site: String,
+    /// The cookie's domain, for sharing across subdomains.
+    pub domain: Option<String>,
+    /// The cookie's path. Default `/`.
+    pub path: String,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            cookie_name: "session".to_owned(),
+            max_age: Duration::from_secs(14 * 24 * 3600),
+            secure: false,
+            same_site: "Lax".to_owned(),
+            domain: None,
+            path: "/".to_owned(),
+        }
+    }
+}
+
+/// CSRF protection options.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CsrfSettings {
+    /// Check POST, PUT, PATCH and DELETE requests. Default on.
+    pub enabled: bool,
+    /// Cookie holding the CSRF secret. Default `csrftoken`.
+    pub cookie_name: String,
+    /// Header scripts send the token in. Default `X-CSRFToken`.
+    pub header_name: String,
+    /// Form field the token is posted in. Default `csrf_token`.
+    pub field_name: String,
+    /// Send the CSRF cookie over HTTPS only.
+    pub cookie_secure: bool,
+    /// Origins (`https://app.example.com`) allowed to post besides the
+    /// request's own host.
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_origins: Vec<String>,
+}
+
+impl Default for CsrfSettings {
+    fn default() -> Self {
+        CsrfSettings {
+            enabled: true,
+            cookie_name: "csrftoken".to_owned(),
+            header_name: "X-CSRFToken".to_owned(),
+            field_name: "csrf_token".to_owned(),
+            cookie_secure: false,
+            trusted_origins: Vec::new(),
+        }
+    }
+}
+
+/// Security headers added to every response.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// `X-Content-Type-Options: nosniff`. Default on.
+    pub content_type_nosniff: bool,
+    /// `X-Frame-Options` value; empty turns it off. Default `DENY`.
+    pub frame_options: String,
+    /// `Referrer-Policy` value; empty turns it off. Default `same-origin`.
+    pub referrer_policy: String,
+    /// `Cross-Origin-Opener-Policy` value; empty turns it off. Default `same-origin`.
+    pub cross_origin_opener_policy: String,
+    /// `Strict-Transport-Security` max-age in seconds; 0 (default) sends none.
+    pub hsts_seconds: u64,
+    /// Add `includeSubDomains` to HSTS.
+    pub hsts_include_subdomains: bool,
+    /// Add `preload` to HSTS.
+    pub hsts_preload: bool,
+    /// `Content-Security-Policy` value; empty (default) sends none. The text
+    /// `{nonce}` is replaced by a fresh nonce per response, which templates
+    /// read as `csp_nonce`.
+    pub content_security_policy: String,
+    /// Trust this header from a reverse proxy to mean HTTPS, as
+    /// `X-Forwarded-Proto: https`. Empty (default) trusts nothing.
+    pub secure_proxy_ssl_header: String,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        SecuritySettings {
+            content_type_nosniff: true,
+            frame_options: "DENY".to_owned(),
+            referrer_policy: "same-origin".to_owned(),
+            cross_origin_opener_policy: "same-origin".to_owned(),
+            hsts_seconds: 0,
+            hsts_include_subdomains: false,
+            hsts_preload: false,
+            content_security_policy: String::new(),
+            secure_proxy_ssl_header: String::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `flagon.toml` (or the file named by `FLAGON_SETTINGS`) if it
+    /// exists, then applies `FLAGON_*` environment variables.
+    pub fn load() -> Result<Settings, Error> {
+        let path = std::env::var_os("FLAGON_SETTINGS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(SETTINGS_FILE));
+        let explicit = std::env::var_os("FLAGON_SETTINGS").is_some();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => None,
+            Err(err) => {
+                return Err(Error::internal(format!(
+                    "cannot read settings file {}: {err}",
+                    path.display()
+                )))
+            }
+        };
+        Settings::from_sources(text.as_deref(), &path, std::env::vars())
+    }
+
+    /// Parses settings from TOML text alone (no environment).
+    ///
+    /// ```
+    /// let settings = flagon_web::Settings::from_toml("debug = true\n[myapp]\nname = 'x'").unwrap();
+    /// assert!(settings.debug);
+    /// assert_eq!(settings.extra["myapp"]["name"].as_str(), Some("x"));
+    /// ```
+    pub fn from_toml(text: &str) -> Result<Settings, Error> {
+        Settings::from_sources(Some(text), Path::new(SETTINGS_FILE), std::iter::empty())
+    }
+
+    /// Builds settings from a file's text (if any) and `(name, value)`
+    /// environment pairs; only names starting with `FLAGON_` are read.
+    pub fn from_sources(
+        text: Option<&str>,
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, Error> {
+        let mut table: toml::Table = match text {
+            Some(text) => text.parse().map_err(|err: toml::de::Error| {
+                Error::internal(format!(
+                    "invalid settings file {}: {}",
+                    path.display(),
+                    err.message()
+                ))
+            })?,
+            None => toml::Table::new(),
+        };
+        let defaults = toml::Table::try_from(Settings::default())
+            .map_err(|err| Error::internal(format!("settings defaults do not serialize: {err}")))?;
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("FLAGON_") && name != "FLAGON_SETTINGS")
+            .collect();
+        env.sort();
+        for (name, raw) in env {
+            let key = name["FLAGON_".len()..].to_ascii_lowercase();
+            let path: Vec<&str> = key.split("__").collect();
+            let default = lookup(&defaults, &path);
+            let value = env_value(&name, &raw, default)?;
+            insert(&mut table, &path, value)
+                .map_err(|msg| Error::internal(format!("environment variable {name}: {msg}")))?;
+        }
+        let source = path.display().to_string();
+        Settings::deserialize(toml::Value::Table(table)).map_err(|err| {
+            Error::internal(format!(
+                "invalid settings (from {source} and FLAGON_* variables): {err}"
+            ))
+        })
+    }
+
+    /// The app's own section `name`, deserialized into `T`.
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct Mail { sender: String }
+    /// let settings = flagon_web::Settings::from_toml("[mail]\nsender = 'me@example.com'").unwrap();
+    /// let mail: Mail = settings.section("mail").unwrap();
+    /// assert_eq!(mail.sender, "me@example.com");
+    /// ```
+    pub fn section<T: DeserializeOwned>(&self, name: &str) -> Result<T, Error> {
+        let value = self
+            .extra
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
+        T::deserialize(value)
+            .map_err(|err| Error::internal(format!("invalid settings section [{name}]: {err}")))
+    }
+
+    /// Fails when the settings are unsafe to serve with: outside debug mode a
+    /// secret key is required.
+    pub fn check_for_production(&self) -> Result<(), Error> {
+        if !self.debug && self.secret_key.is_empty() {
+            return Err(Error::internal(
+                "refusing to start without a secret key outside debug mode: set FLAGON_SECRET_KEY \
+                 (or secret_key in flagon.toml) to a long random string, for example the output of \
+                 `openssl rand -base64 48`; or set FLAGON_DEBUG=1 for local development",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn lookup<'a>(table: &'a toml::Table, path: &[&str]) -> Option<&'a toml::Value> {
+    let (first, rest) = path.split_first()?;
+    let value = table.get(*first)?;
+    if rest.is_empty() {
+        Some(value)
+    } else {
+        lookup(value.as_table()?, rest)
+    }
+}
+
+fn insert(table: &mut toml::Table, path: &[&str], value: toml::Value) -> Result<(), String> {
+    let Some((first, rest)) = path.split_first() else {
+        return Err("empty key".into());
+    };
+    if rest.is_empty() {
+        table.insert((*first).to_owned(), value);
+        return Ok(());
+    }
+    let entry = table
+        .entry((*first).to_owned())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    match entry {
+        toml::Value::Table(inner) => insert(inner, rest, value),
+        _ => Err(format!("`{first}` is not a section")),
+    }
+}
+
+/// Converts an environment string to the type the default has (or, for
+/// keys without a default, to the TOML value it spells, else a string).
+fn env_value(name: &str, raw: &str, default: Option<&toml::Value>) -> Result<toml::Value, Error> {
+    let invalid =
+        |what: &str| Error::internal(format!("environment variable {name}={raw:?} is not {what}"));
+    Ok(match default {
+        Some(toml::Value::String(_)) => toml::Value::String(raw.to_owned()),
+        Some(toml::Value::Boolean(_)) => {
+            toml::Value::Boolean(match raw.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" | "" => false,
+                _ => return Err(invalid("a boolean (1/0, true/false, yes/no, on/off)")),
+            })
+        }
+        Some(toml::Value::Integer(_)) => {
+            toml::Value::Integer(raw.trim().parse().map_err(|_| invalid("an integer"))?)
+        }
+        Some(toml::Value::Float(_)) => {
+            toml::Value::Float(raw.trim().parse().map_err(|_| invalid("a number"))?)
+        }
+        Some(toml::Value::Array(_)) => match parse_toml_value(raw) {
+            Some(array @ toml::Value::Array(_)) => array,
+            _ => toml::Value::Array(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| toml::Value::String(item.to_owned()))
+                    .collect(),
+            ),
+        },
+        _ => parse_toml_value(raw).unwrap_or_else(|| toml::Value::String(raw.to_owned())),
+    })
+}
+
+fn parse_toml_value(raw: &str) -> Option<toml::Value> {
+    let table: toml::Table = format!("v = {raw}").parse().ok()?;
+    table.get("v").cloned()
+}
+
+fn string_or_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        OneOrMany::Many(items) => items,
+    })
+}
+
+/// Durations written as seconds (`10`, `0.5`) or with a unit (`"500ms"`,
+/// `"10s"`, `"5m"`, `"2h"`, `"14d"`).
+mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        if value.subsec_nanos() == 0 {
+            serializer.serialize_u64(value.as_secs())
+        } else {
+            serializer.serialize_f64(value.as_secs_f64())
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Float(f64),
+            Text(String),
+        }
+        let invalid = |text: &str| {
+            serde::de::Error::custom(format!(
+                "invalid duration {text:?}: use seconds (10, 0.5) or a number with ms, s, m, h or d"
+            ))
+        };
+        match Raw::deserialize(deserializer)? {
+            Raw::Int(secs) => Ok(Duration::from_secs(secs)),
+            Raw::Float(secs) if secs.is_finite() && secs >= 0.0 => {
+                Ok(Duration::from_secs_f64(secs))
+            }
+            Raw::Float(secs) => Err(invalid(&secs.to_string())),
+            Raw::Text(text) => parse(&text).ok_or_else(|| invalid(&text)),
+        }
+    }
+
+    pub(super) fn parse(text: &str) -> Option<Duration> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let number: f64 = number.parse().ok()?;
+        let factor = match unit.trim() {
+            "ms" => 0.001,
+            "" | "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            _ => return None,
+        };
+        let secs = number * factor;
+        (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let settings = Settings::default();
+        assert!(!settings.debug);
+        assert_eq!(settings.addr, "127.0.0.1:8000");
+        assert_eq!(settings.allowed_hosts, ["localhost", "127.0.0.1", "[::1]"]);
+        assert!(settings.check_for_production().is_err());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let text = "addr = '0.0.0.0:80'\n[session]\ncookie_name = 'a'\n[limits]\nheader_read_timeout = '500ms'";
+        let settings = Settings::from_sources(
+            Some(text),
+            Path::new("flagon.toml"),
+            env(&[
+                ("FLAGON_ADDR", "127.0.0.1:9000"),
+                ("FLAGON_DEBUG", "1"),
+                ("FLAGON_SECRET_KEY", "12345"),
+                ("FLAGON_ALLOWED_HOSTS", "a.com, .b.org"),
+                ("FLAGON_SESSION__SECURE", "yes"),
+                ("FLAGON_LIMITS__MAX_BODY_SIZE", "10"),
+                ("FLAGON_MYAPP__GREETING", "hello"),
+                ("OTHER", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.addr, "127.0.0.1:9000");
+        assert!(settings.debug);
+        assert_eq!(settings.secret_key.expose(), "12345");
+        assert_eq!(settings.allowed_hosts, ["a.com", ".b.org"]);
+        assert!(settings.session.secure);
+        assert_eq!(settings.session.cookie_name, "a");
+        assert_eq!(settings.limits.max_body_size, 10);
+        assert_eq!(
+            settings.limits.header_read_timeout,
+            Duration::from_millis(500)
+        );
+        assert_eq!(settings.extra["myapp"]["greeting"].as_str(), Some("hello"));
+        assert!(!format!("{settings:?}").contains("12345"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Settings::from_sources(None, Path::new("f"), env(&[("FLAGON_DEBUG", "maybe")]))
+            .unwrap_err();
+        assert!(err.chain().join(" ").contains("FLAGON_DEBUG"), "{err}");
+        let err = Settings::from_toml("[session]\ncookie_nme = 'x'").unwrap_err();
+        assert!(err.chain().join(" ").contains("cookie_nme"), "{err}");
+        let err = Settings::from_toml("[limits]\nheader_read_timeout = 'soon'").unwrap_err();
+        assert!(err.chain().join(" ").contains("invalid duration"), "{err}");
+        let err = Settings::from_toml("debug = ").unwrap_err();
+        assert!(
+            err.chain().join(" ").contains("invalid settings file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(duration::parse("10"), Some(Duration::from_secs(10)));
+        assert_eq!(duration::parse("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(duration::parse("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(duration::parse("x"), None);
+    }
+}

@@ -1,0 +1,438 @@
+//! Templates with minijinja (Jinja2 semantics): loading from the app's and
+//! blueprints' folders, autoescaping, reloading in debug mode, and the
+//! globals Flask and Django templates expect.
+//!
+//! Every template sees, besides its context:
+//! `url_for(name, **params)`, `static(filename)`, `csrf_token()`,
+//! `csrf_input()`, `get_flashed_messages(with_categories=false,
+//! category_filter=[])`, `request` (`method`, `path`, `full_path`, `url`,
+//! `args`, `endpoint`, `blueprint`, `host`, `is_secure`), `session`,
+//! `config` (the settings without secrets) and `csp_nonce`.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Environment, ErrorKind};
+use serde::Serialize;
+
+use crate::body::Body;
+use crate::context::RequestScope;
+use crate::error::Error;
+use crate::response::{IntoResponse, Response};
+
+pub use minijinja::context;
+
+type Hook = Arc<dyn Fn(&mut Environment<'static>) + Send + Sync>;
+
+/// What the app builder collected for the template environment.
+#[derive(Default)]
+pub(crate) struct TemplateSetup {
+    pub(crate) embedded: Vec<(String, String)>,
+    pub(crate) hooks: Vec<Hook>,
+}
+
+/// The app's template environment.
+pub(crate) struct Templates {
+    /// Built once; in debug mode rebuilt for every render so edits show at once.
+    env: Environment<'static>,
+    debug: bool,
+    dirs: Vec<PathBuf>,
+    embedded: Vec<(String, String)>,
+    hooks: Vec<Hook>,
+}
+
+impl Templates {
+    pub(crate) fn new(
+        setup: TemplateSetup,
+        dirs: Vec<PathBuf>,
+        debug: bool,
+    ) -> Result<Templates, Error> {
+        let env = build_env(&dirs, &setup.embedded, &setup.hooks)?;
+        Ok(Templates {
+            env,
+            debug,
+            dirs,
+            embedded: setup.embedded,
+            hooks: setup.hooks,
+        })
+    }
+
+    fn env(&self) -> Result<Cow<'_, Environment<'static>>, Error> {
+        if self.debug {
+            build_env(&self.dirs, &self.embedded, &self.hooks).map(Cow::Owned)
+        } else {
+            Ok(Cow::Borrowed(&self.env))
+        }
+    }
+
+    /// Whether a template called `name` exists.
+    pub(crate) fn exists(&self, name: &str) -> bool {
+        self.env().is_ok_and(|env| env.get_template(name).is_ok())
+    }
+
+    /// Renders `name` with `context` plus the request's globals.
+    pub(crate) fn render(
+        &self,
+        name: &str,
+        context: &Value,
+        scope: Option<&Arc<RequestScope>>,
+    ) -> Result<String, Error> {
+        let env = self.env()?;
+        let template = env
+            .get_template(name)
+            .map_err(|err| self.template_error(name, err))?;
+        let globals = match scope {
+            Some(scope) => request_globals(scope),
+            None => Value::UNDEFINED,
+        };
+        let merged = minijinja::context! { ..context.clone(), ..globals };
+        template
+            .render(merged)
+            .map_err(|err| self.template_error(name, err))
+    }
+
+    fn template_error(&self, name: &str, err: minijinja::Error) -> Error {
+        if err.kind() == ErrorKind::TemplateNotFound {
+            let searched: Vec<String> = self
+                .dirs
+                .iter()
+                .map(|d| format!("{}/", d.display()))
+                .collect();
+            return Error::internal(format!(
+                "template `{name}` not found (searched {}{})",
+                searched.join(", "),
+                if self.embedded.is_empty() {
+                    ""
+                } else {
+                    " and the embedded templates"
+                }
+            ));
+        }
+        Error::internal(TemplateError(format!("{err:#}")))
+    }
+}
+
+/// A template error with minijinja's source excerpt.
+#[derive(Debug)]
+struct TemplateError(String);
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+fn build_env(
+    dirs: &[PathBuf],
+    embedded: &[(String, String)],
+    hooks: &[Hook],
+) -> Result<Environment<'static>, Error> {
+    let mut env = Environment::new();
+    let loaders: Vec<_> = dirs.iter().map(minijinja::path_loader).collect();
+    env.set_loader(move |name| {
+        for loader in &loaders {
+            if let Some(source) = loader(name)? {
+                return Ok(Some(source));
+            }
+        }
+        Ok(None)
+    });
+    for (name, source) in embedded {
+        env.add_template_owned(name.clone(), source.clone())
+            .map_err(|err| Error::internal(TemplateError(format!("{err:#}"))))?;
+    }
+    for hook in hooks {
+        hook(&mut env);
+    }
+    Ok(env)
+}
+
+/// Per-request globals: functions that need the request (URLs, CSRF,
+/// flashes) and the `request`, `session` and `config` objects.
+fn request_globals(scope: &Arc<RequestScope>) -> Value {
+    let url_scope = scope.clone();
+    let url_for = Value::from_function(
+        move |name: String, kwargs: Kwargs| -> Result<String, minijinja::Error> {
+            let mut params = Vec::new();
+            for key in kwargs.args() {
+                let value: Value = kwargs.get(key)?;
+                params.push((key.to_owned(), value.to_string()));
+            }
+            let blueprint = url_scope.route.get().and_then(|r| r.blueprint.as_deref());
+            url_scope
+                .app
+                .url_for_from(blueprint, &name, &params)
+                .map_err(|err| {
+                    minijinja::Error::new(ErrorKind::InvalidOperation, err.chain().join(": "))
+                })
+        },
+    );
+    let static_scope = scope.clone();
+    let static_url = Value::from_function(
+        move |filename: String| -> Result<String, minijinja::Error> {
+            static_scope
+                .app
+                .url_for_from(None, "static", &[("filename".to_owned(), filename)])
+                .map_err(|err| {
+                    minijinja::Error::new(ErrorKind::InvalidOperation, err.chain().join(": "))
+                })
+        },
+    );
+    let token_scope = scope.clone();
+    let csrf_token = Value::from_function(move || -> String { token_scope.csrf_token() });
+    let input_scope = scope.clone();
+    let csrf_input = Value::from_function(move || -> Value {
+        let field = &input_scope.app.settings.csrf.field_name;
+        Value::from_safe_string(format!(
+            r#"<input type="hidden" name="{}" value="{}">"#,
+            html_escape(field),
+            input_scope.csrf_token()
+        ))
+    });
+    let flash_scope = scope.clone();
+    let get_flashed_messages =
+        Value::from_function(move |kwargs: Kwargs| -> Result<Value, minijinja::Error> {
+            let with_categories: bool = kwargs
+                .get::<Option<bool>>("with_categories")?
+                .unwrap_or(false);
+            let filter: Vec<String> = kwargs
+                .get::<Option<Vec<String>>>("category_filter")?
+                .unwrap_or_default();
+            kwargs.assert_all_used()?;
+            let messages = match &flash_scope.session {
+                Some(session) => crate::flash::take_flashes(session),
+                None => Vec::new(),
+            };
+            let messages = messages
+                .into_iter()
+                .filter(|(category, _)| filter.is_empty() || filter.contains(category));
+            Ok(if with_categories {
+                Value::from_serialize(messages.collect::<Vec<_>>())
+            } else {
+                Value::from_serialize(messages.map(|(_, message)| message).collect::<Vec<_>>())
+            })
+        });
+    let session = scope
+        .session
+        .as_ref()
+        .map(|s| Value::from_serialize(&s.state().data))
+        .unwrap_or_else(|| Value::from(()));
+    minijinja::context! {
+        url_for => url_for,
+        static => static_url,
+        csrf_token => csrf_token,
+        csrf_input => csrf_input,
+        get_flashed_messages => get_flashed_messages,
+        request => Value::from_serialize(RequestView::new(scope)),
+        session => session,
+        config => Value::from_serialize(&scope.app.settings),
+        csp_nonce => scope.csp_nonce.clone().unwrap_or_default(),
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+/// The `request` object templates see.
+#[derive(Serialize)]
+struct RequestView {
+    method: String,
+    path: String,
+    full_path: String,
+    url: String,
+    args: Vec<(String, String)>,
+    endpoint: Option<String>,
+    blueprint: Option<String>,
+    host: String,
+    is_secure: bool,
+}
+
+impl RequestView {
+    fn new(scope: &RequestScope) -> Self {
+        let path = scope.uri.path().to_owned();
+        let query = scope.uri.query().unwrap_or_default();
+        let full_path = format!("{path}?{query}");
+        let scheme = if scope.is_secure { "https" } else { "http" };
+        let route = scope.route.get();
+        RequestView {
+            method: scope.method.to_string(),
+            url: format!("{scheme}://{}{}", scope.authority(), scope.uri),
+            args: form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+            endpoint: route.and_then(|r| r.name.clone()),
+            blueprint: route.and_then(|r| r.blueprint.as_deref().map(str::to_owned)),
+            host: scope.host.clone(),
+            is_secure: scope.is_secure,
+            path,
+            full_path,
+        }
+    }
+}
+
+/// A template to render as the response, Flask's `render_template`.
+///
+/// Rendering happens once the handler returns, with the request's globals
+/// (`url_for`, `csrf_input`, `get_flashed_messages`, `request`, ...). Files
+/// ending in `.html`, `.htm` or `.xml` are autoescaped.
+///
+/// ```
+/// use flagon_web::{context, render, Template};
+///
+/// async fn index() -> Template {
+///     render("index.html", context! { title => "Home", items => vec!["a", "b"] })
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Template {
+    name: String,
+    context: Value,
+}
+
+/// Renders template `name` with `context` (any serializable value, usually
+/// made with [`context!`]).
+pub fn render(name: &str, context: impl Serialize) -> Template {
+    Template {
+        name: name.to_owned(),
+        context: Value::from_serialize(context),
+    }
+}
+
+/// A template waiting to be rendered, in a response's extensions.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingTemplate(pub(crate) Arc<Template>);
+
+/// The template that produced a response, kept for tests
+/// ([`crate::testing::TestResponse::template`]).
+#[derive(Clone, Debug)]
+pub struct RenderedTemplate {
+    /// The template's name.
+    pub name: String,
+    /// The context the handler passed (without the request globals).
+    pub context: Value,
+}
+
+impl IntoResponse for Template {
+    fn into_response(self) -> Response {
+        let content_type = content_type_for(&self.name);
+        let mut response = Response::new(Body::empty());
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(content_type),
+        );
+        response
+            .extensions_mut()
+            .insert(PendingTemplate(Arc::new(self)));
+        response
+    }
+}
+
+fn content_type_for(name: &str) -> &'static str {
+    let extension = name
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match extension.as_str() {
+        "xml" => "application/xml; charset=utf-8",
+        "json" => "application/json",
+        "txt" => "text/plain; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        _ => "text/html; charset=utf-8",
+    }
+}
+
+/// Renders a pending template in `response`, if there is one.
+pub(crate) fn render_pending(response: &mut Response, scope: &Arc<RequestScope>) {
+    let Some(PendingTemplate(template)) = response.extensions_mut().remove::<PendingTemplate>()
+    else {
+        return;
+    };
+    match scope
+        .app
+        .templates
+        .render(&template.name, &template.context, Some(scope))
+    {
+        Ok(html) => {
+            *response.body_mut() = Body::from(html);
+            response.extensions_mut().insert(RenderedTemplate {
+                name: template.name.clone(),
+                context: template.context.clone(),
+            });
+        }
+        Err(err) => {
+            let mut error_response = err.into_response();
+            std::mem::swap(response, &mut error_response);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_autoescaped_and_text_is_not() {
+        let setup = TemplateSetup {
+            embedded: vec![
+                ("a.html".into(), "{{ v }}".into()),
+                ("a.txt".into(), "{{ v }}".into()),
+            ],
+            hooks: Vec::new(),
+        };
+        let templates = Templates::new(setup, Vec::new(), false).unwrap();
+        let ctx = Value::from_serialize(minijinja::context! { v => "<b>" });
+        assert_eq!(templates.render("a.html", &ctx, None).unwrap(), "&lt;b&gt;");
+        assert_eq!(templates.render("a.txt", &ctx, None).unwrap(), "<b>");
+    }
+
+    #[test]
+    fn missing_template_names_the_folders() {
+        let templates = Templates::new(
+            TemplateSetup::default(),
+            vec![PathBuf::from("nowhere")],
+            false,
+        )
+        .unwrap();
+        let err = templates
+            .render("x.html", &Value::UNDEFINED, None)
+            .unwrap_err();
+        let text = err.chain().join(" ");
+        assert!(
+            text.contains("`x.html` not found") && text.contains("nowhere/"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn inheritance_works_from_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("base.html"),
+            "<main>{% block body %}{% endblock %}</main>",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("page.html"),
+            "{% extends 'base.html' %}{% block body %}hi {{ n }}{% endblock %}",
+        )
+        .unwrap();
+        let templates =
+            Templates::new(TemplateSetup::default(), vec![dir.path().to_owned()], false).unwrap();
+        let ctx = Value::from_serialize(minijinja::context! { n => 1 });
+        assert_eq!(
+            templates.render("page.html", &ctx, None).unwrap(),
+            "<main>hi 1</main>"
+        );
+    }
+}
