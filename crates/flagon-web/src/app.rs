@@ -186,6 +186,36 @@ impl App {
         self
     }
 
+    /// Flask's `before_request`, for the whole app: see
+    /// [`crate::middleware::before_request`].
+    pub fn before_request<F, Fut, E>(self, f: F) -> Self
+    where
+        F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Request, E>> + Send + 'static,
+        E: IntoResponse + Send + 'static,
+    {
+        self.layer(crate::middleware::before_request(f))
+    }
+
+    /// Flask's `after_request`, for the whole app: see
+    /// [`crate::middleware::after_request`].
+    pub fn after_request<F, Fut>(self, f: F) -> Self
+    where
+        F: Fn(crate::response::Response) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = crate::response::Response> + Send + 'static,
+    {
+        self.layer(crate::middleware::after_request(f))
+    }
+
+    /// Flask's `teardown_request`, for the whole app: see
+    /// [`crate::middleware::teardown_request`].
+    pub fn teardown_request<F>(self, f: F) -> Self
+    where
+        F: Fn(&crate::response::Response) + Clone + Send + Sync + 'static,
+    {
+        self.layer(crate::middleware::teardown_request(f))
+    }
+
     /// Registers a value handlers read with [`crate::State`].
     pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
         self.states.insert(value);
