@@ -54,6 +54,7 @@ pub struct App {
     sessions_enabled: bool,
     templates: TemplateSetup,
     static_files: bool,
+    root: Option<PathBuf>,
 }
 
 impl Default for App {
@@ -104,8 +105,9 @@ impl AppShared {
 }
 
 impl App {
-    /// An empty app. Settings are read from `flagon.toml` and `FLAGON_*`
-    /// variables when it is built, unless given with [`App::settings`].
+    /// An empty app. Settings are read from `flagon.toml` (in the app's
+    /// [`App::root`], else the current directory) and `FLAGON_*` variables
+    /// when it is built, unless given with [`App::settings`].
     pub fn new() -> Self {
         App {
             settings: None,
@@ -120,7 +122,21 @@ impl App {
             sessions_enabled: true,
             templates: TemplateSetup::default(),
             static_files: true,
+            root: None,
         }
+    }
+
+    /// The folder `flagon.toml` and relative template and static folders
+    /// are found in (Flask's `root_path`); by default the current directory. Examples and
+    /// tests pass `env!("CARGO_MANIFEST_DIR")` so they run from anywhere.
+    ///
+    /// ```
+    /// let app = flagon_web::App::new().root(env!("CARGO_MANIFEST_DIR"));
+    /// # let _ = app;
+    /// ```
+    pub fn root(mut self, folder: impl Into<PathBuf>) -> Self {
+        self.root = Some(folder.into());
+        self
     }
 
     pub(crate) fn has_settings(&self) -> bool {
@@ -306,9 +322,10 @@ impl App {
 
     /// Builds the app into a service, reading the settings if none were given.
     pub fn build(mut self) -> Result<AppService, Error> {
-        let settings = match self.settings.take() {
-            Some(settings) => settings,
-            None => Settings::load()?,
+        let settings = match (self.settings.take(), &self.root) {
+            (Some(settings), _) => settings,
+            (None, Some(root)) => Settings::load_from_dir(root)?,
+            (None, None) => Settings::load()?,
         };
         self.build_with(settings)
     }
@@ -326,8 +343,15 @@ impl App {
         }
     }
 
-    pub(crate) fn build_with(self, settings: Settings) -> Result<AppService, Error> {
+    pub(crate) fn build_with(self, mut settings: Settings) -> Result<AppService, Error> {
         let config_error = |msg: String| Error::internal(msg);
+        let root = self.root.clone();
+        let resolve = |path: &std::path::Path| match &root {
+            Some(root) if path.is_relative() => root.join(path),
+            _ => path.to_owned(),
+        };
+        settings.templates_dir = resolve(&settings.templates_dir);
+        settings.static_dir = resolve(&settings.static_dir);
         let mut router = Router::default();
         let mut template_dirs: Vec<PathBuf> = vec![settings.templates_dir.clone()];
         let add = |router: &mut Router,
@@ -358,7 +382,7 @@ impl App {
             add(&mut router, &path, route, None).map_err(config_error)?;
         }
         for blueprint in self.blueprints {
-            for registration in blueprint.flatten() {
+            for registration in blueprint.flatten(&resolve) {
                 let name: Arc<str> = Arc::from(registration.name.as_str());
                 for (path, methods) in registration.routes {
                     add(&mut router, &path, methods, Some(name.clone())).map_err(config_error)?;

@@ -134,9 +134,13 @@ impl Blueprint {
     }
 
     /// Replays the blueprint (and its children) as prefixed registrations.
-    pub(crate) fn flatten(self) -> Vec<Registration> {
+    /// Relative folders are resolved with `resolve` (against the app's root).
+    pub(crate) fn flatten(
+        self,
+        resolve: &dyn Fn(&std::path::Path) -> PathBuf,
+    ) -> Vec<Registration> {
         let mut out = Vec::new();
-        self.flatten_into("", "", &[], &mut out);
+        self.flatten_into("", "", &[], resolve, &mut out);
         out
     }
 
@@ -145,6 +149,7 @@ impl Blueprint {
         parent_name: &str,
         parent_prefix: &str,
         outer: &[&LayerFn],
+        resolve: &dyn Fn(&std::path::Path) -> PathBuf,
         out: &mut Vec<Registration>,
     ) {
         let name = if parent_name.is_empty() {
@@ -170,16 +175,16 @@ impl Blueprint {
         if let Some(folder) = &self.static_folder {
             routes.push((
                 format!("{prefix}/static/<path:filename>"),
-                wrap(crate::static_files::static_route(folder)),
+                wrap(crate::static_files::static_route(&resolve(folder))),
             ));
         }
         out.push(Registration {
             name: name.clone(),
             routes,
-            template_folder: self.template_folder,
+            template_folder: self.template_folder.as_deref().map(resolve),
         });
         for child in self.children {
-            child.flatten_into(&name, &prefix, &layers, out);
+            child.flatten_into(&name, &prefix, &layers, resolve, out);
         }
     }
 }

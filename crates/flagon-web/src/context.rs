@@ -56,6 +56,9 @@ pub(crate) struct RequestScope {
     pub(crate) csrf: Mutex<crate::csrf::CsrfState>,
     pub(crate) csp_nonce: Option<String>,
     pub(crate) route: OnceLock<RouteInfo>,
+    /// The flash messages once a template took them from the session, kept
+    /// for the rest of the request as Flask does.
+    pub(crate) flashes: OnceLock<Vec<(String, String)>>,
 }
 
 impl RequestScope {
@@ -66,6 +69,15 @@ impl RequestScope {
     /// A fresh masked CSRF token (creating the secret, and so the cookie, if needed).
     pub(crate) fn csrf_token(&self) -> String {
         self.csrf.lock().unwrap_or_else(|p| p.into_inner()).token()
+    }
+
+    /// The flash messages for this request: taken from the session on the
+    /// first call, the same list on later calls.
+    pub(crate) fn flashes(&self) -> &[(String, String)] {
+        self.flashes.get_or_init(|| match &self.session {
+            Some(session) => crate::flash::take_flashes(session),
+            None => Vec::new(),
+        })
     }
 }
 

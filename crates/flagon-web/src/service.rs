@@ -174,6 +174,7 @@ impl AppService {
             csrf: Mutex::new(csrf_state),
             csp_nonce,
             route: OnceLock::new(),
+            flashes: OnceLock::new(),
         });
         let is_head = parts.method == Method::HEAD;
         let mut response = match early_error {

@@ -274,16 +274,22 @@ impl Default for SecuritySettings {
 }
 
 impl Settings {
-    /// Reads `flagon.toml` (or the file named by `FLAGON_SETTINGS`) if it
-    /// exists, then applies `FLAGON_*` environment variables.
+    /// Reads `flagon.toml` from the current directory (or the file named by
+    /// `FLAGON_SETTINGS`) if it exists, then applies `FLAGON_*` environment
+    /// variables.
     pub fn load() -> Result<Settings, Error> {
-        let path = std::env::var_os("FLAGON_SETTINGS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(SETTINGS_FILE));
-        let explicit = std::env::var_os("FLAGON_SETTINGS").is_some();
+        Settings::load_from_dir(Path::new("."))
+    }
+
+    /// Like [`Settings::load`], with `flagon.toml` looked up in `dir` (an
+    /// app's [`crate::App::root`]). A relative `FLAGON_SETTINGS` is taken
+    /// from the current directory, as the shell would.
+    pub fn load_from_dir(dir: &Path) -> Result<Settings, Error> {
+        let explicit = std::env::var_os("FLAGON_SETTINGS").map(PathBuf::from);
+        let path = explicit.clone().unwrap_or_else(|| dir.join(SETTINGS_FILE));
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => Some(text),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => None,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => None,
             Err(err) => {
                 return Err(Error::internal(format!(
                     "cannot read settings file {}: {err}",

@@ -132,6 +132,7 @@ fn build_env(
     hooks: &[Hook],
 ) -> Result<Environment<'static>, Error> {
     let mut env = Environment::new();
+    env.set_formatter(markupsafe_formatter);
     let loaders: Vec<_> = dirs.iter().map(minijinja::path_loader).collect();
     env.set_loader(move |name| {
         for loader in &loaders {
@@ -203,12 +204,10 @@ fn request_globals(scope: &Arc<RequestScope>) -> Value {
                 .get::<Option<Vec<String>>>("category_filter")?
                 .unwrap_or_default();
             kwargs.assert_all_used()?;
-            let messages = match &flash_scope.session {
-                Some(session) => crate::flash::take_flashes(session),
-                None => Vec::new(),
-            };
-            let messages = messages
-                .into_iter()
+            let messages = flash_scope
+                .flashes()
+                .iter()
+                .cloned()
                 .filter(|(category, _)| filter.is_empty() || filter.contains(category));
             Ok(if with_categories {
                 Value::from_serialize(messages.collect::<Vec<_>>())
@@ -231,6 +230,25 @@ fn request_globals(scope: &Arc<RequestScope>) -> Value {
         session => session,
         config => Value::from_serialize(&scope.app.settings),
         csp_nonce => scope.csp_nonce.clone().unwrap_or_default(),
+    }
+}
+
+/// Escapes HTML as Jinja2's markupsafe does (`& < > " '`), leaving `/`
+/// alone so URLs read naturally in the page source.
+fn markupsafe_formatter(
+    out: &mut minijinja::Output<'_>,
+    state: &minijinja::State<'_, '_>,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    let plain = value.is_undefined() || value.is_none() || value.is_safe();
+    if state.auto_escape() == minijinja::AutoEscape::Html && !plain {
+        let text = match value.as_str() {
+            Some(text) => html_escape(text),
+            None => html_escape(&value.to_string()),
+        };
+        out.write_str(&text).map_err(minijinja::Error::from)
+    } else {
+        minijinja::escape_formatter(out, state, value)
     }
 }
 
@@ -380,6 +398,21 @@ pub(crate) fn render_pending(response: &mut Response, scope: &Arc<RequestScope>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_follows_markupsafe() {
+        let setup = TemplateSetup {
+            embedded: vec![("u.html".into(), "{{ u }}|{{ n }}|{{ none }}".into())],
+            hooks: Vec::new(),
+        };
+        let templates = Templates::new(setup, Vec::new(), false).unwrap();
+        let ctx =
+            Value::from_serialize(minijinja::context! { u => "/a?b=1&c='2'", n => 3, none => () });
+        assert_eq!(
+            templates.render("u.html", &ctx, None).unwrap(),
+            "/a?b=1&amp;c=&#x27;2&#x27;|3|None"
+        );
+    }
 
     #[test]
     fn html_is_autoescaped_and_text_is_not() {

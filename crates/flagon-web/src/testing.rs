@@ -420,7 +420,16 @@ fn relative_location(location: &str) -> String {
 /// ```
 #[derive(Debug, Default)]
 pub struct MultipartForm {
-    parts: Vec<(String, Option<(String, String)>, Bytes)>,
+    parts: Vec<MultipartPart>,
+}
+
+/// One field of a [`MultipartForm`]: its name, for files the file name and
+/// content type, and the data.
+#[derive(Debug)]
+struct MultipartPart {
+    name: String,
+    file: Option<(String, String)>,
+    data: Bytes,
 }
 
 impl MultipartForm {
@@ -431,11 +440,11 @@ impl MultipartForm {
 
     /// Adds a text field.
     pub fn text(mut self, name: &str, value: &str) -> Self {
-        self.parts.push((
-            name.to_owned(),
-            None,
-            Bytes::copy_from_slice(value.as_bytes()),
-        ));
+        self.parts.push(MultipartPart {
+            name: name.to_owned(),
+            file: None,
+            data: Bytes::copy_from_slice(value.as_bytes()),
+        });
         self
     }
 
@@ -447,18 +456,18 @@ impl MultipartForm {
         content_type: &str,
         data: impl Into<Bytes>,
     ) -> Self {
-        self.parts.push((
-            name.to_owned(),
-            Some((file_name.to_owned(), content_type.to_owned())),
-            data.into(),
-        ));
+        self.parts.push(MultipartPart {
+            name: name.to_owned(),
+            file: Some((file_name.to_owned(), content_type.to_owned())),
+            data: data.into(),
+        });
         self
     }
 
     fn finish(self) -> (String, Bytes) {
         let boundary = "flagon-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
-        for (name, file, data) in self.parts {
+        for MultipartPart { name, file, data } in self.parts {
             body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
             match file {
                 Some((file_name, content_type)) => body.extend_from_slice(

@@ -1,1 +1,60 @@
-//! x
+//! # Flagon
+//!
+//! A web framework for Rust with Flask's small, flexible core and Django's
+//! batteries. This facade crate is what applications depend on: it
+//! re-exports the web core ([`flagon_web`]) and, as they land, the ORM,
+//! auth and admin.
+//!
+//! ```no_run
+//! use flagon::prelude::*;
+//!
+//! async fn hello(Path(name): Path<String>) -> String {
+//!     format!("Hello, {name}!")
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> flagon::Result<()> {
+//!     flagon::init_logging();
+//!     App::new()
+//!         .route("/", get(|| async { "Hello, world!" }))
+//!         .route("/hello/<name>", get(hello).name("hello"))
+//!         .serve("127.0.0.1:8000")
+//!         .await
+//! }
+//! ```
+//!
+//! Start with the [`prelude`]; the guide is in the repository's `docs/`.
+
+pub use flagon_web::*;
+
+mod logging;
+
+#[doc = include_str!("../../../docs/guide.md")]
+pub mod guide {}
+pub use logging::init_logging;
+
+/// The names most handlers and apps need, in one import.
+///
+/// ```
+/// use flagon::prelude::*;
+///
+/// async fn index(session: Session) -> Result<Html<String>> {
+///     let visits: u32 = session.get("visits").unwrap_or(0) + 1;
+///     session.insert("visits", visits)?;
+///     Ok(Html(format!("<p>Visit {visits}</p>")))
+/// }
+///
+/// let app = App::new().route("/", get(index).name("index"));
+/// # let _ = app;
+/// ```
+pub mod prelude {
+    pub use flagon_web::middleware::{
+        after_request, before_request, from_fn, teardown_request, Next,
+    };
+    pub use flagon_web::{
+        any_of, context, delete, get, head, options, patch, post, put, redirect, render, App,
+        Blueprint, Cookie, Cookies, Error, ErrorReport, File, Flash, Form, Html, IntoResponse,
+        Json, Method, Multipart, Path, Query, Redirect, Request, RequestInfo, Response, Result,
+        Session, Settings, State, StatusCode, Template,
+    };
+}
