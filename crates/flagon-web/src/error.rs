@@ -106,7 +106,9 @@ impl Error {
     pub fn internal(source: impl Into<BoxError>) -> Self {
         let mut error = Error::from_status(StatusCode::INTERNAL_SERVER_ERROR);
         error.0.source = Some(source.into());
-        error.0.backtrace = Some(Backtrace::capture());
+        // Server errors are rare and their cause is what one needs to see:
+        // capture always (symbols are resolved only when it is printed).
+        error.0.backtrace = Some(Backtrace::force_capture());
         error
     }
 
@@ -159,7 +161,7 @@ impl Error {
     }
 
     /// The backtrace captured when an internal error was made, if one was
-    /// (set `RUST_BACKTRACE=1` to capture them).
+    /// (internal errors and errors converted with `?` have one).
     pub fn backtrace(&self) -> Option<&Backtrace> {
         self.0
             .backtrace

@@ -179,8 +179,9 @@ fn debug_page(error: &Error, scope: Option<&Arc<RequestScope>>) -> String {
             "<h2>Backtrace</h2>\n<pre>{}</pre>\n",
             escape(&backtrace.to_string())
         )),
-        None if error.is_server_error() => page
-            .push_str("<p>Run with <code>RUST_BACKTRACE=1</code> to see a backtrace here.</p>\n"),
+        None if error.is_server_error() => {
+            page.push_str("<p>No backtrace: this error was made with <code>Error::new</code>.</p>\n")
+        }
         None => {}
     }
     page.push_str("<p><small>You see this page because debug mode is on. Never turn it on in production.</small></p>\n</body>\n</html>\n");

@@ -29,6 +29,12 @@ impl Keys {
             rand::rngs::OsRng.fill_bytes(&mut bytes);
             secrets.push(bytes.iter().map(|b| format!("{b:02x}")).collect());
         } else {
+            if !settings.debug && settings.secret_key.expose().len() < 32 {
+                tracing::warn!(
+                    target: "flagon::settings",
+                    "the secret key is shorter than 32 characters: use a long random one (openssl rand -base64 48)"
+                );
+            }
             secrets.push(settings.secret_key.expose().to_owned());
         }
         secrets.extend(
