@@ -163,7 +163,9 @@ impl App {
     }
 
     /// Mounts any tower service under `prefix`: requests to `prefix` and
-    /// below go to it with the prefix removed from their path.
+    /// below go to it with the prefix removed from their path. A mounted
+    /// Flagon app answers the hosts this app allows, and this app's debug
+    /// setting and HTTPS detection hold for it.
     ///
     /// ```
     /// use flagon_web::{App, Endpoint, get};

@@ -50,6 +50,9 @@ pub(crate) struct RequestScope {
     /// The host and port as the client sent them, lower-cased.
     pub(crate) authority: String,
     pub(crate) is_secure: bool,
+    /// Whether errors show their details: the app's `debug` setting, or
+    /// for an app mounted in another, the outer app's.
+    pub(crate) debug: bool,
     pub(crate) wants_json: bool,
     pub(crate) session: Option<Session>,
     pub(crate) cookies: Mutex<crate::cookies::CookieState>,

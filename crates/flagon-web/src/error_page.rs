@@ -22,7 +22,7 @@ pub(crate) fn render(response: &mut Response, scope: Option<&Arc<RequestScope>>)
         return;
     };
     log(&error, scope);
-    let debug = scope.is_some_and(|s| s.app.settings.debug);
+    let debug = scope.is_some_and(|s| s.debug);
     let wants_json = scope.is_some_and(|s| s.wants_json);
     let (content_type, body) = if wants_json {
         ("application/problem+json", problem_json(&error, debug))
@@ -179,9 +179,8 @@ fn debug_page(error: &Error, scope: Option<&Arc<RequestScope>>) -> String {
             "<h2>Backtrace</h2>\n<pre>{}</pre>\n",
             escape(&backtrace.to_string())
         )),
-        None if error.is_server_error() => {
-            page.push_str("<p>No backtrace: this error was made with <code>Error::new</code>.</p>\n")
-        }
+        None if error.is_server_error() => page
+            .push_str("<p>No backtrace: this error was made with <code>Error::new</code>.</p>\n"),
         None => {}
     }
     page.push_str("<p><small>You see this page because debug mode is on. Never turn it on in production.</small></p>\n</body>\n</html>\n");

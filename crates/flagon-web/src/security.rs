@@ -11,6 +11,18 @@ use crate::settings::{SecuritySettings, Settings};
 /// The `Host` header is used, or for HTTP/2 the `:authority`; a missing or
 /// malformed host, or one not in `allowed_hosts`, is a 400 naming it.
 pub(crate) fn validate_host(parts: &Parts, settings: &Settings) -> Result<(String, String), Error> {
+    let (authority, host) = request_host(parts)?;
+    if !host_allowed(&host, &settings.allowed_hosts) {
+        return Err(Error::bad_request(format!(
+            "invalid Host header {authority:?}: add {host:?} to allowed_hosts (FLAGON_ALLOWED_HOSTS) if this app should answer it"
+        )));
+    }
+    Ok((authority, host))
+}
+
+/// The request's host like [`validate_host`], without the `allowed_hosts`
+/// check (for an app mounted in another, which made it).
+pub(crate) fn request_host(parts: &Parts) -> Result<(String, String), Error> {
     let authority = parts
         .headers
         .get(header::HOST)
@@ -22,11 +34,6 @@ pub(crate) fn validate_host(parts: &Parts, settings: &Settings) -> Result<(Strin
     let host = split_host(&authority)
         .ok_or_else(|| Error::bad_request(format!("invalid Host header {authority:?}")))?
         .to_owned();
-    if !host_allowed(&host, &settings.allowed_hosts) {
-        return Err(Error::bad_request(format!(
-            "invalid Host header {authority:?}: add {host:?} to allowed_hosts (FLAGON_ALLOWED_HOSTS) if this app should answer it"
-        )));
-    }
     Ok((authority, host))
 }
 

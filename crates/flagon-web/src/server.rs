@@ -12,6 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 
 use crate::app::App;
 use crate::body::Body;
@@ -58,7 +59,8 @@ impl AppService {
 
     /// Serves connections from `listener` until `shutdown` completes, then
     /// stops accepting, lets requests in flight finish within the
-    /// `limits.shutdown_timeout` setting, and returns.
+    /// `limits.shutdown_timeout` setting, closes the connections still open,
+    /// and returns. Dropping the returned future closes every connection too.
     pub async fn serve_listener(
         self,
         listener: TcpListener,
@@ -72,17 +74,22 @@ impl AppService {
             .header_read_timeout(limits.header_read_timeout)
             .max_headers(limits.max_headers)
             .max_buf_size(limits.max_header_size.max(8192))
-            .keep_alive(true)
-            .pipeline_flush(true);
+            // No `pipeline_flush`: hyper then holds responses back while
+            // unread bytes wait in its buffer, and a connection closed after
+            // an error (431, or 413 with a body left unread) loses its answer.
+            .keep_alive(true);
         builder
             .http2()
             .timer(TokioTimer::new())
             .max_header_list_size(u32::try_from(limits.max_header_size).unwrap_or(u32::MAX));
         let builder = Arc::new(builder);
         let graceful = GracefulShutdown::new();
+        // Owns the connection tasks, so that none outlives the server.
+        let mut connections = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
             let (stream, peer) = tokio::select! {
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(err) => {
@@ -113,7 +120,7 @@ impl AppService {
                     .serve_connection_with_upgrades(TokioIo::new(stream), hyper_service)
                     .into_owned(),
             );
-            tokio::spawn(serve_connection(connection, started, timeout, peer));
+            connections.spawn(serve_connection(connection, started, timeout, peer));
         }
         drop(listener);
         tracing::info!(target: "flagon::server", "shutting down: waiting for requests in flight");
@@ -125,6 +132,7 @@ impl AppService {
                 limits.shutdown_timeout
             ),
         }
+        connections.shutdown().await;
         Ok(())
     }
 }

@@ -130,7 +130,11 @@ impl AppService {
         let shared = &self.shared;
         let settings = &shared.settings;
         let (mut parts, body) = request.into_parts();
-        let host = crate::security::validate_host(&parts, settings);
+        let mounted = parts.extensions.remove::<Mounted>();
+        let host = match mounted {
+            Some(_) => crate::security::request_host(&parts),
+            None => crate::security::validate_host(&parts, settings),
+        };
         let (authority, host_name) = host
             .as_ref()
             .map(|(a, h)| (a.clone(), h.clone()))
@@ -146,8 +150,8 @@ impl AppService {
             .jar
             .get(&settings.session.cookie_name)
             .map(|c| c.value().to_owned());
-        let mut early_error = host
-            .err()
+        let mut early_error = head_too_large(&parts, settings)
+            .or_else(|| host.err())
             .or_else(|| body_too_large(&parts.headers, settings));
         let session = match (&shared.session_store, &early_error) {
             (Some(store), None) => match load_session(shared, store.as_ref(), session_cookie).await
@@ -167,7 +171,11 @@ impl AppService {
             uri: parts.uri.clone(),
             host: host_name,
             authority,
-            is_secure: crate::security::is_secure(&parts, &settings.security),
+            is_secure: mounted.map_or_else(
+                || crate::security::is_secure(&parts, &settings.security),
+                |outer| outer.is_secure,
+            ),
+            debug: mounted.map_or(settings.debug, |outer| outer.debug),
             wants_json: wants_json(&parts.headers),
             session,
             cookies: Mutex::new(cookies),
@@ -210,6 +218,16 @@ impl Endpoint {
     ) -> Self {
         Endpoint::from_arc(Arc::new(f))
     }
+}
+
+/// Marks a request an app passes to a service mounted in it (which may be
+/// another app): the outer app faces the client, so it has checked the host
+/// against its `allowed_hosts`, and its view of HTTPS and its debug setting
+/// hold for the mounted app too.
+#[derive(Clone, Copy, Debug)]
+struct Mounted {
+    is_secure: bool,
+    debug: bool,
 }
 
 /// Routes the request and runs the matched endpoint.
@@ -287,6 +305,10 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
                 Err(_) => return Error::bad_request("invalid URL").into_response(),
             }
             request.extensions_mut().remove::<RequestContext>();
+            request.extensions_mut().insert(Mounted {
+                is_secure: context.is_secure,
+                debug: context.debug,
+            });
             return catch_panics(service.call(request)).await;
         }
         Matched::NotFound => Error::not_found().into_response(),
@@ -353,8 +375,49 @@ fn wants_json(headers: &http::HeaderMap) -> bool {
     if accept.contains("json") {
         return !accept.contains("text/html");
     }
-    accept.is_empty()
+    // No preference (none, or `*/*` as fetch() and curl send): answer a
+    // JSON request in JSON. Browsers always name text/html.
+    let no_preference = accept.trim().is_empty() || accept.trim() == "*/*";
+    no_preference
         && crate::extract::media_type(headers).is_some_and(|media| media.ends_with("json"))
+}
+
+/// A request head over the `max_headers` or `max_header_size` limit: 431,
+/// closing the connection as hyper does for the heads it refuses itself.
+///
+/// The server's protocol layer enforces these too, but hyper's HTTP/1 size
+/// limit cannot go below its 8 KiB buffer minimum and HTTP/2 has no header
+/// count limit; this check holds the settings for every request. The size
+/// counted (request line and `name:value` lines) is never more than the
+/// bytes the client sent.
+fn head_too_large(parts: &http::request::Parts, settings: &Settings) -> Option<Error> {
+    let limits = &settings.limits;
+    // `GET /path HTTP/1.1\r\n`, then `name:value\r\n` per field, then `\r\n`.
+    let target = parts.uri.path_and_query().map_or(1, |pq| pq.as_str().len());
+    let request_line = parts.method.as_str().len() + " ".len() + target + " HTTP/1.1\r\n".len();
+    let size = parts
+        .headers
+        .iter()
+        .fold(request_line + 2, |size, (name, value)| {
+            size + name.as_str().len() + value.len() + 3
+        });
+    let message = if parts.headers.len() > limits.max_headers {
+        format!(
+            "The request has more than {} header fields.",
+            limits.max_headers
+        )
+    } else if size > limits.max_header_size {
+        format!(
+            "The request head is larger than the limit of {} bytes.",
+            limits.max_header_size
+        )
+    } else {
+        return None;
+    };
+    Some(
+        Error::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message)
+            .with_header(header::CONNECTION, HeaderValue::from_static("close")),
+    )
 }
 
 /// A declared body larger than anything the app would read: 413 at once.

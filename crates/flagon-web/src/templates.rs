@@ -207,7 +207,6 @@ fn request_globals(scope: &Arc<RequestScope>) -> Value {
             let messages = flash_scope
                 .flashes()
                 .iter()
-                .cloned()
                 .filter(|(category, _)| filter.is_empty() || filter.contains(category));
             Ok(if with_categories {
                 Value::from_serialize(messages.collect::<Vec<_>>())
@@ -281,9 +280,15 @@ impl RequestView {
         let full_path = format!("{path}?{query}");
         let scheme = if scope.is_secure { "https" } else { "http" };
         let route = scope.route.get();
+        // Only the path and query: HTTP/2 (and absolute-form HTTP/1.1)
+        // targets also carry a scheme and authority.
+        let target = scope
+            .uri
+            .path_and_query()
+            .map_or(path.as_str(), |target| target.as_str());
         RequestView {
             method: scope.method.to_string(),
-            url: format!("{scheme}://{}{}", scope.authority(), scope.uri),
+            url: format!("{scheme}://{}{target}", scope.authority()),
             args: form_urlencoded::parse(query.as_bytes())
                 .into_owned()
                 .collect(),
