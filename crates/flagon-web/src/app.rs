@@ -399,6 +399,11 @@ impl App {
         }
         let keys = Keys::from_settings(&settings)?;
         let templates = Templates::new(self.templates, template_dirs, settings.debug)?;
+        if settings.csrf.use_sessions && !self.sessions_enabled {
+            return Err(Error::internal(
+                "csrf.use_sessions keeps the CSRF secret in the session, but sessions are turned off (App::without_sessions)",
+            ));
+        }
         let session_store = if self.sessions_enabled {
             Some(
                 self.session_store

@@ -74,6 +74,23 @@ impl RequestScope {
         self.csrf.lock().unwrap_or_else(|p| p.into_inner()).token()
     }
 
+    /// Builds a URL as `url_for` does inside this request: `.name` is
+    /// relative to the current blueprint, and a true `_external` parameter
+    /// makes the URL absolute (scheme and host of this request).
+    pub(crate) fn url_for(&self, name: &str, params: &[(String, String)]) -> Result<String, Error> {
+        let blueprint = self
+            .route
+            .get()
+            .and_then(|route| route.blueprint.as_deref());
+        let path = self.app.url_for_from(blueprint, name, params)?;
+        if crate::routing::url::wants_external(params) {
+            let scheme = if self.is_secure { "https" } else { "http" };
+            Ok(format!("{scheme}://{}{path}", self.authority))
+        } else {
+            Ok(path)
+        }
+    }
+
     /// The flash messages for this request: taken from the session on the
     /// first call, the same list on later calls.
     pub(crate) fn flashes(&self) -> &[(String, String)] {
@@ -161,8 +178,9 @@ impl RequestInfo {
     }
 
     /// Builds the URL of the route `name` with `params`; parameters the
-    /// route does not take become the query string. A name starting with
-    /// `.` is looked up in the current blueprint.
+    /// route does not take become the query string, `_anchor` the fragment,
+    /// and `_external = true` makes the URL absolute (for emails and feeds).
+    /// A name starting with `.` is looked up in the current blueprint.
     pub fn url_for<K, V>(
         &self,
         name: &str,
@@ -176,7 +194,6 @@ impl RequestInfo {
             .into_iter()
             .map(|(k, v)| (k.into(), v.to_string()))
             .collect();
-        let blueprint = self.route().and_then(|route| route.blueprint.as_deref());
-        self.context.app.url_for_from(blueprint, name, &params)
+        self.context.url_for(name, &params)
     }
 }

@@ -126,7 +126,12 @@ pub(crate) async fn check(scope: &RequestScope, request: Request) -> Result<Requ
         state.secret().map(str::to_owned)
     };
     let Some(secret) = secret else {
-        return Err(rejected(scope, "the CSRF cookie is not set. Browsers send it after a page with a form (csrf_input) was shown; scripts must send the token in the X-CSRFToken header"));
+        let reason = if settings.use_sessions {
+            "the session holds no CSRF secret. It is made when a page with a form (csrf_input) is shown; the session may have expired or been flushed"
+        } else {
+            "the CSRF cookie is not set. Browsers send it after a page with a form (csrf_input) was shown; scripts must send the token in the X-CSRFToken header"
+        };
+        return Err(rejected(scope, reason));
     };
     let header_token = request
         .headers()

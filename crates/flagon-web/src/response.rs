@@ -140,10 +140,18 @@ where
     }
 }
 
+/// The status replaces the response's, except for an [`Error`]: an error
+/// keeps its own status, so its page, handler and status agree.
 impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
     fn into_response(self) -> Response {
         let mut response = self.1.into_response();
-        *response.status_mut() = self.0;
+        if response
+            .extensions()
+            .get::<crate::error::ErrorReport>()
+            .is_none()
+        {
+            *response.status_mut() = self.0;
+        }
         response
     }
 }
@@ -240,9 +248,20 @@ impl Redirect {
     }
 }
 
+/// Characters escaped in a redirect target: controls (no header injection),
+/// space, and what may not appear raw in a URL; non-ASCII is always escaped.
+const LOCATION_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`');
+
 impl IntoResponse for Redirect {
     fn into_response(self) -> Response {
-        match HeaderValue::try_from(self.location) {
+        let location =
+            percent_encoding::utf8_percent_encode(&self.location, LOCATION_ESCAPES).to_string();
+        match HeaderValue::try_from(location) {
             Ok(location) => {
                 let mut response = Response::new(Body::empty());
                 *response.status_mut() = self.status;
@@ -324,6 +343,23 @@ mod tests {
         assert_eq!(ok.into_response().status(), StatusCode::OK);
         let err: Result<&str, Error> = Err(Error::not_found());
         assert_eq!(err.into_response().status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn redirect_targets_are_percent_encoded() {
+        let response = Redirect::to("/café?q=a b\r\nSet-Cookie: x").into_response();
+        assert_eq!(
+            response.headers()["location"],
+            "/caf%C3%A9?q=a%20b%0D%0ASet-Cookie:%20x"
+        );
+    }
+
+    #[test]
+    fn a_status_tuple_keeps_an_error_status() {
+        let response = (StatusCode::OK, Error::not_found()).into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let response = (StatusCode::CREATED, "made").into_response();
+        assert_eq!(response.status(), StatusCode::CREATED);
     }
 
     #[test]

@@ -94,6 +94,11 @@ impl AppService {
             .into_iter()
             .map(|(k, v)| (k.into(), v.to_string()))
             .collect();
+        if crate::routing::url::wants_external(&params) {
+            return Err(Error::internal(format!(
+                "url_for(\"{name}\"): `_external` needs the request's host; use RequestInfo::url_for inside a request"
+            )));
+        }
         self.shared.url_for_from(None, name, &params)
     }
 
@@ -140,12 +145,6 @@ impl AppService {
             .map(|(a, h)| (a.clone(), h.clone()))
             .unwrap_or_default();
         let cookies = CookieState::from_headers(&parts.headers);
-        let csrf_state = CsrfState::from_cookie(
-            cookies
-                .jar
-                .get(&settings.csrf.cookie_name)
-                .map(|c| c.value()),
-        );
         let session_cookie = cookies
             .jar
             .get(&settings.session.cookie_name)
@@ -163,6 +162,19 @@ impl AppService {
                 }
             },
             _ => None,
+        };
+        let csrf_state = if settings.csrf.use_sessions {
+            let secret = session
+                .as_ref()
+                .and_then(|s| s.get::<String>(CSRF_SESSION_KEY));
+            CsrfState::from_cookie(secret.as_deref())
+        } else {
+            CsrfState::from_cookie(
+                cookies
+                    .jar
+                    .get(&settings.csrf.cookie_name)
+                    .map(|c| c.value()),
+            )
         };
         let csp_nonce = (!settings.security.content_security_policy.is_empty()).then(new_nonce);
         let scope = Arc::new(RequestScope {
@@ -194,6 +206,12 @@ impl AppService {
             }
         };
         finish(&mut response, &scope).await;
+        if settings.csrf.use_sessions {
+            if let Err(err) = keep_csrf_secret_in_session(&scope) {
+                response = err.into_response();
+                finish(&mut response, &scope).await;
+            }
+        }
         if let Err(err) = save_session(&scope).await {
             response = err.into_response();
             finish(&mut response, &scope).await;
@@ -217,6 +235,23 @@ impl Endpoint {
         f: impl Fn(Request) -> BoxFuture<'static, Response> + Send + Sync + 'static,
     ) -> Self {
         Endpoint::from_arc(Arc::new(f))
+    }
+}
+
+/// The session key holding the CSRF secret when `csrf.use_sessions` is on.
+const CSRF_SESSION_KEY: &str = "_csrf_secret";
+
+/// Stores a CSRF secret made during this request in the session (instead
+/// of the cookie, which `write_cookies` then does not send).
+fn keep_csrf_secret_in_session(scope: &RequestScope) -> Result<(), Error> {
+    let new_secret = {
+        let mut state = scope.csrf.lock().unwrap_or_else(|p| p.into_inner());
+        let send = std::mem::take(&mut state.send_cookie);
+        send.then(|| state.secret().map(str::to_owned)).flatten()
+    };
+    match (new_secret, &scope.session) {
+        (Some(secret), Some(session)) => session.insert(CSRF_SESSION_KEY, secret),
+        _ => Ok(()),
     }
 }
 

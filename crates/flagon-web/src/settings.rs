@@ -211,6 +211,10 @@ pub struct CsrfSettings {
     pub field_name: String,
     /// Send the CSRF cookie over HTTPS only.
     pub cookie_secure: bool,
+    /// Keep the CSRF secret in the session instead of its own cookie
+    /// (Django's `CSRF_USE_SESSIONS`): flushing the session at logout then
+    /// also retires the secret. Needs sessions.
+    pub use_sessions: bool,
     /// Origins (`https://app.example.com`) allowed to post besides the
     /// request's own host.
     #[serde(deserialize_with = "string_or_list")]
@@ -225,6 +229,7 @@ impl Default for CsrfSettings {
             header_name: "X-CSRFToken".to_owned(),
             field_name: "csrf_token".to_owned(),
             cookie_secure: false,
+            use_sessions: false,
             trusted_origins: Vec::new(),
         }
     }

@@ -163,13 +163,9 @@ fn request_globals(scope: &Arc<RequestScope>) -> Value {
                 let value: Value = kwargs.get(key)?;
                 params.push((key.to_owned(), value.to_string()));
             }
-            let blueprint = url_scope.route.get().and_then(|r| r.blueprint.as_deref());
-            url_scope
-                .app
-                .url_for_from(blueprint, &name, &params)
-                .map_err(|err| {
-                    minijinja::Error::new(ErrorKind::InvalidOperation, err.chain().join(": "))
-                })
+            url_scope.url_for(&name, &params).map_err(|err| {
+                minijinja::Error::new(ErrorKind::InvalidOperation, err.chain().join(": "))
+            })
         },
     );
     let static_scope = scope.clone();
@@ -275,7 +271,10 @@ struct RequestView {
 
 impl RequestView {
     fn new(scope: &RequestScope) -> Self {
-        let path = scope.uri.path().to_owned();
+        // Decoded, as Flask's `request.path`; `url` keeps the raw target.
+        let path = percent_encoding::percent_decode_str(scope.uri.path())
+            .decode_utf8_lossy()
+            .into_owned();
         let query = scope.uri.query().unwrap_or_default();
         let full_path = format!("{path}?{query}");
         let scheme = if scope.is_secure { "https" } else { "http" };

@@ -95,6 +95,9 @@ impl TestClient {
 
     /// Send the CSRF token with every unsafe request, as a browser that
     /// loaded the form would (a CSRF cookie is made if there is none).
+    ///
+    /// With `csrf.use_sessions` the secret lives in the session, out of the
+    /// client's reach: take the token from a rendered form instead.
     pub fn with_csrf(mut self) -> Self {
         self.csrf = true;
         self

@@ -314,3 +314,59 @@ async fn csrf_failures_go_through_the_403_error_handler() {
         "{text}"
     );
 }
+
+fn session_settings() -> Settings {
+    let mut settings = test_settings();
+    settings.csrf.use_sessions = true;
+    settings
+}
+
+#[tokio::test]
+async fn secret_in_the_session_when_use_sessions_is_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = TestClient::new(csrf_app(dir.path(), session_settings()));
+    let response = client.post("/comment").form(&[("text", "hi")]).send().await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response.text().contains("session holds no CSRF secret"),
+        "{}",
+        response.text()
+    );
+
+    let token = token_from_form(&client.get("/form").send().await.text());
+    assert!(
+        client.cookie("csrftoken").is_none(),
+        "no CSRF cookie in session mode"
+    );
+    assert!(
+        client.cookie("session").is_some(),
+        "the secret is kept in the session"
+    );
+    let response = client
+        .post("/comment")
+        .form(&[("csrf_token", token.as_str()), ("text", "kept")])
+        .send()
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.text());
+    assert_eq!(response.text(), "saved kept");
+
+    // A token of another session does not pass.
+    let other = TestClient::new(csrf_app(dir.path(), session_settings()));
+    let foreign = token_from_form(&other.get("/form").send().await.text());
+    let response = client
+        .post("/comment")
+        .form(&[("csrf_token", foreign.as_str()), ("text", "x")])
+        .send()
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn use_sessions_without_sessions_is_refused_at_build() {
+    let result = App::new()
+        .settings(session_settings())
+        .without_sessions()
+        .build();
+    let message = result.unwrap_err().chain().join(" ");
+    assert!(message.contains("csrf.use_sessions"), "{message}");
+}

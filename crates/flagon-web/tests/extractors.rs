@@ -539,3 +539,16 @@ async fn multipart_with_another_content_type_is_415() {
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(response.text().contains("multipart"), "{}", response.text());
 }
+
+#[tokio::test]
+async fn path_arity_mismatch_is_a_server_error() {
+    let app = App::new().route(
+        "/pair/<int:a>/<int:b>",
+        get(|Path(a): Path<u32>| async move { a.to_string() }),
+    );
+    let client = TestClient::new(app);
+    let response = client.get("/pair/1/2").send().await;
+    assert_eq!(response.status(), 500);
+    let chain = response.error().unwrap().chain().join(" ");
+    assert!(chain.contains("the route has 2 path parameters"), "{chain}");
+}

@@ -566,3 +566,41 @@ async fn mounted_app_sees_https_as_the_outer_app_does() {
     assert_eq!(response.status(), StatusCode::OK, "{}", response.text());
     assert_eq!(response.text(), "secure=true");
 }
+
+#[tokio::test]
+async fn external_urls_use_the_request_scheme_and_host() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("links.txt"),
+        "{{ url_for('post', id=3, _external=true, _anchor='c') }}|{{ url_for('post', id=4) }}",
+    )
+    .unwrap();
+    let app = App::new()
+        .settings(settings_with_templates(dir.path(), false))
+        .route("/post/<int:id>", get(|| async { "" }).name("post"))
+        .route(
+            "/links",
+            get(|| async { flagon_web::render("links.txt", flagon_web::context! {}) }),
+        )
+        .route(
+            "/rust",
+            get(|info: RequestInfo| async move {
+                info.url_for("post", [("id", "5"), ("_external", "true")])
+            }),
+        );
+    let client = TestClient::new(app).host("localhost:8000");
+    let response = client.get("/links").send().await;
+    assert_eq!(
+        response.text(),
+        "http://localhost:8000/post/3#c|/post/4",
+        "{}",
+        response.text()
+    );
+    let response = client.get("/rust").send().await;
+    assert_eq!(response.text(), "http://localhost:8000/post/5");
+    let outside = client
+        .service()
+        .url_for("post", [("id", "1"), ("_external", "true")]);
+    let message = outside.unwrap_err().chain().join(" ");
+    assert!(message.contains("needs the request's host"), "{message}");
+}

@@ -334,3 +334,26 @@ async fn production_mode_keeps_templates_it_has_loaded() {
     write(dir.path(), "page.html", "version two");
     assert_eq!(client.get("/").send().await.text(), "version one");
 }
+
+#[tokio::test]
+async fn request_path_is_decoded_and_url_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "path.txt",
+        "{{ request.path }}|{{ request.url }}",
+    );
+    let app = App::new().settings(settings(dir.path(), false)).route(
+        "/items/<name>",
+        get(|| async { render("path.txt", context! {}) }),
+    );
+    let client = TestClient::new(app);
+    assert_eq!(
+        client
+            .get("/items/caf%C3%A9%20au%20lait")
+            .send()
+            .await
+            .text(),
+        "/items/café au lait|http://localhost/items/caf%C3%A9%20au%20lait"
+    );
+}

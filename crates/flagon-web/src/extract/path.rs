@@ -64,16 +64,43 @@ impl<T: DeserializeOwned + Send> FromRequestParts for Path<T> {
         let params = parts.extensions.get::<PathParams>().unwrap_or(&empty);
         T::deserialize(ParamsDeserializer { params: &params.0 })
             .map(Path)
-            .map_err(|err| Error::bad_request(err.0))
+            .map_err(|err| {
+                if err.mismatch {
+                    Error::internal(err.message)
+                } else {
+                    Error::bad_request(err.message)
+                }
+            })
     }
 }
 
 #[derive(Debug)]
-struct PathError(String);
+struct PathError {
+    message: String,
+    /// The handler asks for a different number of parameters than the
+    /// route has: a programming error (500), not a bad request.
+    mismatch: bool,
+}
+
+impl PathError {
+    fn client(message: String) -> Self {
+        PathError {
+            message,
+            mismatch: false,
+        }
+    }
+
+    fn mismatch(message: String) -> Self {
+        PathError {
+            message,
+            mismatch: true,
+        }
+    }
+}
 
 impl std::fmt::Display for PathError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -81,7 +108,7 @@ impl std::error::Error for PathError {}
 
 impl de::Error for PathError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        PathError(format!("invalid path parameters: {msg}"))
+        PathError::client(format!("invalid path parameters: {msg}"))
     }
 }
 
@@ -94,7 +121,7 @@ impl<'a> ParamsDeserializer<'a> {
     fn single(self) -> Result<ValueDeserializer<'a>, PathError> {
         match self.params {
             [(name, value)] => Ok(ValueDeserializer { name, value }),
-            _ => Err(PathError(format!(
+            _ => Err(PathError::mismatch(format!(
                 "the route has {} path parameters; extract them as a tuple or a struct",
                 self.params.len()
             ))),
@@ -158,7 +185,7 @@ impl<'de> de::Deserializer<'de> for ParamsDeserializer<'de> {
         visitor: V,
     ) -> Result<V::Value, PathError> {
         if len != self.params.len() {
-            return Err(PathError(format!(
+            return Err(PathError::mismatch(format!(
                 "the handler expects {len} path parameters but the route has {}",
                 self.params.len()
             )));
@@ -235,10 +262,9 @@ impl<'de> MapAccess<'de> for ParamsMap<'de> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, PathError> {
-        let (name, value) = self
-            .value
-            .take()
-            .ok_or_else(|| PathError("path parameter value requested before its name".into()))?;
+        let (name, value) = self.value.take().ok_or_else(|| {
+            PathError::client("path parameter value requested before its name".into())
+        })?;
         seed.deserialize(ValueDeserializer { name, value })
     }
 }
@@ -253,7 +279,7 @@ macro_rules! parse_value {
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PathError> {
             match self.value.parse::<$ty>() {
                 Ok(parsed) => visitor.$visit(parsed),
-                Err(_) => Err(PathError(format!(
+                Err(_) => Err(PathError::client(format!(
                     "path parameter `{}`: cannot parse {:?} as {}",
                     self.name,
                     self.value,
@@ -310,9 +336,9 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
         visitor
             .visit_enum(IntoDeserializer::<PathError>::into_deserializer(self.value))
             .map_err(|err| {
-                PathError(format!(
+                PathError::client(format!(
                     "path parameter `{name}`: {}",
-                    err.0.trim_start_matches("invalid path parameters: ")
+                    err.message.trim_start_matches("invalid path parameters: ")
                 ))
             })
     }
@@ -363,9 +389,14 @@ mod tests {
     #[test]
     fn parse_errors_name_the_parameter() {
         let err = parse::<u32>(&[("id", "abc")]).unwrap_err();
-        assert!(err.0.contains("`id`"), "{}", err.0);
-        assert!(parse::<(u32, u32)>(&[("a", "1")]).is_err());
-        assert!(parse::<u32>(&[("a", "1"), ("b", "2")]).is_err());
+        assert!(err.message.contains("`id`"), "{}", err.message);
+        assert!(!err.mismatch, "a bad value is the client's fault");
+        assert!(parse::<(u32, u32)>(&[("a", "1")]).unwrap_err().mismatch);
+        assert!(
+            parse::<u32>(&[("a", "1"), ("b", "2")])
+                .unwrap_err()
+                .mismatch
+        );
     }
 
     #[test]

@@ -65,8 +65,16 @@ fn decode_segment(segment: &str) -> Result<std::borrow::Cow<'_, str>, Error> {
         .map_err(|_| Error::bad_request("the URL path is not valid UTF-8 once percent-decoded"))
 }
 
+/// Whether `params` ask for an absolute URL (`_external` set to a true value).
+pub(crate) fn wants_external(params: &[(String, String)]) -> bool {
+    params
+        .iter()
+        .any(|(key, value)| key == "_external" && matches!(value.as_str(), "true" | "True" | "1"))
+}
+
 /// Builds a URL from `pattern`, taking parameters from `params`; those the
-/// pattern does not use become the query string, and `_anchor` the fragment.
+/// pattern does not use become the query string, `_anchor` the fragment, and
+/// `_external` is left to the caller, who knows the request's host.
 pub(crate) fn build(pattern: &Pattern, params: &[(String, String)]) -> Result<String, String> {
     let mut url = String::with_capacity(pattern.source.len() + 16);
     let mut used = Vec::new();
@@ -108,6 +116,8 @@ pub(crate) fn build(pattern: &Pattern, params: &[(String, String)]) -> Result<St
     for (key, value) in params {
         if key == "_anchor" {
             anchor = Some(value);
+        } else if key == "_external" {
+            continue;
         } else if !used.contains(&key.as_str()) {
             query.append_pair(key, value);
             has_query = true;
