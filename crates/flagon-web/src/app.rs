@@ -11,7 +11,7 @@ use crate::blueprint::Blueprint;
 use crate::context::StateMap;
 use crate::error::{BoxError, Error};
 use crate::extract::Request;
-use crate::handler::{layer_endpoint, Endpoint, Handler};
+use crate::handler::{Endpoint, EndpointLayer, Handler};
 use crate::keys::Keys;
 use crate::response::IntoResponse;
 use crate::routing::converters::ConverterRegistry;
@@ -191,16 +191,9 @@ impl App {
     /// Wraps the whole app (after routing is decided, before the framework's
     /// own session, CSRF and security handling finish) in a tower layer.
     /// The last layer added runs first.
-    pub fn layer<L>(mut self, layer: L) -> Self
-    where
-        L: tower_layer::Layer<Endpoint> + Send + Sync + 'static,
-        L::Service: tower_service::Service<Request> + Clone + Send + Sync + 'static,
-        <L::Service as tower_service::Service<Request>>::Response: IntoResponse,
-        <L::Service as tower_service::Service<Request>>::Error: Into<BoxError>,
-        <L::Service as tower_service::Service<Request>>::Future: Send + 'static,
-    {
+    pub fn layer(mut self, layer: impl EndpointLayer) -> Self {
         self.layers
-            .push(Box::new(move |endpoint| layer_endpoint(&layer, endpoint)));
+            .push(Box::new(move |endpoint| layer.wrap(endpoint)));
         self
     }
 

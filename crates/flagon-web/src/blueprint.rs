@@ -3,9 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::error::BoxError;
 use crate::extract::Request;
-use crate::handler::{layer_endpoint, Endpoint};
+use crate::handler::{Endpoint, EndpointLayer};
 use crate::response::IntoResponse;
 use crate::routing::pattern::Pattern;
 use crate::routing::MethodRouter;
@@ -99,16 +98,9 @@ impl Blueprint {
     }
 
     /// Wraps this blueprint's routes (not the rest of the app) in a tower layer.
-    pub fn layer<L>(mut self, layer: L) -> Self
-    where
-        L: tower_layer::Layer<Endpoint> + Send + Sync + 'static,
-        L::Service: tower_service::Service<Request> + Clone + Send + Sync + 'static,
-        <L::Service as tower_service::Service<Request>>::Response: IntoResponse,
-        <L::Service as tower_service::Service<Request>>::Error: Into<BoxError>,
-        <L::Service as tower_service::Service<Request>>::Future: Send + 'static,
-    {
+    pub fn layer(mut self, layer: impl EndpointLayer) -> Self {
         self.layers
-            .push(Box::new(move |endpoint| layer_endpoint(&layer, endpoint)));
+            .push(Box::new(move |endpoint| layer.wrap(endpoint)));
         self
     }
 

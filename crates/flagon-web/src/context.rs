@@ -190,10 +190,7 @@ impl RequestInfo {
         K: Into<String>,
         V: ToString,
     {
-        let params: Vec<(String, String)> = params
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.to_string()))
-            .collect();
+        let params = crate::routing::url::owned_params(params);
         self.context.url_for(name, &params)
     }
 }

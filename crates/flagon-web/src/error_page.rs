@@ -11,6 +11,7 @@ use crate::body::Body;
 use crate::context::RequestScope;
 use crate::error::{Error, ErrorReport};
 use crate::response::Response;
+use crate::templates::html_escape as escape;
 
 /// The error a response was rendered from, kept for tests and logging.
 #[derive(Clone, Debug)]
@@ -89,14 +90,6 @@ fn problem_json(error: &Error, debug: bool) -> String {
     };
     serde_json::to_string(&problem)
         .unwrap_or_else(|_| format!("{{\"status\":{}}}", error.status().as_u16()))
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;")
 }
 
 fn production_page(error: &Error, scope: Option<&Arc<RequestScope>>) -> String {

@@ -182,14 +182,28 @@ impl tower_service::Service<Request> for Endpoint {
     }
 }
 
-/// Applies a tower layer to an endpoint and erases the result again.
-pub(crate) fn layer_endpoint<L>(layer: &L, endpoint: Endpoint) -> Endpoint
+/// A tower layer that can wrap Flagon endpoints: any [`tower_layer::Layer`]
+/// over [`Endpoint`] whose service takes a [`Request`], answers with
+/// something [`IntoResponse`], can be cloned and sent across threads.
+/// tower-http's layers and [`crate::middleware::from_fn`] all qualify.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot wrap Flagon endpoints",
+    note = "a layer must implement tower::Layer<Endpoint>, and its service must be Clone + Send + Sync, take a Request and answer with an IntoResponse type"
+)]
+pub trait EndpointLayer: Send + Sync + 'static {
+    /// Wraps `endpoint` and erases the resulting service's type again.
+    fn wrap(&self, endpoint: Endpoint) -> Endpoint;
+}
+
+impl<L> EndpointLayer for L
 where
-    L: tower_layer::Layer<Endpoint>,
+    L: tower_layer::Layer<Endpoint> + Send + Sync + 'static,
     L::Service: tower_service::Service<Request> + Clone + Send + Sync + 'static,
     <L::Service as tower_service::Service<Request>>::Response: IntoResponse,
     <L::Service as tower_service::Service<Request>>::Error: Into<BoxError>,
     <L::Service as tower_service::Service<Request>>::Future: Send + 'static,
 {
-    Endpoint::from_service(layer.layer(endpoint))
+    fn wrap(&self, endpoint: Endpoint) -> Endpoint {
+        Endpoint::from_service(self.layer(endpoint))
+    }
 }

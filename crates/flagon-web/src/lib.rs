@@ -69,7 +69,7 @@ pub use extract::state::State;
 pub use extract::{FromRequest, FromRequestParts, Request};
 pub use file::File;
 pub use flash::Flash;
-pub use handler::{Endpoint, Handler};
+pub use handler::{Endpoint, EndpointLayer, Handler};
 pub use http::{self, header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 pub use keys::Keys;
 pub use response::{redirect, Html, IntoResponse, Redirect, Response, Stream};

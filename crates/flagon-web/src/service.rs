@@ -90,10 +90,7 @@ impl AppService {
         K: Into<String>,
         V: ToString,
     {
-        let params: Vec<(String, String)> = params
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.to_string()))
-            .collect();
+        let params = crate::routing::url::owned_params(params);
         if crate::routing::url::wants_external(&params) {
             return Err(Error::internal(format!(
                 "url_for(\"{name}\"): `_external` needs the request's host; use RequestInfo::url_for inside a request"

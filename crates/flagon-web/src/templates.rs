@@ -247,7 +247,8 @@ fn markupsafe_formatter(
     }
 }
 
-fn html_escape(text: &str) -> String {
+/// Escapes `& < > " '` for HTML text and attribute values.
+pub(crate) fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -14,7 +14,7 @@ use http::Method;
 
 use crate::error::{BoxError, Error};
 use crate::extract::Request;
-use crate::handler::{layer_endpoint, Endpoint, Handler};
+use crate::handler::{Endpoint, EndpointLayer, Handler};
 use crate::response::IntoResponse;
 
 pub mod converters;
@@ -151,16 +151,9 @@ impl MethodRouter {
     }
 
     /// Wraps every handler of this route in a tower layer.
-    pub fn layer<L>(mut self, layer: L) -> Self
-    where
-        L: tower_layer::Layer<Endpoint>,
-        L::Service: tower_service::Service<Request> + Clone + Send + Sync + 'static,
-        <L::Service as tower_service::Service<Request>>::Response: IntoResponse,
-        <L::Service as tower_service::Service<Request>>::Error: Into<BoxError>,
-        <L::Service as tower_service::Service<Request>>::Future: Send + 'static,
-    {
+    pub fn layer(mut self, layer: impl EndpointLayer) -> Self {
         for (_, endpoint) in &mut self.endpoints {
-            *endpoint = layer_endpoint(&layer, endpoint.clone());
+            *endpoint = layer.wrap(endpoint.clone());
         }
         self
     }

@@ -65,6 +65,16 @@ fn decode_segment(segment: &str) -> Result<std::borrow::Cow<'_, str>, Error> {
         .map_err(|_| Error::bad_request("the URL path is not valid UTF-8 once percent-decoded"))
 }
 
+/// `url_for` parameters as owned `(name, value)` strings.
+pub(crate) fn owned_params<K: Into<String>, V: ToString>(
+    params: impl IntoIterator<Item = (K, V)>,
+) -> Vec<(String, String)> {
+    params
+        .into_iter()
+        .map(|(key, value)| (key.into(), value.to_string()))
+        .collect()
+}
+
 /// Whether `params` ask for an absolute URL (`_external` set to a true value).
 pub(crate) fn wants_external(params: &[(String, String)]) -> bool {
     params
