@@ -392,6 +392,7 @@ impl App {
         }
         let keys = Keys::from_settings(&settings)?;
         let templates = Templates::new(self.templates, template_dirs, settings.debug)?;
+        settings.check()?;
         if settings.csrf.use_sessions && !self.sessions_enabled {
             return Err(Error::internal(
                 "csrf.use_sessions keeps the CSRF secret in the session, but sessions are turned off (App::without_sessions)",

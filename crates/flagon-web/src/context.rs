@@ -69,6 +69,22 @@ impl RequestScope {
         &self.authority
     }
 
+    /// Runs `f` on the request's cookie jar.
+    pub(crate) fn with_jar<R>(&self, f: impl FnOnce(&mut cookie::CookieJar) -> R) -> R {
+        // Each use is a short sequence of jar calls; a poisoned lock still
+        // holds a consistent jar.
+        let mut state = self.cookies.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut state.jar)
+    }
+
+    /// The CSRF secret made during this request, if any, once.
+    pub(crate) fn take_new_csrf_secret(&self) -> Option<String> {
+        self.csrf
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take_new_secret()
+    }
+
     /// A fresh masked CSRF token (creating the secret, and so the cookie, if needed).
     pub(crate) fn csrf_token(&self) -> String {
         self.csrf.lock().unwrap_or_else(|p| p.into_inner()).token()

@@ -25,13 +25,13 @@ impl CookieState {
         }
         CookieState { jar }
     }
+}
 
-    /// Appends `Set-Cookie` headers for every change.
-    pub(crate) fn write(&self, headers: &mut HeaderMap) {
-        for cookie in self.jar.delta() {
-            if let Ok(value) = HeaderValue::from_str(&cookie.encoded().to_string()) {
-                headers.append(SET_COOKIE, value);
-            }
+/// Appends a `Set-Cookie` header for every change made to `jar`.
+pub(crate) fn write_delta(jar: &CookieJar, headers: &mut HeaderMap) {
+    for cookie in jar.delta() {
+        if let Ok(value) = HeaderValue::from_str(&cookie.encoded().to_string()) {
+            headers.append(SET_COOKIE, value);
         }
     }
 }
@@ -72,13 +72,7 @@ impl FromRequestParts for Cookies {
 
 impl Cookies {
     fn with_jar<R>(&self, f: impl FnOnce(&mut CookieJar) -> R) -> R {
-        // Each use is one jar call; a poisoned lock holds a consistent jar.
-        let mut state = self
-            .context
-            .cookies
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        f(&mut state.jar)
+        self.context.with_jar(f)
     }
 
     /// The value of cookie `name`.

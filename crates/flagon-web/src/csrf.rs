@@ -57,6 +57,16 @@ impl CsrfState {
     pub(crate) fn secret(&self) -> Option<&str> {
         self.secret.as_deref()
     }
+
+    /// The secret made during this request, handed out once so that it is
+    /// stored (as a cookie, or in the session) exactly once.
+    pub(crate) fn take_new_secret(&mut self) -> Option<String> {
+        if std::mem::take(&mut self.send_cookie) {
+            self.secret.clone()
+        } else {
+            None
+        }
+    }
 }
 
 fn is_valid_secret(value: &str) -> bool {

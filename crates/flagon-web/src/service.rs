@@ -241,12 +241,7 @@ const CSRF_SESSION_KEY: &str = "_csrf_secret";
 /// Stores a CSRF secret made during this request in the session (instead
 /// of the cookie, which `write_cookies` then does not send).
 fn keep_csrf_secret_in_session(scope: &RequestScope) -> Result<(), Error> {
-    let new_secret = {
-        let mut state = scope.csrf.lock().unwrap_or_else(|p| p.into_inner());
-        let send = std::mem::take(&mut state.send_cookie);
-        send.then(|| state.secret().map(str::to_owned)).flatten()
-    };
-    match (new_secret, &scope.session) {
+    match (scope.take_new_csrf_secret(), &scope.session) {
         (Some(secret), Some(session)) => session.insert(CSRF_SESSION_KEY, secret),
         _ => Ok(()),
     }
@@ -508,73 +503,56 @@ async fn save_session(scope: &RequestScope) -> Result<(), Error> {
         (state.data.clone(), state.cookie.clone(), state.cycle)
     };
     let ctx = store_context(&scope.app);
-    if cycle {
+    if cycle || data.is_empty() {
         if let Some(old) = cookie.take() {
             store.delete(&old, ctx).await?;
         }
     }
     let settings = &scope.app.settings.session;
-    let mut jar = scope.cookies.lock().unwrap_or_else(|p| p.into_inner());
     if data.is_empty() {
-        drop(jar);
-        if let Some(old) = &cookie {
-            store.delete(old, ctx).await?;
-        }
-        let mut jar = scope.cookies.lock().unwrap_or_else(|p| p.into_inner());
-        if jar.jar.get(&settings.cookie_name).is_some() {
-            jar.jar.remove(
-                cookie::Cookie::build(settings.cookie_name.clone())
-                    .path(settings.path.clone())
-                    .build(),
-            );
-        }
+        // An emptied session: tell the browser to drop the cookie it sent.
+        scope.with_jar(|jar| {
+            if jar.get(&settings.cookie_name).is_some() {
+                jar.remove(
+                    cookie::Cookie::build(settings.cookie_name.clone())
+                        .path(settings.path.clone())
+                        .build(),
+                );
+            }
+        });
         return Ok(());
     }
-    drop(jar);
     let value = store.save(cookie.as_deref(), &data, ctx).await?;
+    let max_age = i64::try_from(settings.max_age.as_secs()).unwrap_or(i64::MAX);
     let mut builder = cookie::Cookie::build((settings.cookie_name.clone(), value))
         .path(settings.path.clone())
         .http_only(true)
         .secure(settings.secure)
-        .same_site(same_site(&settings.same_site))
-        .max_age(cookie::time::Duration::seconds(
-            settings.max_age.as_secs().min(i64::MAX as u64) as i64,
-        ));
+        .same_site(settings.same_site.into())
+        .max_age(cookie::time::Duration::seconds(max_age));
     if let Some(domain) = &settings.domain {
         builder = builder.domain(domain.clone());
     }
-    jar = scope.cookies.lock().unwrap_or_else(|p| p.into_inner());
-    jar.jar.add(builder.build());
+    scope.with_jar(|jar| jar.add(builder.build()));
     Ok(())
-}
-
-fn same_site(value: &str) -> cookie::SameSite {
-    match value.to_ascii_lowercase().as_str() {
-        "strict" => cookie::SameSite::Strict,
-        "none" => cookie::SameSite::None,
-        _ => cookie::SameSite::Lax,
-    }
 }
 
 fn write_cookies(response: &mut Response, scope: &RequestScope) {
     let csrf = &scope.app.settings.csrf;
-    let mut cookies = scope.cookies.lock().unwrap_or_else(|p| p.into_inner());
-    let new_secret = {
-        let mut state = scope.csrf.lock().unwrap_or_else(|p| p.into_inner());
-        let send = std::mem::take(&mut state.send_cookie);
-        send.then(|| state.secret().map(str::to_owned)).flatten()
-    };
-    if let Some(secret) = new_secret {
-        cookies.jar.add(
-            cookie::Cookie::build((csrf.cookie_name.clone(), secret))
-                .path("/")
-                .secure(csrf.cookie_secure)
-                .same_site(cookie::SameSite::Lax)
-                .max_age(cookie::time::Duration::days(364))
-                .build(),
-        );
-    }
-    cookies.write(response.headers_mut());
+    let new_secret = scope.take_new_csrf_secret();
+    scope.with_jar(|jar| {
+        if let Some(secret) = new_secret {
+            jar.add(
+                cookie::Cookie::build((csrf.cookie_name.clone(), secret))
+                    .path("/")
+                    .secure(csrf.cookie_secure)
+                    .same_site(cookie::SameSite::Lax)
+                    .max_age(cookie::time::Duration::days(364))
+                    .build(),
+            );
+        }
+        crate::cookies::write_delta(jar, response.headers_mut());
+    });
 }
 
 impl<B> tower_service::Service<http::Request<B>> for AppService

@@ -176,8 +176,9 @@ pub struct SessionSettings {
     pub max_age: Duration,
     /// Send the cookie over HTTPS only. Turn on in production behind HTTPS.
     pub secure: bool,
-    /// `SameSite` attribute: `Lax` (default), `Strict` or `None`.
-    pub same_site: String,
+    /// `SameSite` attribute: `Lax` (default), `Strict` or `None` (which
+    /// browsers accept only with `secure`).
+    pub same_site: SameSite,
     /// The cookie's domain, for sharing across subdomains.
     pub domain: Option<String>,
     /// The cookie's path. Default `/`.
@@ -190,9 +191,35 @@ impl Default for SessionSettings {
             cookie_name: "session".to_owned(),
             max_age: Duration::from_secs(14 * 24 * 3600),
             secure: false,
-            same_site: "Lax".to_owned(),
+            same_site: SameSite::Lax,
             domain: None,
             path: "/".to_owned(),
+        }
+    }
+}
+
+/// When browsers send a cookie with requests from other sites.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum SameSite {
+    /// With top-level navigations from other sites, not with their
+    /// subrequests or form posts (the default).
+    #[default]
+    #[serde(alias = "lax")]
+    Lax,
+    /// Never with requests from other sites.
+    #[serde(alias = "strict")]
+    Strict,
+    /// Always (only over HTTPS: requires `secure`).
+    #[serde(alias = "none")]
+    None,
+}
+
+impl From<SameSite> for cookie::SameSite {
+    fn from(value: SameSite) -> Self {
+        match value {
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::None => cookie::SameSite::None,
         }
     }
 }
@@ -373,6 +400,16 @@ impl Settings {
             .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
         T::deserialize(value)
             .map_err(|err| Error::internal(format!("invalid settings section [{name}]: {err}")))
+    }
+
+    /// Fails on combinations that cannot work, naming the keys.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.session.same_site == SameSite::None && !self.session.secure {
+            return Err(Error::internal(
+                "session.same_site = \"None\" needs session.secure = true: browsers refuse SameSite=None cookies without Secure",
+            ));
+        }
+        Ok(())
     }
 
     /// Fails when the settings are unsafe to serve with: outside debug mode a
@@ -605,6 +642,19 @@ mod tests {
             err.chain().join(" ").contains("invalid settings file"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn same_site_is_checked() {
+        let settings = Settings::from_toml("[session]\nsame_site = 'strict'").unwrap();
+        assert_eq!(settings.session.same_site, SameSite::Strict);
+        let err = Settings::from_toml("[session]\nsame_site = 'sometimes'").unwrap_err();
+        assert!(err.chain().join(" ").contains("sometimes"), "{err}");
+        let none = Settings::from_toml("[session]\nsame_site = 'None'").unwrap();
+        let err = none.check().unwrap_err();
+        assert!(err.chain().join(" ").contains("session.secure"), "{err}");
+        let secure = Settings::from_toml("[session]\nsame_site = 'None'\nsecure = true").unwrap();
+        assert!(secure.check().is_ok());
     }
 
     #[test]
