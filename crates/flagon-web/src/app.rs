@@ -20,7 +20,7 @@ use crate::routing::{MethodRouter, RouteEntry, Router};
 use crate::service::AppService;
 use crate::session::SessionStore;
 use crate::settings::Settings;
-use crate::templates::{TemplateSetup, Templates};
+use crate::templates::{TemplateEngine, TemplateSetup};
 
 pub(crate) use crate::context::RequestContext;
 
@@ -82,7 +82,7 @@ pub(crate) struct AppShared {
     pub(crate) states: StateMap,
     pub(crate) keys: Keys,
     pub(crate) session_store: Option<Arc<dyn SessionStore>>,
-    pub(crate) templates: Templates,
+    pub(crate) templates: TemplateEngine,
     pub(crate) error_handlers: HashMap<StatusCode, Endpoint>,
 }
 
@@ -391,7 +391,7 @@ impl App {
             router.mount(prefix, service);
         }
         let keys = Keys::from_settings(&settings)?;
-        let templates = Templates::new(self.templates, template_dirs, settings.debug)?;
+        let templates = TemplateEngine::new(self.templates, template_dirs, settings.debug)?;
         settings.check()?;
         if settings.csrf.use_sessions && !self.sessions_enabled {
             return Err(Error::internal(

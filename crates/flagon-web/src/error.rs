@@ -210,6 +210,24 @@ impl fmt::Debug for Error {
     }
 }
 
+/// Flask's `abort(status)`: an error answering with `status` and its
+/// standard reason phrase.
+///
+/// ```
+/// use flagon_web::{abort, StatusCode};
+///
+/// fn only_admins(is_admin: bool) -> flagon_web::Result<()> {
+///     if !is_admin {
+///         return Err(abort(StatusCode::FORBIDDEN));
+///     }
+///     Ok(())
+/// }
+/// assert_eq!(only_admins(false).unwrap_err().status(), StatusCode::FORBIDDEN);
+/// ```
+pub fn abort(status: StatusCode) -> Error {
+    Error::from_status(status)
+}
+
 /// The error a response was made from, kept in the response's extensions so
 /// the app can render it for the client (HTML or JSON, debug or production)
 /// and apply its error handlers.

@@ -31,6 +31,31 @@ pub struct File {
 }
 
 impl File {
+    /// Opens `name` inside `folder`, Flask's `send_from_directory`: `name`
+    /// usually comes from the URL, so anything that would leave the folder
+    /// (`..`, an absolute path, a drive prefix) is a 404, like a missing file.
+    ///
+    /// ```no_run
+    /// use flagon_web::{File, Path};
+    ///
+    /// async fn download(Path(name): Path<String>) -> flagon_web::Result<File> {
+    ///     File::open_in("uploads", &name).await
+    /// }
+    /// ```
+    pub async fn open_in(folder: impl AsRef<Path>, name: &str) -> Result<File, Error> {
+        let relative = Path::new(name);
+        let inside = relative.components().all(|part| {
+            matches!(
+                part,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+        if name.is_empty() || !inside {
+            return Err(Error::not_found());
+        }
+        File::open(folder.as_ref().join(relative)).await
+    }
+
     /// Opens `path`. A missing file is a 404; another failure a 500.
     pub async fn open(path: impl AsRef<Path>) -> Result<File, Error> {
         let path = path.as_ref();

@@ -34,7 +34,7 @@ pub(crate) struct TemplateSetup {
 }
 
 /// The app's template environment.
-pub(crate) struct Templates {
+pub(crate) struct TemplateEngine {
     /// Built once; in debug mode rebuilt for every render so edits show at once.
     env: Environment<'static>,
     debug: bool,
@@ -43,14 +43,14 @@ pub(crate) struct Templates {
     hooks: Vec<Hook>,
 }
 
-impl Templates {
+impl TemplateEngine {
     pub(crate) fn new(
         setup: TemplateSetup,
         dirs: Vec<PathBuf>,
         debug: bool,
-    ) -> Result<Templates, Error> {
+    ) -> Result<TemplateEngine, Error> {
         let env = build_env(&dirs, &setup.embedded, &setup.hooks)?;
-        Ok(Templates {
+        Ok(TemplateEngine {
             env,
             debug,
             dirs,
@@ -375,6 +375,47 @@ fn content_type_for(name: &str) -> &'static str {
     }
 }
 
+/// The app's templates, for rendering to a string inside a handler (an
+/// email body, a fragment for a JSON answer), with the same globals as a
+/// rendered page.
+///
+/// ```
+/// use flagon_web::{context, Json, Templates};
+///
+/// async fn preview(templates: Templates) -> flagon_web::Result<Json<String>> {
+///     let html = templates.render("mail/welcome.html", context! { name => "Ann" })?;
+///     Ok(Json(html))
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Templates {
+    scope: Arc<RequestScope>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Templates")
+    }
+}
+
+impl crate::extract::FromRequestParts for Templates {
+    async fn from_request_parts(parts: &mut http::request::Parts) -> Result<Self, Error> {
+        Ok(Templates {
+            scope: crate::context::RequestContext::from_parts(parts)?.0,
+        })
+    }
+}
+
+impl Templates {
+    /// Renders template `name` with `context` to a string.
+    pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, Error> {
+        self.scope
+            .app
+            .templates
+            .render(name, &Value::from_serialize(context), Some(&self.scope))
+    }
+}
+
 /// Renders a pending template in `response`, if there is one.
 pub(crate) fn render_pending(response: &mut Response, scope: &Arc<RequestScope>) {
     let Some(PendingTemplate(template)) = response.extensions_mut().remove::<PendingTemplate>()
@@ -410,7 +451,7 @@ mod tests {
             embedded: vec![("u.html".into(), "{{ u }}|{{ n }}|{{ none }}".into())],
             hooks: Vec::new(),
         };
-        let templates = Templates::new(setup, Vec::new(), false).unwrap();
+        let templates = TemplateEngine::new(setup, Vec::new(), false).unwrap();
         let ctx =
             Value::from_serialize(minijinja::context! { u => "/a?b=1&c='2'", n => 3, none => () });
         assert_eq!(
@@ -428,7 +469,7 @@ mod tests {
             ],
             hooks: Vec::new(),
         };
-        let templates = Templates::new(setup, Vec::new(), false).unwrap();
+        let templates = TemplateEngine::new(setup, Vec::new(), false).unwrap();
         let ctx = Value::from_serialize(minijinja::context! { v => "<b>" });
         assert_eq!(templates.render("a.html", &ctx, None).unwrap(), "&lt;b&gt;");
         assert_eq!(templates.render("a.txt", &ctx, None).unwrap(), "<b>");
@@ -436,7 +477,7 @@ mod tests {
 
     #[test]
     fn missing_template_names_the_folders() {
-        let templates = Templates::new(
+        let templates = TemplateEngine::new(
             TemplateSetup::default(),
             vec![PathBuf::from("nowhere")],
             false,
@@ -466,7 +507,8 @@ mod tests {
         )
         .unwrap();
         let templates =
-            Templates::new(TemplateSetup::default(), vec![dir.path().to_owned()], false).unwrap();
+            TemplateEngine::new(TemplateSetup::default(), vec![dir.path().to_owned()], false)
+                .unwrap();
         let ctx = Value::from_serialize(minijinja::context! { n => 1 });
         assert_eq!(
             templates.render("page.html", &ctx, None).unwrap(),

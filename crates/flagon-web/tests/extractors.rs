@@ -552,3 +552,47 @@ async fn path_arity_mismatch_is_a_server_error() {
     let chain = response.error().unwrap().chain().join(" ");
     assert!(chain.contains("the route has 2 path parameters"), "{chain}");
 }
+
+#[tokio::test]
+async fn extension_carries_values_from_middleware() {
+    #[derive(Clone)]
+    struct User(String);
+    async fn load_user(
+        mut request: flagon_web::Request,
+    ) -> Result<flagon_web::Request, flagon_web::Error> {
+        let name = request
+            .headers()
+            .get("x-user")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("anonymous")
+            .to_owned();
+        request.extensions_mut().insert(User(name));
+        Ok(request)
+    }
+    let app = App::new()
+        .route(
+            "/me",
+            get(|flagon_web::Extension(user): flagon_web::Extension<User>| async move { user.0 }),
+        )
+        .before_request(load_user);
+    let client = TestClient::new(app);
+    assert_eq!(
+        client
+            .get("/me")
+            .header("x-user", "ann")
+            .send()
+            .await
+            .text(),
+        "ann"
+    );
+    assert_eq!(client.get("/me").send().await.text(), "anonymous");
+
+    let without = App::new().route(
+        "/me",
+        get(|flagon_web::Extension(user): flagon_web::Extension<User>| async move { user.0 }),
+    );
+    let response = TestClient::new(without).get("/me").send().await;
+    assert_eq!(response.status(), 500);
+    let chain = response.error().unwrap().chain().join(" ");
+    assert!(chain.contains("User"), "{chain}");
+}

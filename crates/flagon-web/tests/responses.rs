@@ -295,3 +295,49 @@ async fn status_code_alone_is_an_empty_response() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(response.bytes().is_empty());
 }
+
+#[tokio::test]
+async fn abort_answers_with_the_status() {
+    let app = App::new().route(
+        "/admin",
+        get(|| async { Err::<&str, _>(flagon_web::abort(StatusCode::FORBIDDEN)) }),
+    );
+    let response = TestClient::new(app).get("/admin").send().await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().contains("Forbidden"), "{}", response.text());
+}
+
+#[tokio::test]
+async fn files_from_a_folder_cannot_escape_it() {
+    let root = tempfile::tempdir().unwrap();
+    let uploads = root.path().join("uploads");
+    std::fs::create_dir(&uploads).unwrap();
+    std::fs::write(uploads.join("report.txt"), "numbers").unwrap();
+    std::fs::write(root.path().join("secret.txt"), "do not serve").unwrap();
+    let folder = uploads.clone();
+    let app = App::new().route(
+        "/download/<path:name>",
+        get(move |flagon_web::Path(name): flagon_web::Path<String>| {
+            let folder = folder.clone();
+            async move { File::open_in(&folder, &name).await }
+        }),
+    );
+    let client = TestClient::new(app);
+    let response = client.get("/download/report.txt").send().await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text(), "numbers");
+    for path in [
+        "/download/../secret.txt",
+        "/download/%2e%2e/secret.txt",
+        "/download/a/%2e%2e/%2e%2e/secret.txt",
+    ] {
+        let response = client.get(path).send().await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(!response.text().contains("do not serve"), "{path}");
+    }
+    let absolute = format!("/download/{}", root.path().join("secret.txt").display());
+    assert_eq!(
+        client.get(&absolute).send().await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -357,3 +357,39 @@ async fn request_path_is_decoded_and_url_is_not() {
         "/items/café au lait|http://localhost/items/caf%C3%A9%20au%20lait"
     );
 }
+
+#[tokio::test]
+async fn templates_render_to_a_string_with_the_globals() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "mail.txt",
+        "Hi {{ name }}, see {{ url_for('home', _external=true) }}",
+    );
+    let app = App::new()
+        .settings(settings(dir.path(), false))
+        .route("/", get(|| async { "home" }).name("home"))
+        .route(
+            "/preview",
+            get(|templates: flagon_web::Templates| async move {
+                templates.render("mail.txt", context! { name => "Ann" })
+            }),
+        )
+        .route(
+            "/broken",
+            get(|templates: flagon_web::Templates| async move {
+                templates.render("missing.txt", context! {})
+            }),
+        );
+    let client = TestClient::new(app);
+    let response = client.get("/preview").send().await;
+    assert_eq!(response.text(), "Hi Ann, see http://localhost/");
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(
+        client.get("/broken").send().await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}

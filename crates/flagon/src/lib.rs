@@ -52,9 +52,9 @@ pub mod prelude {
         after_request, before_request, from_fn, teardown_request, Next,
     };
     pub use flagon_web::{
-        any_of, context, delete, get, head, options, patch, post, put, redirect, render, App,
-        Blueprint, Cookie, Cookies, Error, ErrorReport, File, Flash, Form, Html, IntoResponse,
-        Json, Method, Multipart, Path, Query, Redirect, Request, RequestInfo, Response, Result,
-        Session, Settings, State, StatusCode, Template,
+        abort, any_of, context, delete, get, head, options, patch, post, put, redirect, render,
+        App, Blueprint, Cookie, Cookies, Error, ErrorReport, Extension, File, Flash, Form, Html,
+        IntoResponse, Json, Method, Multipart, Path, Query, Redirect, Request, RequestInfo,
+        Response, Result, Session, Settings, State, StatusCode, Template, Templates,
     };
 }

@@ -46,3 +46,48 @@ impl<T: Clone + Send + Sync + 'static> FromRequestParts for State<T> {
             })
     }
 }
+
+/// A value a middleware put in the request's extensions, Flask's `g`:
+/// a `before_request` hook loads something once (the current user, a
+/// tenant) and handlers take it as an argument.
+///
+/// A missing value is a 500 naming the type: the middleware that should
+/// have added it did not run.
+///
+/// ```
+/// use flagon_web::{App, Error, Extension, Request, get};
+///
+/// #[derive(Clone)]
+/// struct Tenant(String);
+///
+/// async fn find_tenant(mut request: Request) -> Result<Request, Error> {
+///     let name = request
+///         .headers()
+///         .get("x-tenant")
+///         .and_then(|v| v.to_str().ok())
+///         .ok_or_else(|| Error::bad_request("the x-tenant header is missing"))?
+///         .to_owned();
+///     request.extensions_mut().insert(Tenant(name));
+///     Ok(request)
+/// }
+///
+/// async fn home(Extension(tenant): Extension<Tenant>) -> String {
+///     format!("welcome, {}", tenant.0)
+/// }
+///
+/// let app = App::new().route("/", get(home)).before_request(find_tenant);
+/// # let _ = app;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Extension<T>(pub T);
+
+impl<T: Clone + Send + Sync + 'static> FromRequestParts for Extension<T> {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
+        parts.extensions.get::<T>().cloned().map(Extension).ok_or_else(|| {
+            Error::internal(format!(
+                "no request extension of type `{}`: the middleware that adds it did not run for this route",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+}
