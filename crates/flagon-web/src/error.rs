@@ -194,15 +194,27 @@ impl fmt::Display for Error {
     }
 }
 
-/// Readable when `main` returns the error: the status and message, then
-/// each cause on its own line.
+/// Readable when `main` returns the error: an internal error (a failed
+/// start, say) shows its cause first; any other shows its status and
+/// message. Further causes follow, one per line.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.0.status.as_u16(), self.0.message)?;
-        let chain = self.chain();
-        if !chain.is_empty() {
-            write!(f, "\n\nCaused by:")?;
-            for cause in chain {
+        let mut chain = self.chain().into_iter();
+        let generic = Some(self.0.message.as_ref()) == self.0.status.canonical_reason();
+        match chain.next() {
+            Some(cause) if generic => write!(f, "{cause}")?,
+            Some(cause) => {
+                write!(f, "{} {}", self.0.status.as_u16(), self.0.message)?;
+                write!(f, "\n\nCaused by:\n    {cause}")?;
+            }
+            None => write!(f, "{} {}", self.0.status.as_u16(), self.0.message)?,
+        }
+        let rest: Vec<String> = chain.collect();
+        if !rest.is_empty() {
+            if generic {
+                write!(f, "\n\nCaused by:")?;
+            }
+            for cause in rest {
                 write!(f, "\n    {cause}")?;
             }
         }
@@ -282,6 +294,22 @@ mod tests {
         assert_eq!(
             err.chain(),
             vec!["invalid digit found in string".to_string()]
+        );
+    }
+
+    #[test]
+    fn debug_output_leads_with_the_cause() {
+        let startup = Error::internal("cannot listen on 127.0.0.1:80: permission denied");
+        assert_eq!(
+            format!("{startup:?}"),
+            "cannot listen on 127.0.0.1:80: permission denied"
+        );
+        let client = Error::bad_request("field `name` is missing");
+        assert_eq!(format!("{client:?}"), "400 field `name` is missing");
+        let wrapped = Error::forbidden("no access").with_source(std::io::Error::other("denied"));
+        assert_eq!(
+            format!("{wrapped:?}"),
+            "403 no access\n\nCaused by:\n    denied"
         );
     }
 
