@@ -19,6 +19,10 @@ use crate::body::Body;
 use crate::error::Error;
 use crate::service::AppService;
 
+/// How often an idle HTTP/2 connection is pinged, and how long the answer
+/// may take before the connection is closed.
+const HTTP2_KEEP_ALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl App {
     /// Builds the app and serves it on `addr` until SIGINT or SIGTERM.
     ///
@@ -81,7 +85,11 @@ impl AppService {
         builder
             .http2()
             .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(limits.max_header_size).unwrap_or(u32::MAX));
+            .max_header_list_size(u32::try_from(limits.max_header_size).unwrap_or(u32::MAX))
+            // Ping idle HTTP/2 peers so that connections of vanished clients
+            // are closed instead of held forever.
+            .keep_alive_interval(Some(HTTP2_KEEP_ALIVE_INTERVAL))
+            .keep_alive_timeout(HTTP2_KEEP_ALIVE_INTERVAL);
         let builder = Arc::new(builder);
         let graceful = GracefulShutdown::new();
         // Owns the connection tasks, so that none outlives the server.

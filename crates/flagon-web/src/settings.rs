@@ -144,7 +144,8 @@ pub struct Limits {
     pub max_headers: usize,
     /// Largest request head (request line and headers), in bytes (431 beyond). Default 16 KiB.
     pub max_header_size: usize,
-    /// How long a client may take to send its request head. Default 10 s.
+    /// How long a client may take to send its request head; also how long
+    /// an idle HTTP/1.1 keep-alive connection stays open. Default 10 s.
     #[serde(with = "duration")]
     pub header_read_timeout: Duration,
     /// How long shutdown waits for requests in flight. Default 30 s.
