@@ -53,6 +53,11 @@ pub(crate) struct RequestScope {
     /// Whether errors show their details: the app's `debug` setting, or
     /// for an app mounted in another, the outer app's.
     pub(crate) debug: bool,
+    /// The path this app is mounted under in another app (`""` when it is
+    /// not), put before every URL it builds.
+    pub(crate) script_root: String,
+    /// The session belongs to the app this one is mounted in, which saves it.
+    pub(crate) session_is_outer: bool,
     pub(crate) wants_json: bool,
     pub(crate) session: Option<Session>,
     pub(crate) cookies: Mutex<crate::cookies::CookieState>,
@@ -62,6 +67,9 @@ pub(crate) struct RequestScope {
     /// The flash messages once a template took them from the session, kept
     /// for the rest of the request as Flask does.
     pub(crate) flashes: OnceLock<Vec<(String, String)>>,
+    /// A copy of the request headers for the app's error handlers, kept
+    /// only when the app has some.
+    pub(crate) request_headers: Option<http::HeaderMap>,
 }
 
 impl RequestScope {
@@ -99,11 +107,12 @@ impl RequestScope {
             .get()
             .and_then(|route| route.blueprint.as_deref());
         let path = self.app.url_for_from(blueprint, name, params)?;
+        let root = &self.script_root;
         if crate::routing::url::wants_external(params) {
             let scheme = if self.is_secure { "https" } else { "http" };
-            Ok(format!("{scheme}://{}{path}", self.authority))
+            Ok(format!("{scheme}://{}{root}{path}", self.authority))
         } else {
-            Ok(path)
+            Ok(format!("{root}{path}"))
         }
     }
 

@@ -8,7 +8,12 @@
 //! or the `X-CSRFToken` header, and, when they carry an `Origin` header (or
 //! over HTTPS, a `Referer`), come from the site itself or a trusted origin.
 
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
+use futures_util::StreamExt;
 use http::{header, HeaderMap, Method};
 use rand::distributions::{Alphanumeric, DistString};
 use rand::Rng;
@@ -16,7 +21,7 @@ use subtle::ConstantTimeEq;
 
 use crate::body::Body;
 use crate::context::RequestScope;
-use crate::error::Error;
+use crate::error::{BoxError, Error};
 use crate::extract::{media_type, Request};
 
 const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -209,47 +214,133 @@ fn check_origin(scope: &RequestScope, headers: &HeaderMap) -> Result<(), Error> 
     Ok(())
 }
 
-/// Reads the token from a url-encoded or multipart form body, putting the
-/// buffered body back on the request.
+/// Reads the token from a form body and puts the body back on the request.
+///
+/// An url-encoded body is read whole (at most `limits.max_body_size`, as
+/// the `Form` extractor would). A multipart body is read only as far as the
+/// token field, which must come before any file (as `csrf_input()` at the
+/// top of a form puts it), and at most `limits.max_body_size` of it: the
+/// handler then streams the whole body, the bytes already read first.
 async fn token_from_body(
     scope: &RequestScope,
     request: Request,
 ) -> Result<(Request, Option<String>), Error> {
-    let field = scope.app.settings.csrf.field_name.clone();
-    let kind = media_type(request.headers());
-    let is_form = kind.as_deref() == Some("application/x-www-form-urlencoded");
-    let is_multipart = kind.as_deref() == Some("multipart/form-data");
-    if !is_form && !is_multipart {
-        return Ok((request, None));
+    let field = scope.app.settings.csrf.field_name.as_str();
+    let limit = scope.app.settings.limits.max_body_size;
+    match media_type(request.headers()).as_deref() {
+        Some("application/x-www-form-urlencoded") => {
+            let (parts, body) = request.into_parts();
+            let bytes = body.to_bytes(limit).await?;
+            let token = form_urlencoded::parse(&bytes)
+                .find(|(key, _)| *key == field)
+                .map(|(_, value)| value.into_owned());
+            Ok((Request::from_parts(parts, Body::from(bytes)), token))
+        }
+        Some("multipart/form-data") => {
+            let (parts, body) = request.into_parts();
+            let boundary = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| multer::parse_boundary(v).ok());
+            let Some(boundary) = boundary else {
+                return Ok((Request::from_parts(parts, body), None));
+            };
+            let (body, token) = multipart_token(body, boundary, field, limit).await;
+            Ok((Request::from_parts(parts, body), token))
+        }
+        _ => Ok((request, None)),
     }
-    let limit = if is_form {
-        scope.app.settings.limits.max_body_size
-    } else {
-        scope.app.settings.limits.max_upload_size
-    };
-    let (parts, body) = request.into_parts();
-    let bytes = body.to_bytes(limit).await?;
-    let token = if is_form {
-        form_urlencoded::parse(&bytes)
-            .find(|(key, _)| *key == field)
-            .map(|(_, value)| value.into_owned())
-    } else {
-        multipart_token(&parts.headers, bytes.clone(), &field).await
-    };
-    Ok((Request::from_parts(parts, Body::from(bytes)), token))
 }
 
-async fn multipart_token(headers: &HeaderMap, bytes: Bytes, field: &str) -> Option<String> {
-    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    let boundary = multer::parse_boundary(content_type).ok()?;
-    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes) });
-    let mut multipart = multer::Multipart::new(stream, boundary);
+/// Reads multipart fields until the token field, a file, the end, or
+/// `limit` bytes; returns a body replaying what was read, then the rest.
+async fn multipart_token(
+    body: Body,
+    boundary: String,
+    field: &str,
+    limit: usize,
+) -> (Body, Option<String>) {
+    let state = Arc::new(Mutex::new(Tee {
+        body: Some(body),
+        seen: Vec::new(),
+        total: 0,
+    }));
+    let mut multipart = multer::Multipart::new(
+        TeeStream {
+            state: state.clone(),
+            limit,
+        },
+        boundary,
+    );
+    let mut token = None;
     while let Ok(Some(part)) = multipart.next_field().await {
         if part.name() == Some(field) {
-            return part.text().await.ok();
+            token = part.text().await.ok();
+            break;
+        }
+        if part.file_name().is_some() {
+            break;
         }
     }
-    None
+    drop(multipart);
+    let (seen, rest) = {
+        let mut tee = state.lock().unwrap_or_else(|p| p.into_inner());
+        (std::mem::take(&mut tee.seen), tee.body.take())
+    };
+    let replay = futures_util::stream::iter(seen.into_iter().map(Ok::<_, BoxError>));
+    let body = match rest {
+        Some(rest) => Body::from_stream(replay.chain(http_body_util::BodyDataStream::new(rest))),
+        None => Body::from_stream(replay),
+    };
+    (body, token)
+}
+
+/// The body being read for the token, and a copy of every chunk read.
+struct Tee {
+    body: Option<Body>,
+    seen: Vec<Bytes>,
+    total: usize,
+}
+
+/// Feeds the body to the multipart parser, keeping what it reads.
+struct TeeStream {
+    state: Arc<Mutex<Tee>>,
+    limit: usize,
+}
+
+impl futures_util::Stream for TeeStream {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        use http_body::Body as _;
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Tee { body, seen, total } = &mut *guard;
+        if *total >= self.limit {
+            // Past the pre-read limit the parser is told the body ends: a
+            // token already read still counts, the rest stays for the handler.
+            return Poll::Ready(None);
+        }
+        let Some(body) = body.as_mut() else {
+            return Poll::Ready(None);
+        };
+        loop {
+            return match Pin::new(&mut *body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => {
+                        seen.push(data.clone());
+                        *total += data.len();
+                        Poll::Ready(Some(Ok(data)))
+                    }
+                    // Trailers carry no form data.
+                    Err(_) => continue,
+                },
+                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(std::io::Error::other(err)))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
+        }
+    }
 }
 
 #[cfg(test)]

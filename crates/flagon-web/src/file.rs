@@ -50,7 +50,7 @@ impl File {
                 std::path::Component::Normal(_) | std::path::Component::CurDir
             )
         });
-        if name.is_empty() || !inside {
+        if name.is_empty() || name.contains('\0') || !inside {
             return Err(Error::not_found());
         }
         File::open(folder.as_ref().join(relative)).await

@@ -119,9 +119,17 @@ impl Endpoint {
     /// the final body.
     pub fn from_handler<H: Handler<T>, T: 'static>(handler: H) -> Self {
         Endpoint(Arc::new(move |request: Request| {
+            // An error handler's response is finished by the `finish` that
+            // called it, which never calls a handler again: a failing error
+            // handler must not run itself in a loop.
+            let is_error_handler = request
+                .extensions()
+                .get::<crate::error::ErrorReport>()
+                .is_some();
             let scope = request
                 .extensions()
                 .get::<crate::context::RequestContext>()
+                .filter(|_| !is_error_handler)
                 .map(|ctx| ctx.0.clone());
             let future = handler.clone().call(request);
             match scope {

@@ -255,6 +255,7 @@ const LOCATION_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROL
     .add(b'"')
     .add(b'<')
     .add(b'>')
+    .add(b'\\')
     .add(b'`');
 
 impl IntoResponse for Redirect {

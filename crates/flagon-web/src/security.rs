@@ -75,12 +75,11 @@ fn host_allowed(host: &str, allowed: &[String]) -> bool {
     })
 }
 
-/// Whether the request came over HTTPS: an `https` URI (HTTP/2), or the
-/// configured proxy header with its value (`X-Forwarded-Proto: https`).
+/// Whether the request came over HTTPS, as the configured proxy header says
+/// (`X-Forwarded-Proto: https`); Flagon's server itself speaks plain HTTP.
 pub(crate) fn is_secure(parts: &Parts, settings: &SecuritySettings) -> bool {
-    if parts.uri.scheme_str() == Some("https") {
-        return true;
-    }
+    // The scheme in the request target is the client's word (the server
+    // speaks plain HTTP), so only a trusted proxy header counts.
     let Some((name, value)) = settings.secure_proxy_ssl_header.split_once(':') else {
         return false;
     };

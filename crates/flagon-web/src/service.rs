@@ -133,8 +133,8 @@ impl AppService {
         let settings = &shared.settings;
         let (mut parts, body) = request.into_parts();
         let mounted = parts.extensions.remove::<Mounted>();
-        let host = match mounted {
-            Some(_) => crate::security::request_host(&parts),
+        let host = match &mounted {
+            Some(outer) => Ok(outer.host.clone()),
             None => crate::security::validate_host(&parts, settings),
         };
         let (authority, host_name) = host
@@ -149,7 +149,10 @@ impl AppService {
         let mut early_error = head_too_large(&parts, settings)
             .or_else(|| host.err())
             .or_else(|| body_too_large(&parts.headers, settings));
+        let outer_session = mounted.as_ref().and_then(|outer| outer.session.clone());
+        let session_is_outer = outer_session.is_some() && shared.session_store.is_some();
         let session = match (&shared.session_store, &early_error) {
+            (Some(_), None) if session_is_outer => outer_session,
             (Some(store), None) => match load_session(shared, store.as_ref(), session_cookie).await
             {
                 Ok(session) => Some(session),
@@ -180,11 +183,13 @@ impl AppService {
             uri: parts.uri.clone(),
             host: host_name,
             authority,
-            is_secure: mounted.map_or_else(
+            is_secure: mounted.as_ref().map_or_else(
                 || crate::security::is_secure(&parts, &settings.security),
                 |outer| outer.is_secure,
             ),
-            debug: mounted.map_or(settings.debug, |outer| outer.debug),
+            debug: mounted.as_ref().map_or(settings.debug, |outer| outer.debug),
+            script_root: mounted.map(|outer| outer.script_root).unwrap_or_default(),
+            session_is_outer,
             wants_json: wants_json(&parts.headers),
             session,
             cookies: Mutex::new(cookies),
@@ -192,6 +197,8 @@ impl AppService {
             csp_nonce,
             route: OnceLock::new(),
             flashes: OnceLock::new(),
+            // Only error handlers need them after the request is consumed.
+            request_headers: (!shared.error_handlers.is_empty()).then(|| parts.headers.clone()),
         });
         let is_head = parts.method == Method::HEAD;
         let mut response = match early_error {
@@ -251,10 +258,19 @@ fn keep_csrf_secret_in_session(scope: &RequestScope) -> Result<(), Error> {
 /// another app): the outer app faces the client, so it has checked the host
 /// against its `allowed_hosts`, and its view of HTTPS and its debug setting
 /// hold for the mounted app too.
-#[derive(Clone, Copy, Debug)]
+///
+/// A mounted Flagon app also shares the outer app's session (one cookie,
+/// one session), and builds its URLs under the mount's prefix.
+#[derive(Clone)]
 struct Mounted {
     is_secure: bool,
     debug: bool,
+    /// The outer app's validated `(authority, host)`.
+    host: (String, String),
+    /// Where the mounted app lives: the outer app's own root plus the
+    /// mount prefix (WSGI's `SCRIPT_NAME`).
+    script_root: String,
+    session: Option<Session>,
 }
 
 /// Routes the request and runs the matched endpoint.
@@ -314,10 +330,11 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
             }
         }
         Matched::AddSlash => {
-            let location = match request.uri().query() {
-                Some(query) => format!("{path}/?{query}"),
-                None => format!("{path}/"),
-            };
+            let location = format!(
+                "{}{}",
+                context.script_root,
+                crate::routing::url::with_trailing_slash(&segments, request.uri().query())
+            );
             Redirect::permanent(location).into_response()
         }
         Matched::Mount { prefix, service } => {
@@ -327,7 +344,15 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
                 Some(query) => format!("{rest}?{query}"),
                 None => rest.to_owned(),
             };
-            match target.parse() {
+            // Keep the scheme and authority (HTTP/2 carries the host there).
+            let mut uri = http::Uri::builder();
+            if let Some(scheme) = request.uri().scheme() {
+                uri = uri.scheme(scheme.clone());
+            }
+            if let Some(authority) = request.uri().authority() {
+                uri = uri.authority(authority.clone());
+            }
+            match uri.path_and_query(target).build() {
                 Ok(uri) => *request.uri_mut() = uri,
                 Err(_) => return Error::bad_request("invalid URL").into_response(),
             }
@@ -335,6 +360,9 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
             request.extensions_mut().insert(Mounted {
                 is_secure: context.is_secure,
                 debug: context.debug,
+                host: (context.authority.clone(), context.host.clone()),
+                script_root: format!("{}{prefix}", context.script_root),
+                session: context.session.clone(),
             });
             return catch_panics(service.call(request)).await;
         }
@@ -355,6 +383,9 @@ pub(crate) async fn finish(response: &mut Response, scope: &Arc<RequestScope>) {
         let mut request = Request::new(Body::empty());
         *request.method_mut() = scope.method.clone();
         *request.uri_mut() = scope.uri.clone();
+        if let Some(headers) = &scope.request_headers {
+            *request.headers_mut() = headers.clone();
+        }
         request
             .extensions_mut()
             .insert(RequestContext(scope.clone()));
@@ -495,6 +526,10 @@ async fn save_session(scope: &RequestScope) -> Result<(), Error> {
     let (Some(session), Some(store)) = (&scope.session, &scope.app.session_store) else {
         return Ok(());
     };
+    if scope.session_is_outer {
+        // The app this one is mounted in saves the shared session.
+        return Ok(());
+    }
     let (data, mut cookie, cycle) = {
         let state = session.state();
         if !state.modified {
@@ -511,13 +546,16 @@ async fn save_session(scope: &RequestScope) -> Result<(), Error> {
     let settings = &scope.app.settings.session;
     if data.is_empty() {
         // An emptied session: tell the browser to drop the cookie it sent.
+        // The removal must name the same path and domain as the cookie set,
+        // or the browser keeps the old one.
+        let mut removal =
+            cookie::Cookie::build(settings.cookie_name.clone()).path(settings.path.clone());
+        if let Some(domain) = &settings.domain {
+            removal = removal.domain(domain.clone());
+        }
         scope.with_jar(|jar| {
             if jar.get(&settings.cookie_name).is_some() {
-                jar.remove(
-                    cookie::Cookie::build(settings.cookie_name.clone())
-                        .path(settings.path.clone())
-                        .build(),
-                );
+                jar.remove(removal.build());
             }
         });
         return Ok(());

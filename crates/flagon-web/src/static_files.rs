@@ -30,7 +30,17 @@ async fn serve_file(serve: ServeDir, request: Request) -> Response {
         .extensions()
         .get::<PathParams>()
         .and_then(|params| params.get("filename"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .to_owned();
+    // Names no file system holds are a plain 404, not an I/O error.
+    let impossible = filename.contains('\0')
+        || filename.len() > MAX_PATH_LEN
+        || filename
+            .split('/')
+            .any(|segment| segment.len() > MAX_NAME_LEN);
+    if impossible {
+        return Error::not_found().into_response();
+    }
     let encoded: Vec<String> = filename.split('/').map(encode_segment).collect();
     let (mut parts, body) = request.into_parts();
     parts.uri = match format!("/{}", encoded.join("/")).parse() {
@@ -44,5 +54,17 @@ async fn serve_file(serve: ServeDir, request: Request) -> Response {
     if response.status() == StatusCode::NOT_FOUND {
         return Error::not_found().into_response();
     }
+    if response.status().is_server_error() {
+        return Error::internal(format!(
+            "the static file {filename:?} could not be read ({})",
+            response.status()
+        ))
+        .into_response();
+    }
     response.into_response()
 }
+
+/// Longest file name most file systems allow, in bytes.
+const MAX_NAME_LEN: usize = 255;
+/// Longest path Linux allows, in bytes.
+const MAX_PATH_LEN: usize = 4096;

@@ -172,8 +172,7 @@ fn request_globals(scope: &Arc<RequestScope>) -> Value {
     let static_url = Value::from_function(
         move |filename: String| -> Result<String, minijinja::Error> {
             static_scope
-                .app
-                .url_for_from(None, "static", &[("filename".to_owned(), filename)])
+                .url_for("static", &[("filename".to_owned(), filename)])
                 .map_err(|err| {
                     minijinja::Error::new(ErrorKind::InvalidOperation, err.chain().join(": "))
                 })

@@ -370,3 +370,103 @@ async fn use_sessions_without_sessions_is_refused_at_build() {
     let message = result.unwrap_err().chain().join(" ");
     assert!(message.contains("csrf.use_sessions"), "{message}");
 }
+
+#[tokio::test]
+async fn a_large_upload_after_the_token_reaches_the_handler_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings();
+    settings.limits.max_body_size = 1024;
+    let app = csrf_app(dir.path(), settings).route(
+        "/checksum",
+        post(|mut form: Multipart| async move {
+            let mut sizes = Vec::new();
+            while let Some(field) = form.next_field().await? {
+                let name = field.name().unwrap_or("?").to_owned();
+                let bytes = field.bytes().await?;
+                let sum: u64 = bytes.iter().map(|b| u64::from(*b)).sum();
+                sizes.push(format!("{name}:{}:{sum}", bytes.len()));
+            }
+            Ok::<_, flagon_web::Error>(sizes.join(","))
+        }),
+    );
+    let client = TestClient::new(app);
+    let token = token_from_form(&client.get("/form").send().await.text());
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let expected: u64 = data.iter().map(|b| u64::from(*b)).sum();
+    let response = client
+        .post("/checksum")
+        .multipart(
+            MultipartForm::new()
+                .text("csrf_token", &token)
+                .text("title", "big")
+                .file("doc", "big.bin", "application/octet-stream", data),
+        )
+        .send()
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.text());
+    assert_eq!(
+        response.text(),
+        format!(
+            "csrf_token:64:{},title:3:{},doc:200000:{expected}",
+            token.bytes().map(u64::from).sum::<u64>(),
+            "big".bytes().map(u64::from).sum::<u64>()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_multipart_token_after_a_file_is_not_looked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = TestClient::new(csrf_app(dir.path(), test_settings()));
+    let token = token_from_form(&client.get("/form").send().await.text());
+    let response = client
+        .post("/upload")
+        .multipart(
+            MultipartForm::new()
+                .file("doc", "a.txt", "text/plain", "hello")
+                .text("csrf_token", &token),
+        )
+        .send()
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response.text().contains("token is missing"),
+        "{}",
+        response.text()
+    );
+}
+
+#[tokio::test]
+async fn a_multipart_token_past_the_pre_read_limit_is_not_found() {
+    // The check reads at most about `max_body_size` of a multipart body
+    // (whole chunks): a token further in is not looked for.
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings();
+    settings.limits.max_body_size = 1024;
+    let service = csrf_app(dir.path(), settings).build().unwrap();
+    let secret = "s".repeat(32);
+    let body = format!(
+        "--XYZ\r\nContent-Disposition: form-data; name=\"notes\"\r\n\r\n{}\r\n\
+         --XYZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{secret}\r\n--XYZ--\r\n",
+        "n".repeat(5000)
+    );
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = body
+        .into_bytes()
+        .chunks(256)
+        .map(|chunk| Ok(bytes::Bytes::copy_from_slice(chunk)))
+        .collect();
+    let mut request = flagon_web::Request::new(flagon_web::Body::from_stream(
+        futures_util::stream::iter(chunks),
+    ));
+    *request.method_mut() = flagon_web::Method::POST;
+    *request.uri_mut() = "/upload".parse().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("host", "localhost".parse().unwrap());
+    headers.insert("cookie", format!("csrftoken={secret}").parse().unwrap());
+    headers.insert(
+        "content-type",
+        "multipart/form-data; boundary=XYZ".parse().unwrap(),
+    );
+    let response = service.handle(request).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}

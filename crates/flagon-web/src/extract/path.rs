@@ -110,6 +110,19 @@ impl de::Error for PathError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
         PathError::client(format!("invalid path parameters: {msg}"))
     }
+
+    fn missing_field(field: &'static str) -> Self {
+        PathError::mismatch(format!(
+            "the handler's Path type has a field `{field}` that the route has no parameter for"
+        ))
+    }
+
+    fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
+        PathError::mismatch(format!(
+            "the route's parameter `{field}` is not a field of the handler's Path type (fields: {})",
+            expected.join(", ")
+        ))
+    }
 }
 
 #[derive(Clone, Copy)]

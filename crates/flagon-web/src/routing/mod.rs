@@ -283,18 +283,20 @@ impl Router {
         }
         let mut found: Option<(usize, usize, Params)> = None;
         let mut allow: Vec<Method> = Vec::new();
-        self.root
-            .search(segments, &mut Vec::new(), &mut |routes, params| {
-                for &index in routes {
-                    let methods = &self.routes[index].methods;
-                    if let Some(position) = methods.endpoint_index(method) {
-                        found = Some((index, position, params.clone()));
-                        return true;
-                    }
-                    methods.allowed(&mut allow);
+        self.root.search(segments, &mut |routes, params| {
+            for &index in routes {
+                let methods = &self.routes[index].methods;
+                if let Some(position) = methods.endpoint_index(method) {
+                    let owned = params
+                        .iter()
+                        .map(|(name, value)| (name.clone(), (*value).to_owned()));
+                    found = Some((index, position, owned.collect()));
+                    return true;
                 }
-                false
-            });
+                methods.allowed(&mut allow);
+            }
+            false
+        });
         if let Some((index, position, params)) = found {
             let route = &self.routes[index];
             return Matched::Route {
@@ -311,7 +313,7 @@ impl Router {
             let mut with_slash = segments.to_vec();
             with_slash.push("");
             let mut exists = false;
-            self.root.search(&with_slash, &mut Vec::new(), &mut |_, _| {
+            self.root.search(&with_slash, &mut |_, _| {
                 exists = true;
                 true
             });

@@ -7,7 +7,11 @@ use std::sync::Arc;
 use super::converters::Converter;
 use super::pattern::{Pattern, Segment};
 
-/// Path parameters collected while matching.
+/// Called with the routes a path leads to and the parameters (borrowed from
+/// the path) on the way; returns true to stop the search.
+pub(crate) type Visitor<'a> = dyn FnMut(&[usize], &[(Arc<str>, &str)]) -> bool + 'a;
+
+/// Path parameters of a match, owned.
 pub(crate) type Params = Vec<(Arc<str>, String)>;
 
 #[derive(Default)]
@@ -67,40 +71,47 @@ impl Node {
     }
 
     /// Walks every route matching `segments` in priority order, calling
-    /// `visit` with the routes ending there and the parameters; stops when
-    /// `visit` returns true.
-    pub(crate) fn search(
+    /// `visit` with the routes ending there and the parameters (borrowed
+    /// from the path); stops when `visit` returns true.
+    pub(crate) fn search(&self, segments: &[&str], visit: &mut Visitor<'_>) -> bool {
+        let view = PathView::new(segments);
+        self.walk(&view, 0, &mut Vec::new(), visit)
+    }
+
+    fn walk<'v>(
         &self,
-        segments: &[&str],
-        params: &mut Params,
-        visit: &mut dyn FnMut(&[usize], &Params) -> bool,
+        view: &'v PathView<'_>,
+        at: usize,
+        params: &mut Vec<(Arc<str>, &'v str)>,
+        visit: &mut Visitor<'_>,
     ) -> bool {
-        let Some((first, rest)) = segments.split_first() else {
+        if at == view.len() {
             return !self.routes.is_empty() && visit(&self.routes, params);
-        };
-        if let Some(child) = self.statics.get(*first) {
-            if child.search(rest, params, visit) {
+        }
+        let first = view.part(at);
+        if let Some(child) = self.statics.get(first) {
+            if child.walk(view, at + 1, params, visit) {
                 return true;
             }
         }
         for edge in &self.params {
             if edge.converter.spans_segments() {
                 // Shortest first, so `/<path:p>/edit` leaves `edit` to the static.
-                for end in 1..=segments.len() {
-                    let joined = segments[..end].join("/");
-                    if !edge.converter.matches(&joined) {
+                for end in at + 1..=view.len() {
+                    let span = view.span(at, end);
+                    if !edge.converter.matches(span) {
                         continue;
                     }
-                    params.push((edge.name.clone(), joined));
-                    let found = edge.node.search(&segments[end..], params, visit);
+                    params.push((edge.name.clone(), span));
+                    let found = edge.node.walk(view, end, params, visit);
                     params.pop();
                     if found {
                         return true;
                     }
                 }
             } else if edge.converter.matches(first) {
-                params.push((edge.name.clone(), (*first).to_owned()));
-                let found = edge.node.search(rest, params, visit);
+                params.push((edge.name.clone(), first));
+                let found = edge.node.walk(view, at + 1, params, visit);
                 params.pop();
                 if found {
                     return true;
@@ -108,6 +119,53 @@ impl Node {
             }
         }
         false
+    }
+}
+
+/// The decoded segments of a request path, with the joined form that
+/// `path` converters match against built once, on first use, so matching
+/// stays linear in the number of segments.
+struct PathView<'a> {
+    parts: &'a [&'a str],
+    /// The segments joined by `/`, and where each one starts in it.
+    joined: std::cell::OnceCell<(String, Vec<usize>)>,
+}
+
+impl<'a> PathView<'a> {
+    fn new(parts: &'a [&'a str]) -> Self {
+        PathView {
+            parts,
+            joined: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.parts.len()
+    }
+
+    fn part(&self, index: usize) -> &'a str {
+        self.parts[index]
+    }
+
+    /// Segments `from..to` joined by `/`, without copying.
+    fn span(&self, from: usize, to: usize) -> &str {
+        let (joined, starts) = self.joined.get_or_init(|| {
+            let mut starts = Vec::with_capacity(self.parts.len());
+            let mut joined = String::new();
+            for (index, part) in self.parts.iter().enumerate() {
+                if index > 0 {
+                    joined.push('/');
+                }
+                starts.push(joined.len());
+                joined.push_str(part);
+            }
+            (joined, starts)
+        });
+        let end = match starts.get(to) {
+            Some(next) => next - 1,
+            None => joined.len(),
+        };
+        &joined[starts[from]..end]
     }
 }
 
@@ -128,12 +186,12 @@ mod tests {
     fn first_match(root: &Node, path: &str) -> Option<(usize, Vec<(String, String)>)> {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let mut found = None;
-        root.search(&segments, &mut Vec::new(), &mut |routes, params| {
+        root.search(&segments, &mut |routes, params| {
             found = Some((
                 routes[0],
                 params
                     .iter()
-                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
             ));
             true
@@ -167,6 +225,17 @@ mod tests {
         assert_eq!(route, 1);
         assert_eq!(params[0].1, "a/b");
         assert!(first_match(&root, "/files/").is_none());
+    }
+
+    #[test]
+    fn spans_are_slices_of_one_joined_path() {
+        let parts = ["a", "bb", "", "c"];
+        let view = PathView::new(&parts);
+        assert_eq!(view.span(0, 1), "a");
+        assert_eq!(view.span(1, 4), "bb//c");
+        assert_eq!(view.span(0, 4), "a/bb//c");
+        // One buffer serves every span: matching a long path never re-joins it.
+        assert_eq!(view.span(0, 2).as_ptr(), view.span(0, 4).as_ptr());
     }
 
     #[test]

@@ -65,6 +65,28 @@ fn decode_segment(segment: &str) -> Result<std::borrow::Cow<'_, str>, Error> {
         .map_err(|_| Error::bad_request("the URL path is not valid UTF-8 once percent-decoded"))
 }
 
+/// The strict-slash redirect target: the decoded `segments` encoded again
+/// with a trailing `/`, and `query` kept.
+///
+/// Rebuilding from the segments (instead of echoing the raw path) escapes
+/// `\`, and a leading `//` is written `/%2F`, so the target can never be
+/// read as another host (`//evil.com/`, `/\evil.com/`).
+pub(crate) fn with_trailing_slash(segments: &[&str], query: Option<&str>) -> String {
+    let mut location = String::from("/");
+    for segment in segments {
+        location.push_str(&encode_segment(segment));
+        location.push('/');
+    }
+    if let Some(rest) = location.strip_prefix("//") {
+        location = format!("/%2F{rest}");
+    }
+    if let Some(query) = query {
+        location.push('?');
+        location.push_str(query);
+    }
+    location
+}
+
 /// `url_for` parameters as owned `(name, value)` strings.
 pub(crate) fn owned_params<K: Into<String>, V: ToString>(
     params: impl IntoIterator<Item = (K, V)>,
@@ -189,6 +211,17 @@ mod tests {
         assert!(err.contains("missing parameter `id`"), "{err}");
         let err = build(&pattern, &pairs(&[("name", "x"), ("id", "seven")])).unwrap_err();
         assert!(err.contains("does not match the `int` converter"), "{err}");
+    }
+
+    #[test]
+    fn trailing_slash_targets_stay_on_this_site() {
+        assert_eq!(with_trailing_slash(&["about"], Some("a=1")), "/about/?a=1");
+        assert_eq!(with_trailing_slash(&["\\evil.com"], None), "/%5Cevil.com/");
+        assert_eq!(
+            with_trailing_slash(&["", "evil.com"], None),
+            "/%2Fevil.com/"
+        );
+        assert_eq!(with_trailing_slash(&["a b", "c/d"], None), "/a%20b/c%2Fd/");
     }
 
     #[test]
