@@ -188,9 +188,11 @@ impl App {
         self
     }
 
-    /// Wraps the whole app (after routing is decided, before the framework's
-    /// own session, CSRF and security handling finish) in a tower layer.
-    /// The last layer added runs first.
+    /// Wraps routing and every handler in a tower layer. App layers run
+    /// after the host check and with the session loaded, but before routing
+    /// (so [`crate::RequestInfo::route`] is not known yet) and before the
+    /// CSRF check; what they answer still gets the security headers and the
+    /// session and cookies written. The last layer added runs first.
     pub fn layer(mut self, layer: impl EndpointLayer) -> Self {
         self.layers
             .push(Box::new(move |endpoint| layer.wrap(endpoint)));
@@ -388,6 +390,11 @@ impl App {
             }
         }
         for (prefix, service) in self.mounts {
+            if !prefix.starts_with('/') || prefix.len() < 2 {
+                return Err(Error::internal(format!(
+                    "mount prefix {prefix:?} must start with `/` and name a path below the root, such as \"/api\""
+                )));
+            }
             router.mount(prefix, service);
         }
         let keys = Keys::from_settings(&settings)?;

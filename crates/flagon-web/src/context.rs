@@ -70,6 +70,9 @@ pub(crate) struct RequestScope {
     /// A copy of the request headers for the app's error handlers, kept
     /// only when the app has some.
     pub(crate) request_headers: Option<http::HeaderMap>,
+    /// The response depends on the cookies (the session or the CSRF token
+    /// was used): it gets `Vary: Cookie` so shared caches keep it apart.
+    pub(crate) varies_by_cookie: std::sync::atomic::AtomicBool,
 }
 
 impl RequestScope {
@@ -93,8 +96,15 @@ impl RequestScope {
             .take_new_secret()
     }
 
+    /// Notes that the response depends on the request's cookies.
+    pub(crate) fn mark_varies_by_cookie(&self) {
+        self.varies_by_cookie
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// A fresh masked CSRF token (creating the secret, and so the cookie, if needed).
     pub(crate) fn csrf_token(&self) -> String {
+        self.mark_varies_by_cookie();
         self.csrf.lock().unwrap_or_else(|p| p.into_inner()).token()
     }
 

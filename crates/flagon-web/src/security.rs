@@ -13,9 +13,12 @@ use crate::settings::{SecuritySettings, Settings};
 pub(crate) fn validate_host(parts: &Parts, settings: &Settings) -> Result<(String, String), Error> {
     let (authority, host) = request_host(parts)?;
     if !host_allowed(&host, &settings.allowed_hosts) {
-        return Err(Error::bad_request(format!(
-            "invalid Host header {authority:?}: add {host:?} to allowed_hosts (FLAGON_ALLOWED_HOSTS) if this app should answer it"
-        )));
+        // The hint names the configuration: shown in debug mode only.
+        return Err(
+            Error::bad_request(format!("invalid Host header {authority:?}")).with_source(format!(
+                "add {host:?} to allowed_hosts (FLAGON_ALLOWED_HOSTS) if this app should answer it"
+            )),
+        );
     }
     Ok((authority, host))
 }

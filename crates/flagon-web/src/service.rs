@@ -199,6 +199,7 @@ impl AppService {
             flashes: OnceLock::new(),
             // Only error handlers need them after the request is consumed.
             request_headers: (!shared.error_handlers.is_empty()).then(|| parts.headers.clone()),
+            varies_by_cookie: std::sync::atomic::AtomicBool::new(false),
         });
         let is_head = parts.method == Method::HEAD;
         let mut response = match early_error {
@@ -221,6 +222,12 @@ impl AppService {
             finish(&mut response, &scope).await;
         }
         write_cookies(&mut response, &scope);
+        if scope
+            .varies_by_cookie
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            add_vary_cookie(response.headers_mut());
+        }
         crate::security::add_headers(
             response.headers_mut(),
             &settings.security,
@@ -243,7 +250,7 @@ impl Endpoint {
 }
 
 /// The session key holding the CSRF secret when `csrf.use_sessions` is on.
-const CSRF_SESSION_KEY: &str = "_csrf_secret";
+pub(crate) const CSRF_SESSION_KEY: &str = "_csrf_secret";
 
 /// Stores a CSRF secret made during this request in the session (instead
 /// of the cookie, which `write_cookies` then does not send).
@@ -573,6 +580,19 @@ async fn save_session(scope: &RequestScope) -> Result<(), Error> {
     }
     scope.with_jar(|jar| jar.add(builder.build()));
     Ok(())
+}
+
+/// Adds `Cookie` to the `Vary` header unless it is there already.
+fn add_vary_cookie(headers: &mut http::HeaderMap) {
+    let present = headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|name| name.trim().eq_ignore_ascii_case("cookie") || name.trim() == "*");
+    if !present {
+        headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+    }
 }
 
 fn write_cookies(response: &mut Response, scope: &RequestScope) {

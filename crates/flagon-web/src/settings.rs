@@ -368,9 +368,27 @@ impl Settings {
             .filter(|(name, _)| name.starts_with("FLAGON_") && name != "FLAGON_SETTINGS")
             .collect();
         env.sort();
+        // App sections are tables; a bare unknown key in the file is a typo.
+        for (key, value) in &table {
+            if !defaults.contains_key(key) && !value.is_table() {
+                return Err(Error::internal(format!(
+                    "unknown setting `{key}` in {} (your own settings go in a [section] of their own)",
+                    path.display()
+                )));
+            }
+        }
         for (name, raw) in env {
             let key = name["FLAGON_".len()..].to_ascii_lowercase();
             let path: Vec<&str> = key.split("__").collect();
+            if path.len() == 1 && !defaults.contains_key(&key) {
+                // The environment is shared with other programs (and test
+                // suites' FLAGON_TEST_* variables): note it, do not fail.
+                tracing::warn!(
+                    target: "flagon::settings",
+                    "ignoring {name}: there is no setting `{key}` (use FLAGON_SECTION__KEY for your own sections)"
+                );
+                continue;
+            }
             let default = lookup(&defaults, &path);
             let value = env_value(&name, &raw, default)?;
             insert(&mut table, &path, value)
@@ -656,6 +674,30 @@ mod tests {
         assert!(err.chain().join(" ").contains("session.secure"), "{err}");
         let secure = Settings::from_toml("[session]\nsame_site = 'None'\nsecure = true").unwrap();
         assert!(secure.check().is_ok());
+    }
+
+    #[test]
+    fn unknown_top_level_keys_are_typos() {
+        let err = Settings::from_toml("secret_kye = 'x'").unwrap_err();
+        assert!(
+            err.chain()
+                .join(" ")
+                .contains("unknown setting `secret_kye`"),
+            "{err}"
+        );
+        // Unknown environment variables are skipped (the environment is shared).
+        let settings = Settings::from_sources(
+            None,
+            Path::new("f"),
+            env(&[
+                ("FLAGON_TEST_POSTGRES_URL", "postgres://x"),
+                ("FLAGON_DEBUG", "1"),
+            ]),
+        )
+        .unwrap();
+        assert!(settings.debug);
+        assert!(settings.extra.is_empty());
+        assert!(Settings::from_toml("[mine]\nkey = 1").is_ok());
     }
 
     #[test]

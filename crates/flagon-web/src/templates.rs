@@ -7,7 +7,9 @@
 //! `csrf_input()`, `get_flashed_messages(with_categories=false,
 //! category_filter=[])`, `request` (`method`, `path`, `full_path`, `url`,
 //! `args`, `endpoint`, `blueprint`, `host`, `is_secure`), `session`,
-//! `config` (the settings without secrets) and `csp_nonce`.
+//! `config` (the settings with the secret keys redacted, and your own
+//! sections as they are: keep passwords out of what templates print) and
+//! `csp_nonce`.
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -209,10 +211,19 @@ fn request_globals(scope: &Arc<RequestScope>) -> Value {
                 Value::from_serialize(messages.map(|(_, message)| message).collect::<Vec<_>>())
             })
         });
+    if scope.session.is_some() {
+        // Every page sees `session`: it depends on the session cookie.
+        scope.mark_varies_by_cookie();
+    }
     let session = scope
         .session
         .as_ref()
-        .map(|s| Value::from_serialize(&s.state().data))
+        .map(|s| {
+            let mut data = s.state().data.clone();
+            // The unmasked CSRF secret must never reach a page.
+            data.remove(crate::service::CSRF_SESSION_KEY);
+            Value::from_serialize(&data)
+        })
         .unwrap_or_else(|| Value::from(()));
     minijinja::context! {
         url_for => url_for,

@@ -257,3 +257,30 @@ async fn url_prefix_may_hold_a_parameter() {
         "/u/bob%20smith/posts/4"
     );
 }
+
+#[tokio::test]
+async fn blueprint_routes_join_their_prefix_with_one_slash() {
+    let blog = Blueprint::new("blog", "/blog")
+        .route("edit", get(|| async { "edit" }))
+        .route("", get(|| async { "index" }));
+    let client = TestClient::new(App::new().blueprint(blog));
+    assert_eq!(client.get("/blog/edit").send().await.text(), "edit");
+    assert_eq!(client.get("/blog").send().await.text(), "index");
+    assert_eq!(
+        client.get("/blogedit").send().await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_mount_prefix_must_be_a_path() {
+    for prefix in ["api", "/"] {
+        let inner = App::new().into_service_with_defaults();
+        let result = App::new()
+            .settings(test_settings())
+            .mount(prefix, inner)
+            .build();
+        let message = result.unwrap_err().chain().join(" ");
+        assert!(message.contains("mount prefix"), "{prefix}: {message}");
+    }
+}

@@ -396,3 +396,26 @@ async fn scripts_sending_json_with_accept_any_get_problem_json() {
         Some("text/html; charset=utf-8")
     );
 }
+
+#[tokio::test]
+async fn error_handlers_see_the_request_headers() {
+    let app = App::new().error_handler(
+        StatusCode::NOT_FOUND,
+        |headers: flagon_web::HeaderMap| async move {
+            let agent = headers
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("nobody")
+                .to_owned();
+            (StatusCode::NOT_FOUND, format!("not here, {agent}"))
+        },
+    );
+    let client = TestClient::new(app);
+    let response = client
+        .get("/missing")
+        .header("user-agent", "probe/1")
+        .send()
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.text(), "not here, probe/1");
+}

@@ -94,8 +94,27 @@ async fn unknown_host_is_400() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let text = response.text();
     assert!(text.contains("evil.example"), "{text}");
-    assert!(text.contains("allowed_hosts"), "{text}");
+    assert!(
+        !text.contains("allowed_hosts"),
+        "production does not show configuration: {text}"
+    );
     assert!(!text.contains("home"));
+
+    let debug = flagon_web::Settings {
+        debug: true,
+        ..flagon_web::testing::test_settings()
+    };
+    let client = TestClient::new(
+        App::new()
+            .settings(debug)
+            .route("/", get(|| async { "home" })),
+    )
+    .host("evil.example");
+    let text = client.get("/").send().await.text();
+    assert!(
+        text.contains("allowed_hosts"),
+        "debug mode says how to fix it: {text}"
+    );
 }
 
 #[tokio::test]

@@ -309,3 +309,41 @@ async fn templates_see_the_session_and_flashes_of_the_same_request() {
     let client = TestClient::new(app);
     assert_eq!(client.get("/me").send().await.text(), "ann hello");
 }
+
+#[tokio::test]
+async fn pages_using_the_session_vary_by_cookie() {
+    let app = App::new()
+        .route(
+            "/count",
+            get(|session: Session| async move {
+                let n: u32 = session.get("n").unwrap_or(0) + 1;
+                session.insert("n", n)?;
+                Ok::<_, flagon_web::Error>(n.to_string())
+            }),
+        )
+        .route("/plain", get(|| async { "same for all" }));
+    let client = TestClient::new(app);
+    assert_eq!(
+        client.get("/count").send().await.header("vary"),
+        Some("Cookie")
+    );
+    assert_eq!(client.get("/plain").send().await.header("vary"), None);
+}
+
+#[tokio::test]
+async fn the_csrf_secret_never_shows_in_the_session_global() {
+    let mut settings = test_settings();
+    settings.csrf.use_sessions = true;
+    let app = App::new()
+        .settings(settings)
+        .template(
+            "s.txt",
+            "{{ csrf_token() | length }}|{{ session | tojson }}",
+        )
+        .route("/", get(|| async { render("s.txt", context! {}) }));
+    let client = TestClient::new(app);
+    let first = client.get("/").send().await.text();
+    assert!(first.starts_with("64|"), "{first}");
+    let second = client.get("/").send().await.text();
+    assert!(!second.contains("_csrf_secret"), "{second}");
+}

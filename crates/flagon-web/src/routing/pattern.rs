@@ -96,13 +96,17 @@ impl Pattern {
         })
     }
 
-    /// This pattern under a prefix such as `/blog` (which must not end with `/`).
+    /// A route path under a blueprint prefix such as `/blog`.
+    ///
+    /// Joined with exactly one `/`, as Flask does: `("/blog", "edit")` and
+    /// `("/blog", "/edit")` both give `/blog/edit`, `("/blog", "")` gives
+    /// `/blog`.
     pub(crate) fn prefixed(prefix: &str, path: &str) -> String {
         let prefix = prefix.trim_end_matches('/');
-        if path == "/" && !prefix.is_empty() {
-            format!("{prefix}/")
-        } else {
-            format!("{prefix}{path}")
+        match path {
+            "" if !prefix.is_empty() => prefix.to_owned(),
+            "" | "/" => format!("{prefix}/"),
+            _ => format!("{prefix}/{}", path.trim_start_matches('/')),
         }
     }
 }
@@ -147,5 +151,8 @@ mod tests {
         assert_eq!(Pattern::prefixed("/blog", "/"), "/blog/");
         assert_eq!(Pattern::prefixed("/blog/", "/post"), "/blog/post");
         assert_eq!(Pattern::prefixed("", "/"), "/");
+        assert_eq!(Pattern::prefixed("/blog", "edit"), "/blog/edit");
+        assert_eq!(Pattern::prefixed("/blog", ""), "/blog");
+        assert_eq!(Pattern::prefixed("", "post"), "/post");
     }
 }

@@ -132,6 +132,17 @@ pub(crate) fn build(pattern: &Pattern, params: &[(String, String)]) -> Result<St
                         pattern.source
                     ));
                 }
+                let dot_segment = |part: &str| part == "." || part == "..";
+                let has_dots = if converter.spans_segments() {
+                    value.split('/').any(dot_segment)
+                } else {
+                    dot_segment(value)
+                };
+                if has_dots {
+                    return Err(format!(
+                        "the value {value:?} for parameter `{name}` has a `.` or `..` segment, which clients remove from URLs"
+                    ));
+                }
                 if converter.spans_segments() {
                     let encoded: Vec<String> = value.split('/').map(encode_segment).collect();
                     url.push_str(&encoded.join("/"));
@@ -222,6 +233,16 @@ mod tests {
             "/%2Fevil.com/"
         );
         assert_eq!(with_trailing_slash(&["a b", "c/d"], None), "/a%20b/c%2Fd/");
+    }
+
+    #[test]
+    fn dot_segments_are_refused() {
+        let converters = ConverterRegistry::default();
+        let pattern = Pattern::parse("/u/<name>", &converters).unwrap();
+        assert!(build(&pattern, &pairs(&[("name", "..")])).is_err());
+        assert!(build(&pattern, &pairs(&[("name", "...")])).is_ok());
+        let files = Pattern::parse("/f/<path:p>", &converters).unwrap();
+        assert!(build(&files, &pairs(&[("p", "a/../b")])).is_err());
     }
 
     #[test]

@@ -110,12 +110,11 @@ impl std::fmt::Debug for Session {
 
 impl FromRequestParts for Session {
     async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
-        RequestContext::from_parts(parts)?
-            .session
-            .clone()
-            .ok_or_else(|| {
-                Error::internal("sessions are turned off for this app (App::without_sessions)")
-            })
+        let context = RequestContext::from_parts(parts)?;
+        context.mark_varies_by_cookie();
+        context.session.clone().ok_or_else(|| {
+            Error::internal("sessions are turned off for this app (App::without_sessions)")
+        })
     }
 }
 
