@@ -1,0 +1,679 @@
+//! Parsing of the `#[model(...)]` and `#[field(...)]` attributes.
+
+use proc_macro2::Span;
+use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Token};
+
+/// The keys `#[model(...)]` accepts.
+pub(crate) const MODEL_KEYS: &[&str] = &["app", "table", "ordering", "unique_together"];
+
+/// The keys `#[field(...)]` accepts.
+pub(crate) const FIELD_KEYS: &[&str] = &[
+    "primary_key",
+    "auto",
+    "max_length",
+    "unique",
+    "index",
+    "db_column",
+    "verbose_name",
+    "help_text",
+    "choices",
+];
+
+/// One entry of `ordering`: a field name, descending when written with `-`.
+#[derive(Clone)]
+pub(crate) struct OrderBy {
+    /// The field name without the `-`.
+    pub field: String,
+    /// Whether the field was written with a leading `-`.
+    pub descending: bool,
+    /// The string literal, for errors.
+    pub span: Span,
+}
+
+/// The parsed `#[model(...)]` attributes of a struct.
+#[derive(Default)]
+pub(crate) struct ModelAttrs {
+    /// `app = "..."`.
+    pub app: Option<LitStr>,
+    /// `table = "..."`.
+    pub table: Option<LitStr>,
+    /// `ordering = [...]`.
+    pub ordering: Option<Vec<OrderBy>>,
+    /// `unique_together = [[...], ...]`.
+    pub unique_together: Option<Vec<Vec<LitStr>>>,
+}
+
+/// A boolean flag and where it was written.
+#[derive(Clone, Copy)]
+pub(crate) struct Flag {
+    /// The flag's value (`true` when written bare).
+    pub value: bool,
+    /// The flag's key, for errors.
+    pub span: Span,
+}
+
+/// The parsed `#[field(...)]` attributes of a field.
+#[derive(Default)]
+pub(crate) struct FieldAttrs {
+    /// `primary_key`.
+    pub primary_key: Option<Flag>,
+    /// `auto`.
+    pub auto: Option<Flag>,
+    /// `unique`.
+    pub unique: Option<Flag>,
+    /// `index`.
+    pub index: Option<Flag>,
+    /// `max_length = N` and the span of `max_length`.
+    pub max_length: Option<(u32, Span)>,
+    /// `db_column = "..."`.
+    pub db_column: Option<LitStr>,
+    /// `verbose_name = "..."`.
+    pub verbose_name: Option<LitStr>,
+    /// `help_text = "..."`.
+    pub help_text: Option<LitStr>,
+    /// `choices = [("value", "label"), ...]`.
+    pub choices: Option<Vec<(LitStr, LitStr)>>,
+}
+
+impl FieldAttrs {
+    /// Whether `primary_key` is set (and not `= false`).
+    pub fn is_primary_key(&self) -> bool {
+        self.primary_key.is_some_and(|flag| flag.value)
+    }
+
+    /// Whether `auto` is set (and not `= false`).
+    pub fn is_auto(&self) -> bool {
+        self.auto.is_some_and(|flag| flag.value)
+    }
+
+    /// Whether `unique` is set (and not `= false`).
+    pub fn is_unique(&self) -> bool {
+        self.unique.is_some_and(|flag| flag.value)
+    }
+
+    /// Whether `index` is set (and not `= false`).
+    pub fn is_index(&self) -> bool {
+        self.index.is_some_and(|flag| flag.value)
+    }
+}
+
+/// Parses every `#[model(...)]` attribute among `attrs`; other attributes
+/// are ignored except a misplaced `#[field(...)]`.
+pub(crate) fn parse_model_attrs(attrs: &[Attribute]) -> syn::Result<ModelAttrs> {
+    let mut out = ModelAttrs::default();
+    for attr in attrs {
+        if attr.path().is_ident("field") {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "`#[field(...)]` belongs on a field; use `#[model(...)]` on the struct",
+            ));
+        }
+        if !attr.path().is_ident("model") {
+            continue;
+        }
+        attr.parse_nested_meta(|meta| {
+            let key = key_of(&meta, "model", MODEL_KEYS)?;
+            match key.as_str() {
+                "app" => {
+                    let value = non_empty(parse_str(&meta, &key)?, &key)?;
+                    set_once(&meta, &key, &mut out.app, value)
+                }
+                "table" => {
+                    let value = non_empty(parse_str(&meta, &key)?, &key)?;
+                    set_once(&meta, &key, &mut out.table, value)
+                }
+                "ordering" => {
+                    let value = parse_ordering(&value_expr(&meta, &key, "[\"-field\"]")?)?;
+                    set_once(&meta, &key, &mut out.ordering, value)
+                }
+                "unique_together" => {
+                    let expr = value_expr(&meta, &key, "[[\"a\", \"b\"]]")?;
+                    let value = parse_unique_together(&expr)?;
+                    set_once(&meta, &key, &mut out.unique_together, value)
+                }
+                _ => unreachable!("key_of accepts only MODEL_KEYS"),
+            }
+        })?;
+    }
+    Ok(out)
+}
+
+/// Parses every `#[field(...)]` attribute among `attrs`; other attributes
+/// are ignored except a misplaced `#[model(...)]`.
+pub(crate) fn parse_field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
+    let mut out = FieldAttrs::default();
+    for attr in attrs {
+        if attr.path().is_ident("model") {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "`#[model(...)]` belongs on the struct; use `#[field(...)]` on a field",
+            ));
+        }
+        if !attr.path().is_ident("field") {
+            continue;
+        }
+        attr.parse_nested_meta(|meta| {
+            let key = key_of(&meta, "field", FIELD_KEYS)?;
+            match key.as_str() {
+                "primary_key" => {
+                    let flag = parse_flag(&meta)?;
+                    set_once(&meta, &key, &mut out.primary_key, flag)
+                }
+                "auto" => {
+                    let flag = parse_flag(&meta)?;
+                    set_once(&meta, &key, &mut out.auto, flag)
+                }
+                "unique" => {
+                    let flag = parse_flag(&meta)?;
+                    set_once(&meta, &key, &mut out.unique, flag)
+                }
+                "index" => {
+                    let flag = parse_flag(&meta)?;
+                    set_once(&meta, &key, &mut out.index, flag)
+                }
+                "max_length" => {
+                    let value = parse_max_length(&value_expr(&meta, &key, "200")?)?;
+                    set_once(&meta, &key, &mut out.max_length, (value, meta.path.span()))
+                }
+                "db_column" => {
+                    let value = non_empty(parse_str(&meta, &key)?, &key)?;
+                    set_once(&meta, &key, &mut out.db_column, value)
+                }
+                "verbose_name" => {
+                    let value = parse_str(&meta, &key)?;
+                    set_once(&meta, &key, &mut out.verbose_name, value)
+                }
+                "help_text" => {
+                    let value = parse_str(&meta, &key)?;
+                    set_once(&meta, &key, &mut out.help_text, value)
+                }
+                "choices" => {
+                    let expr = value_expr(&meta, &key, "[(\"value\", \"Label\")]")?;
+                    let value = parse_choices(&expr)?;
+                    set_once(&meta, &key, &mut out.choices, value)
+                }
+                _ => unreachable!("key_of accepts only FIELD_KEYS"),
+            }
+        })?;
+    }
+    Ok(out)
+}
+
+/// The key of one nested meta item, checked against `valid`.
+fn key_of(meta: &ParseNestedMeta<'_>, attr: &str, valid: &[&str]) -> syn::Result<String> {
+    let key = meta
+        .path
+        .get_ident()
+        .map(ToString::to_string)
+        .filter(|key| valid.contains(&key.as_str()));
+    match key {
+        Some(key) => Ok(key),
+        None => {
+            let written = meta
+                .path
+                .segments
+                .iter()
+                .map(|segment| segment.ident.to_string())
+                .collect::<Vec<_>>()
+                .join("::");
+            let mut message = format!(
+                "unknown `{attr}` attribute `{written}`; expected one of: {}",
+                valid.join(", ")
+            );
+            if attr == "field" && (written == "null" || written == "blank") {
+                message.push_str(" (a field is nullable when its type is `Option<T>`)");
+            }
+            Err(meta.error(message))
+        }
+    }
+}
+
+/// Stores `value` in `slot`, or fails if the key was already given.
+fn set_once<T>(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    slot: &mut Option<T>,
+    value: T,
+) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(meta.error(format!("duplicate attribute `{key}`")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// The expression after `key =`, or an error showing `example`.
+fn value_expr(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<Expr> {
+    if !meta.input.peek(Token![=]) {
+        return Err(meta.error(format!(
+            "`{key}` expects a value, as in `{key} = {example}`"
+        )));
+    }
+    meta.value()?.parse()
+}
+
+/// A bare flag (`unique`) or one with a boolean (`unique = false`).
+fn parse_flag(meta: &ParseNestedMeta<'_>) -> syn::Result<Flag> {
+    let span = meta.path.span();
+    if !meta.input.peek(Token![=]) {
+        return Ok(Flag { value: true, span });
+    }
+    let expr: Expr = meta.value()?.parse()?;
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(value),
+            ..
+        }) => Ok(Flag {
+            value: value.value,
+            span,
+        }),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "expected `true` or `false` (or write the flag alone)",
+        )),
+    }
+}
+
+/// `key = "..."`.
+fn parse_str(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
+    let expr = value_expr(meta, key, "\"...\"")?;
+    expect_str(
+        &expr,
+        &format!("`{key}` expects a string literal, as in `{key} = \"...\"`"),
+    )
+}
+
+/// Fails on an empty string.
+fn non_empty(lit: LitStr, key: &str) -> syn::Result<LitStr> {
+    if lit.value().is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("`{key}` cannot be empty"),
+        ));
+    }
+    Ok(lit)
+}
+
+/// A string literal, or an error with `message`.
+fn expect_str(expr: &Expr, message: &str) -> syn::Result<LitStr> {
+    match strip_expr(expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit.clone()),
+        other => Err(syn::Error::new_spanned(other, message)),
+    }
+}
+
+/// The elements of an array literal `[...]`, or an error with `message`.
+fn expect_array<'a>(expr: &'a Expr, message: &str) -> syn::Result<Vec<&'a Expr>> {
+    match strip_expr(expr) {
+        Expr::Array(array) => Ok(array.elems.iter().collect()),
+        other => Err(syn::Error::new_spanned(other, message)),
+    }
+}
+
+/// `expr` without invisible groups (from `macro_rules!` fragments).
+fn strip_expr(mut expr: &Expr) -> &Expr {
+    while let Expr::Group(group) = expr {
+        expr = &group.expr;
+    }
+    expr
+}
+
+/// `max_length = N` with `1 <= N <= u32::MAX`.
+pub(crate) fn parse_max_length(expr: &Expr) -> syn::Result<u32> {
+    let message = "`max_length` expects a positive integer literal, as in `max_length = 200`";
+    let Expr::Lit(ExprLit {
+        lit: Lit::Int(lit), ..
+    }) = strip_expr(expr)
+    else {
+        return Err(syn::Error::new_spanned(expr, message));
+    };
+    if !matches!(lit.suffix(), "" | "u32" | "usize" | "u64") {
+        return Err(syn::Error::new_spanned(lit, message));
+    }
+    let value: u32 = lit
+        .base10_parse()
+        .map_err(|_| syn::Error::new_spanned(lit, "`max_length` must fit in a u32"))?;
+    if value == 0 {
+        return Err(syn::Error::new_spanned(
+            lit,
+            "`max_length` must be at least 1",
+        ));
+    }
+    Ok(value)
+}
+
+/// `ordering = ["field", "-field"]`.
+pub(crate) fn parse_ordering(expr: &Expr) -> syn::Result<Vec<OrderBy>> {
+    let message =
+        "`ordering` expects an array of field names, as in `ordering = [\"-pub_date\", \"id\"]`";
+    expect_array(expr, message)?
+        .into_iter()
+        .map(|item| {
+            let lit = expect_str(item, message)?;
+            let value = lit.value();
+            let (field, descending) = match value.strip_prefix('-') {
+                Some(rest) => (rest.to_owned(), true),
+                None => (value, false),
+            };
+            if field.is_empty() {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "empty field name in `ordering`",
+                ));
+            }
+            Ok(OrderBy {
+                field,
+                descending,
+                span: lit.span(),
+            })
+        })
+        .collect()
+}
+
+/// `unique_together = [["a", "b"], ...]`.
+pub(crate) fn parse_unique_together(expr: &Expr) -> syn::Result<Vec<Vec<LitStr>>> {
+    let message = "`unique_together` expects an array of arrays of field names, as in `unique_together = [[\"a\", \"b\"]]`";
+    expect_array(expr, message)?
+        .into_iter()
+        .map(|group| {
+            let names = expect_array(group, message)?
+                .into_iter()
+                .map(|name| expect_str(name, message))
+                .collect::<syn::Result<Vec<_>>>()?;
+            if names.is_empty() {
+                return Err(syn::Error::new_spanned(
+                    group,
+                    "a `unique_together` group needs at least one field",
+                ));
+            }
+            Ok(names)
+        })
+        .collect()
+}
+
+/// `choices = [("value", "Label"), ...]`.
+pub(crate) fn parse_choices(expr: &Expr) -> syn::Result<Vec<(LitStr, LitStr)>> {
+    let message =
+        "`choices` expects an array of (value, label) string pairs, as in `choices = [(\"a\", \"A\")]`";
+    expect_array(expr, message)?
+        .into_iter()
+        .map(|item| match strip_expr(item) {
+            Expr::Tuple(tuple) if tuple.elems.len() == 2 => Ok((
+                expect_str(&tuple.elems[0], message)?,
+                expect_str(&tuple.elems[1], message)?,
+            )),
+            other => Err(syn::Error::new_spanned(other, message)),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn model(attrs: Vec<Attribute>) -> syn::Result<ModelAttrs> {
+        parse_model_attrs(&attrs)
+    }
+
+    fn field(attrs: Vec<Attribute>) -> syn::Result<FieldAttrs> {
+        parse_field_attrs(&attrs)
+    }
+
+    fn err<T>(result: syn::Result<T>) -> String {
+        match result {
+            Ok(_) => panic!("expected an error"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn model_all_keys() {
+        let attrs = model(vec![parse_quote!(
+            #[model(app = "polls", table = "polls_question", ordering = ["-pub_date", "id"], unique_together = [["a", "b"], ["c"]])]
+        )])
+        .unwrap();
+        assert_eq!(attrs.app.unwrap().value(), "polls");
+        assert_eq!(attrs.table.unwrap().value(), "polls_question");
+        let ordering = attrs.ordering.unwrap();
+        let pairs: Vec<_> = ordering
+            .iter()
+            .map(|order| (order.field.as_str(), order.descending))
+            .collect();
+        assert_eq!(pairs, [("pub_date", true), ("id", false)]);
+        let groups: Vec<Vec<String>> = attrs
+            .unique_together
+            .unwrap()
+            .iter()
+            .map(|group| group.iter().map(LitStr::value).collect())
+            .collect();
+        assert_eq!(groups, [vec!["a", "b"], vec!["c"]]);
+    }
+
+    #[test]
+    fn model_defaults_and_other_attributes() {
+        let attrs = model(vec![
+            parse_quote!(#[derive(Debug)]),
+            parse_quote!(#[doc = "A model."]),
+        ])
+        .unwrap();
+        assert!(attrs.app.is_none());
+        assert!(attrs.table.is_none());
+        assert!(attrs.ordering.is_none());
+        assert!(attrs.unique_together.is_none());
+    }
+
+    #[test]
+    fn model_split_over_attributes_and_trailing_commas() {
+        let attrs = model(vec![
+            parse_quote!(#[model(app = "blog",)]),
+            parse_quote!(#[model(ordering = ["title",], unique_together = [["a", "b",],])]),
+        ])
+        .unwrap();
+        assert_eq!(attrs.app.unwrap().value(), "blog");
+        assert_eq!(attrs.ordering.unwrap().len(), 1);
+        assert_eq!(attrs.unique_together.unwrap()[0].len(), 2);
+    }
+
+    #[test]
+    fn model_empty_lists() {
+        let attrs = model(vec![
+            parse_quote!(#[model(ordering = [], unique_together = [])]),
+        ])
+        .unwrap();
+        assert!(attrs.ordering.unwrap().is_empty());
+        assert!(attrs.unique_together.unwrap().is_empty());
+    }
+
+    #[test]
+    fn model_unknown_key_names_valid_ones() {
+        let message = err(model(vec![parse_quote!(#[model(db_table = "x")])]));
+        assert!(
+            message.contains("unknown `model` attribute `db_table`"),
+            "{message}"
+        );
+        assert!(
+            message.contains("app, table, ordering, unique_together"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn model_malformed_values() {
+        let message = err(model(vec![parse_quote!(#[model(table = polls)])]));
+        assert!(
+            message.contains("`table` expects a string literal"),
+            "{message}"
+        );
+        let message = err(model(vec![parse_quote!(#[model(table)])]));
+        assert!(message.contains("`table` expects a value"), "{message}");
+        let message = err(model(vec![parse_quote!(#[model(table = "")])]));
+        assert!(message.contains("cannot be empty"), "{message}");
+        let message = err(model(vec![parse_quote!(#[model(ordering = "-id")])]));
+        assert!(message.contains("`ordering` expects an array"), "{message}");
+        let message = err(model(vec![parse_quote!(#[model(ordering = [id])])]));
+        assert!(message.contains("`ordering` expects an array"), "{message}");
+        let message = err(model(vec![parse_quote!(#[model(ordering = ["-"])])]));
+        assert!(message.contains("empty field name"), "{message}");
+        let message = err(model(vec![
+            parse_quote!(#[model(unique_together = ["a", "b"])]),
+        ]));
+        assert!(message.contains("`unique_together` expects"), "{message}");
+        let message = err(model(vec![parse_quote!(#[model(unique_together = [[]])])]));
+        assert!(message.contains("at least one field"), "{message}");
+    }
+
+    #[test]
+    fn model_duplicate_key() {
+        let message = err(model(vec![
+            parse_quote!(#[model(app = "a")]),
+            parse_quote!(#[model(app = "b")]),
+        ]));
+        assert!(message.contains("duplicate attribute `app`"), "{message}");
+    }
+
+    #[test]
+    fn model_misplaced_field_attribute() {
+        let message = err(model(vec![parse_quote!(#[field(unique)])]));
+        assert!(message.contains("belongs on a field"), "{message}");
+    }
+
+    #[test]
+    fn field_all_keys() {
+        let attrs = field(vec![parse_quote!(
+            #[field(max_length = 200, unique, index, db_column = "text", verbose_name = "question",
+                    help_text = "The text.", choices = [("a", "A"), ("b", "B")])]
+        )])
+        .unwrap();
+        assert_eq!(attrs.max_length.unwrap().0, 200);
+        assert!(attrs.is_unique());
+        assert!(attrs.is_index());
+        assert!(!attrs.is_primary_key());
+        assert!(!attrs.is_auto());
+        assert_eq!(attrs.db_column.unwrap().value(), "text");
+        assert_eq!(attrs.verbose_name.unwrap().value(), "question");
+        assert_eq!(attrs.help_text.unwrap().value(), "The text.");
+        let choices: Vec<(String, String)> = attrs
+            .choices
+            .unwrap()
+            .iter()
+            .map(|(value, label)| (value.value(), label.value()))
+            .collect();
+        assert_eq!(
+            choices,
+            [
+                ("a".to_owned(), "A".to_owned()),
+                ("b".to_owned(), "B".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn field_flags() {
+        let attrs = field(vec![
+            parse_quote!(#[field(primary_key, auto = true, unique = false)]),
+        ])
+        .unwrap();
+        assert!(attrs.is_primary_key());
+        assert!(attrs.is_auto());
+        assert!(!attrs.is_unique());
+        assert!(attrs.unique.is_some());
+        assert!(!attrs.is_index());
+        let message = err(field(vec![parse_quote!(#[field(unique = "yes")])]));
+        assert!(message.contains("expected `true` or `false`"), "{message}");
+    }
+
+    #[test]
+    fn field_defaults() {
+        let attrs = field(vec![parse_quote!(#[doc = "x"])]).unwrap();
+        assert!(attrs.max_length.is_none());
+        assert!(attrs.db_column.is_none());
+        assert!(attrs.choices.is_none());
+        assert!(!attrs.is_primary_key());
+    }
+
+    #[test]
+    fn field_unknown_key() {
+        let message = err(field(vec![parse_quote!(#[field(maxlength = 3)])]));
+        assert!(
+            message.contains("unknown `field` attribute `maxlength`"),
+            "{message}"
+        );
+        assert!(
+            message.contains("primary_key, auto, max_length"),
+            "{message}"
+        );
+        let message = err(field(vec![parse_quote!(#[field(null)])]));
+        assert!(message.contains("Option<T>"), "{message}");
+        let message = err(field(vec![parse_quote!(#[field(a::b)])]));
+        assert!(message.contains("`a::b`"), "{message}");
+    }
+
+    #[test]
+    fn field_malformed_max_length() {
+        for attr in [
+            parse_quote!(#[field(max_length = "200")]),
+            parse_quote!(#[field(max_length = -1)]),
+            parse_quote!(#[field(max_length = 2.5)]),
+            parse_quote!(#[field(max_length = 10i8)]),
+        ] {
+            let message = err(field(vec![attr]));
+            assert!(message.contains("positive integer literal"), "{message}");
+        }
+        let message = err(field(vec![parse_quote!(#[field(max_length = 0)])]));
+        assert!(message.contains("at least 1"), "{message}");
+        let message = err(field(vec![parse_quote!(#[field(max_length = 5000000000)])]));
+        assert!(message.contains("fit in a u32"), "{message}");
+        let message = err(field(vec![parse_quote!(#[field(max_length)])]));
+        assert!(
+            message.contains("`max_length` expects a value"),
+            "{message}"
+        );
+        assert_eq!(
+            field(vec![parse_quote!(#[field(max_length = 0x10)])])
+                .unwrap()
+                .max_length
+                .unwrap()
+                .0,
+            16
+        );
+    }
+
+    #[test]
+    fn field_malformed_choices() {
+        for attr in [
+            parse_quote!(#[field(choices = ("a", "A"))]),
+            parse_quote!(#[field(choices = ["a"])]),
+            parse_quote!(#[field(choices = [("a", "A", "x")])]),
+            parse_quote!(#[field(choices = [("a", 1)])]),
+        ] {
+            let message = err(field(vec![attr]));
+            assert!(message.contains("`choices` expects"), "{message}");
+        }
+    }
+
+    #[test]
+    fn field_duplicate_and_misplaced() {
+        let message = err(field(vec![parse_quote!(#[field(unique, unique)])]));
+        assert!(
+            message.contains("duplicate attribute `unique`"),
+            "{message}"
+        );
+        let message = err(field(vec![
+            parse_quote!(#[field(db_column = "a")]),
+            parse_quote!(#[field(db_column = "b")]),
+        ]));
+        assert!(
+            message.contains("duplicate attribute `db_column`"),
+            "{message}"
+        );
+        let message = err(field(vec![parse_quote!(#[model(table = "t")])]));
+        assert!(message.contains("belongs on the struct"), "{message}");
+        let message = err(field(vec![parse_quote!(#[field])]));
+        assert!(!message.is_empty());
+    }
+}

@@ -1,0 +1,888 @@
+//! `#[derive(Model)]`: checks the struct and its attributes, then generates
+//! the `Model` impl and the typed field constants.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Data, DataStruct, DeriveInput, Fields, LitStr, Type};
+
+use crate::attrs::{parse_field_attrs, parse_model_attrs, FieldAttrs, ModelAttrs};
+use crate::types;
+
+/// Expands `#[derive(Model)]` on `input`.
+pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
+    expand_with(&input, &orm_path())
+}
+
+/// The path of the ORM crate as seen from the crate being compiled:
+/// `::flagon_orm` when it depends on `flagon-orm` (or is `flagon-orm`,
+/// which declares `extern crate self as flagon_orm;`), `::flagon::orm` when
+/// it depends only on the facade, honouring renamed dependencies.
+fn orm_path() -> TokenStream {
+    use proc_macro_crate::{crate_name, FoundCrate};
+
+    match crate_name("flagon-orm") {
+        Ok(FoundCrate::Itself) => quote!(::flagon_orm),
+        Ok(FoundCrate::Name(name)) => {
+            let name = Ident::new(&name, Span::call_site());
+            quote!(::#name)
+        }
+        Err(_) => match crate_name("flagon") {
+            Ok(FoundCrate::Itself) => quote!(::flagon::orm),
+            Ok(FoundCrate::Name(name)) => {
+                let name = Ident::new(&name, Span::call_site());
+                quote!(::#name::orm)
+            }
+            // Neither is a declared dependency (a build without Cargo, say):
+            // the likeliest name, which fails with a clear "unresolved" error.
+            Err(_) => quote!(::flagon_orm),
+        },
+    }
+}
+
+/// One field of the model, checked.
+struct FieldInfo<'a> {
+    /// The Rust identifier as written (possibly raw, `r#type`).
+    ident: &'a Ident,
+    /// The field name without `r#`.
+    name: String,
+    /// The type as written.
+    ty: &'a Type,
+    /// The column name.
+    column: String,
+    /// The `#[field(...)]` attributes.
+    attrs: FieldAttrs,
+}
+
+/// The primary key: its position and whether the database assigns it.
+struct PrimaryKey {
+    index: usize,
+    auto: bool,
+}
+
+/// Expands the derive with `orm` as the path of the ORM crate.
+pub(crate) fn expand_with(input: &DeriveInput, orm: &TokenStream) -> syn::Result<TokenStream> {
+    let named = named_fields(input)?;
+    if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            "`Model` cannot be derived for a generic struct",
+        ));
+    }
+    let model_attrs = parse_model_attrs(&input.attrs)?;
+
+    let mut errors = Errors::default();
+    let mut fields = Vec::with_capacity(named.len());
+    for field in named {
+        let ident = field.ident.as_ref().expect("named fields have names");
+        let attrs = match parse_field_attrs(&field.attrs) {
+            Ok(attrs) => attrs,
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
+        };
+        let name = ident.unraw().to_string();
+        let column = attrs
+            .db_column
+            .as_ref()
+            .map_or_else(|| name.clone(), LitStr::value);
+        fields.push(FieldInfo {
+            ident,
+            name,
+            ty: &field.ty,
+            column,
+            attrs,
+        });
+    }
+    errors.finish()?;
+
+    check_fields(&fields, &mut errors);
+    let pk = primary_key(input, &fields);
+    let pk = match pk {
+        Ok(pk) => Some(pk),
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    };
+    check_auto(&fields, pk.as_ref(), &mut errors);
+    check_model_attrs(&model_attrs, &fields, &mut errors);
+    errors.finish()?;
+    let pk = pk.expect("errors.finish() returned early without a primary key");
+
+    Ok(generate(input, orm, &model_attrs, &fields, &pk))
+}
+
+/// The named fields of a struct, or an error for any other shape.
+fn named_fields(
+    input: &DeriveInput,
+) -> syn::Result<&syn::punctuated::Punctuated<syn::Field, syn::Token![,]>> {
+    const MESSAGE: &str = "`Model` can only be derived for a struct with named fields";
+    match &input.data {
+        Data::Struct(DataStruct {
+            fields: Fields::Named(named),
+            ..
+        }) => {
+            if named.named.is_empty() {
+                Err(syn::Error::new_spanned(
+                    named,
+                    "a model needs at least one field (its primary key)",
+                ))
+            } else {
+                Ok(&named.named)
+            }
+        }
+        Data::Struct(DataStruct {
+            fields: Fields::Unnamed(unnamed),
+            ..
+        }) => Err(syn::Error::new_spanned(
+            unnamed,
+            format!("{MESSAGE}, not a tuple struct"),
+        )),
+        Data::Struct(DataStruct {
+            fields: Fields::Unit,
+            ..
+        }) => Err(syn::Error::new_spanned(
+            &input.ident,
+            format!("{MESSAGE}, not a unit struct"),
+        )),
+        Data::Enum(data) => Err(syn::Error::new_spanned(
+            data.enum_token,
+            format!("{MESSAGE}, not an enum"),
+        )),
+        Data::Union(data) => Err(syn::Error::new_spanned(
+            data.union_token,
+            format!("{MESSAGE}, not a union"),
+        )),
+    }
+}
+
+/// Checks each field on its own and the columns across fields.
+fn check_fields(fields: &[FieldInfo<'_>], errors: &mut Errors) {
+    let mut columns: HashMap<&str, &str> = HashMap::new();
+    for field in fields {
+        if let Some((_, span)) = field.attrs.max_length {
+            if !types::is_string(field.ty) {
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "`max_length` is only for `String` (or `Option<String>`) fields; `{}` is `{}`",
+                        field.name,
+                        type_string(field.ty)
+                    ),
+                ));
+            }
+        }
+        if let Some(other) = columns.insert(&field.column, &field.name) {
+            let span = field
+                .attrs
+                .db_column
+                .as_ref()
+                .map_or_else(|| field.ident.span(), LitStr::span);
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "fields `{other}` and `{}` both use the column `{}`",
+                    field.name, field.column
+                ),
+            ));
+        }
+    }
+}
+
+/// Finds the primary key: the field marked `#[field(primary_key)]`, else a
+/// field named `id` of an integer type (automatic).
+fn primary_key(input: &DeriveInput, fields: &[FieldInfo<'_>]) -> syn::Result<PrimaryKey> {
+    let mut explicit = fields
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| field.attrs.is_primary_key());
+    if let Some((index, first)) = explicit.next() {
+        if let Some((_, second)) = explicit.next() {
+            let span = second
+                .attrs
+                .primary_key
+                .map_or_else(|| second.ident.span(), |flag| flag.span);
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "a model has a single primary key, and `{}` is already it; \
+                     use `#[model(unique_together = [[...]])]` for a composite unique key",
+                    first.name
+                ),
+            ));
+        }
+        return Ok(PrimaryKey {
+            index,
+            auto: first.attrs.is_auto(),
+        });
+    }
+    match fields.iter().position(|field| field.name == "id") {
+        Some(index) if types::is_integer(fields[index].ty) => Ok(PrimaryKey { index, auto: true }),
+        Some(index) => Err(syn::Error::new_spanned(
+            fields[index].ty,
+            format!(
+                "no primary key: the field `id` is `{}`, not an integer, so it is not an \
+                 automatic primary key; mark the primary key with `#[field(primary_key)]`",
+                type_string(fields[index].ty)
+            ),
+        )),
+        None => Err(syn::Error::new_spanned(
+            &input.ident,
+            "no primary key: add an integer field `id` (an automatic primary key, \
+             as in `pub id: i64`) or mark a field with `#[field(primary_key)]`",
+        )),
+    }
+}
+
+/// `auto` belongs on an integer primary key.
+fn check_auto(fields: &[FieldInfo<'_>], pk: Option<&PrimaryKey>, errors: &mut Errors) {
+    for (index, field) in fields.iter().enumerate() {
+        let Some(flag) = field.attrs.auto.filter(|flag| flag.value) else {
+            continue;
+        };
+        let is_pk = pk.is_some_and(|pk| pk.index == index);
+        if !is_pk && !field.attrs.is_primary_key() {
+            errors.push(syn::Error::new(
+                flag.span,
+                "`auto` is only for the primary key: write `#[field(primary_key, auto)]`",
+            ));
+        } else if !types::is_integer(field.ty) {
+            errors.push(syn::Error::new(
+                flag.span,
+                format!(
+                    "`auto` needs an integer field (such as `i64`); `{}` is `{}`",
+                    field.name,
+                    type_string(field.ty)
+                ),
+            ));
+        }
+    }
+}
+
+/// `ordering` and `unique_together` name existing fields.
+fn check_model_attrs(attrs: &ModelAttrs, fields: &[FieldInfo<'_>], errors: &mut Errors) {
+    let known = |name: &str| fields.iter().any(|field| field.name == name);
+    let names = || {
+        fields
+            .iter()
+            .map(|field| field.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for order in attrs.ordering.iter().flatten() {
+        if !known(&order.field) {
+            errors.push(syn::Error::new(
+                order.span,
+                format!(
+                    "`ordering` names an unknown field `{}`; the fields are: {}",
+                    order.field,
+                    names()
+                ),
+            ));
+        }
+    }
+    for group in attrs.unique_together.iter().flatten() {
+        for (position, lit) in group.iter().enumerate() {
+            let name = lit.value();
+            if !known(&name) {
+                errors.push(syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "`unique_together` names an unknown field `{name}`; the fields are: {}",
+                        names()
+                    ),
+                ));
+            } else if group[..position].iter().any(|other| other.value() == name) {
+                errors.push(syn::Error::new(
+                    lit.span(),
+                    format!("`{name}` appears twice in this `unique_together` group"),
+                ));
+            }
+        }
+    }
+}
+
+/// Generates the `Model` impl and the field constants.
+fn generate(
+    input: &DeriveInput,
+    orm: &TokenStream,
+    attrs: &ModelAttrs,
+    fields: &[FieldInfo<'_>],
+    pk: &PrimaryKey,
+) -> TokenStream {
+    let ident = &input.ident;
+    let model_name = ident.unraw().to_string();
+    let lower_name = model_name.to_lowercase();
+
+    let app = match &attrs.app {
+        Some(app) => quote!(#app),
+        None => quote!(::core::env!("CARGO_CRATE_NAME")),
+    };
+    let table = match (&attrs.table, &attrs.app) {
+        (Some(table), _) => quote!(#table),
+        (None, Some(app)) => {
+            let table = format!("{}_{lower_name}", app.value());
+            quote!(#table)
+        }
+        (None, None) => {
+            quote!(::core::concat!(::core::env!("CARGO_CRATE_NAME"), "_", #lower_name))
+        }
+    };
+
+    let field_metas = fields.iter().enumerate().map(|(index, field)| {
+        field_meta(orm, field, index == pk.index, index == pk.index && pk.auto)
+    });
+
+    let ordering = attrs.ordering.iter().flatten().map(|order| {
+        let field = &order.field;
+        let descending = order.descending;
+        quote!((#field, #descending))
+    });
+    let unique_together = attrs.unique_together.iter().flatten().map(|group| {
+        let names = group.iter().map(LitStr::value);
+        quote!(&[#(#names),*])
+    });
+
+    let decode = fields.iter().enumerate().map(|(index, field)| {
+        let field_ident = field.ident;
+        let ty = field.ty;
+        let index = Literal::usize_unsuffixed(index);
+        let decode = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::decode);
+        quote!(#field_ident: #decode(row, #index)?)
+    });
+    let values = fields.iter().map(|field| {
+        let field_ident = field.ident;
+        let ty = field.ty;
+        let to_value = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::to_value);
+        quote!(#to_value(&self.#field_ident))
+    });
+
+    let pk_field = &fields[pk.index];
+    let pk_ident = pk_field.ident;
+    let pk_ty = pk_field.ty;
+    let set_auto_pk = if pk.auto {
+        let inner = types::non_null(pk_ty);
+        let value = if types::option_inner(pk_ty).is_some() {
+            quote!(::core::option::Option::Some(id))
+        } else {
+            quote!(id)
+        };
+        let body = if types::is_named(inner, "i64") {
+            quote!(self.#pk_ident = #value;)
+        } else {
+            quote! {
+                if let ::core::result::Result::Ok(id) =
+                    <#inner as ::core::convert::TryFrom<i64>>::try_from(id)
+                {
+                    self.#pk_ident = #value;
+                }
+            }
+        };
+        quote! {
+            fn set_auto_pk(&mut self, id: i64) {
+                #body
+            }
+        }
+    } else {
+        quote! {
+            fn set_auto_pk(&mut self, _id: i64) {}
+        }
+    };
+
+    let constants = fields.iter().map(|field| {
+        let const_ident = format_ident!("{}", field.name.to_uppercase());
+        let ty = field.ty;
+        let name = &field.name;
+        let column = &field.column;
+        let doc = format!(
+            "The `{name}` field of `{model_name}` (column `{column}`), for building queries."
+        );
+        quote! {
+            #[doc = #doc]
+            pub const #const_ident: #orm::Field<#ident, #ty> = #orm::Field::new(#name, #column);
+        }
+    });
+
+    quote! {
+        #[automatically_derived]
+        impl #orm::Model for #ident {
+            const META: &'static #orm::ModelMeta = &#orm::ModelMeta {
+                app: #app,
+                name: #model_name,
+                table: #table,
+                fields: &[#(#field_metas),*],
+                ordering: &[#(#ordering),*],
+                unique_together: &[#(#unique_together),*],
+            };
+
+            fn from_row(row: &#orm::Row) -> ::core::result::Result<Self, #orm::OrmError> {
+                ::core::result::Result::Ok(Self {
+                    #(#decode,)*
+                })
+            }
+
+            fn values(&self) -> ::std::vec::Vec<#orm::Value> {
+                ::std::vec![#(#values),*]
+            }
+
+            fn pk(&self) -> #orm::Value {
+                <#pk_ty as #orm::FieldType>::to_value(&self.#pk_ident)
+            }
+
+            #set_auto_pk
+        }
+
+        #[allow(dead_code)]
+        impl #ident {
+            #(#constants)*
+        }
+    }
+}
+
+/// The `FieldMeta` literal of one field.
+fn field_meta(
+    orm: &TokenStream,
+    field: &FieldInfo<'_>,
+    primary_key: bool,
+    auto: bool,
+) -> TokenStream {
+    let ty = field.ty;
+    let name = &field.name;
+    let column = &field.column;
+    let attrs = &field.attrs;
+    let kind = match attrs.max_length {
+        Some(_) => quote!(#orm::FieldKind::String),
+        None => quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::KIND),
+    };
+    // A primary key column is never NULL; `Option<i64>` there only means
+    // "not assigned yet".
+    let null = if primary_key {
+        quote!(false)
+    } else {
+        quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::NULLABLE)
+    };
+    let unique = attrs.is_unique();
+    let index = attrs.is_index();
+    let max_length = match attrs.max_length {
+        Some((length, _)) => quote!(::core::option::Option::Some(#length)),
+        None => quote!(::core::option::Option::None),
+    };
+    let verbose_name = attrs
+        .verbose_name
+        .as_ref()
+        .map_or_else(|| name.replace('_', " "), LitStr::value);
+    let help_text = attrs
+        .help_text
+        .as_ref()
+        .map_or_else(String::new, LitStr::value);
+    let choices = attrs.choices.iter().flatten().map(|(value, label)| {
+        let value = value.value();
+        let label = label.value();
+        quote!((#value, #label))
+    });
+    quote! {
+        #orm::FieldMeta {
+            name: #name,
+            column: #column,
+            kind: #kind,
+            null: #null,
+            primary_key: #primary_key,
+            auto: #auto,
+            unique: #unique,
+            index: #index,
+            max_length: #max_length,
+            verbose_name: #verbose_name,
+            help_text: #help_text,
+            choices: &[#(#choices),*],
+        }
+    }
+}
+
+/// A type as source text, for error messages.
+fn type_string(ty: &Type) -> String {
+    quote!(#ty)
+        .to_string()
+        .replace(" < ", "<")
+        .replace(" >", ">")
+        .replace(" :: ", "::")
+}
+
+/// Errors gathered so that one compilation reports them all.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    /// Adds an error.
+    fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(errors) => errors.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    /// Fails with every error gathered so far, if any.
+    fn finish(&mut self) -> syn::Result<()> {
+        match self.0.take() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn expand_ok(input: DeriveInput) -> String {
+        match expand_with(&input, &quote!(::flagon_orm)) {
+            Ok(tokens) => tokens.to_string(),
+            Err(error) => panic!("unexpected error: {error}"),
+        }
+    }
+
+    fn expand_err(input: DeriveInput) -> Vec<String> {
+        match expand_with(&input, &quote!(::flagon_orm)) {
+            Ok(tokens) => panic!("expected an error, got {tokens}"),
+            Err(error) => error.into_iter().map(|error| error.to_string()).collect(),
+        }
+    }
+
+    fn one_err(input: DeriveInput) -> String {
+        let errors = expand_err(input);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        errors.into_iter().next().unwrap_or_default()
+    }
+
+    /// Token text without spaces, so that expectations read like code.
+    fn compact(text: &str) -> String {
+        text.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+
+    #[test]
+    fn full_example() {
+        let out = compact(&expand_ok(parse_quote! {
+            #[model(app = "polls", ordering = ["-pub_date", "id"], unique_together = [["question_text", "pub_date"]])]
+            pub struct Question {
+                pub id: i64,
+                #[field(max_length = 200, unique, index, db_column = "text", verbose_name = "question",
+                        help_text = "The text.", choices = [("a", "A"), ("b", "B")])]
+                pub question_text: String,
+                pub pub_date: chrono::DateTime<chrono::Utc>,
+                pub note: Option<String>,
+            }
+        }));
+        for expected in [
+            "impl::flagon_orm::ModelforQuestion",
+            "constMETA:&'static::flagon_orm::ModelMeta=&::flagon_orm::ModelMeta{app:\"polls\",name:\"Question\",table:\"polls_question\",",
+            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,verbose_name:\"id\",help_text:\"\",choices:&[],}",
+            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],}",
+            "name:\"pub_date\",column:\"pub_date\",kind:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::KIND",
+            "verbose_name:\"pubdate\"",
+            "name:\"note\",column:\"note\",kind:<Option<String>as::flagon_orm::FieldType>::KIND,null:<Option<String>as::flagon_orm::FieldType>::NULLABLE",
+            "ordering:&[(\"pub_date\",true),(\"id\",false)],unique_together:&[&[\"question_text\",\"pub_date\"]],",
+            "::core::result::Result::Ok(Self{id:<i64as::flagon_orm::FieldType>::decode(row,0)?,question_text:<Stringas::flagon_orm::FieldType>::decode(row,1)?,pub_date:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::decode(row,2)?,note:<Option<String>as::flagon_orm::FieldType>::decode(row,3)?,})",
+            "::std::vec![<i64as::flagon_orm::FieldType>::to_value(&self.id),<Stringas::flagon_orm::FieldType>::to_value(&self.question_text)",
+            "fnpk(&self)->::flagon_orm::Value{<i64as::flagon_orm::FieldType>::to_value(&self.id)}",
+            "fnset_auto_pk(&mutself,id:i64){self.id=id;}",
+            "pubconstID:::flagon_orm::Field<Question,i64>=::flagon_orm::Field::new(\"id\",\"id\");",
+            "pubconstQUESTION_TEXT:::flagon_orm::Field<Question,String>=::flagon_orm::Field::new(\"question_text\",\"text\");",
+            "pubconstPUB_DATE:::flagon_orm::Field<Question,chrono::DateTime<chrono::Utc>>",
+            "pubconstNOTE:::flagon_orm::Field<Question,Option<String>>=::flagon_orm::Field::new(\"note\",\"note\");",
+        ] {
+            assert!(out.contains(&compact(expected)), "missing {expected}\nin {out}");
+        }
+        // The text (the `help_text`) kept its space: compact() removed it
+        // from both sides above, so check the original too.
+        assert!(out.contains("#[doc="));
+    }
+
+    #[test]
+    fn default_app_and_table() {
+        let out = compact(&expand_ok(parse_quote! {
+            struct BlogPost { id: i32 }
+        }));
+        assert!(
+            out.contains("app:::core::env!(\"CARGO_CRATE_NAME\")"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "table:::core::concat!(::core::env!(\"CARGO_CRATE_NAME\"),\"_\",\"blogpost\")"
+            ),
+            "{out}"
+        );
+        // A narrower automatic key is assigned through a checked conversion.
+        assert!(
+            out.contains("iflet::core::result::Result::Ok(id)=<i32as::core::convert::TryFrom<i64>>::try_from(id){self.id=id;}"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn explicit_table_wins() {
+        let out = compact(&expand_ok(parse_quote! {
+            #[model(table = "things")]
+            struct Thing { id: i64 }
+        }));
+        assert!(out.contains("table:\"things\""), "{out}");
+    }
+
+    #[test]
+    fn optional_auto_key() {
+        let out = compact(&expand_ok(parse_quote! {
+            struct Thing { id: Option<i64>, n: Option<i16> }
+        }));
+        assert!(
+            out.contains("self.id=::core::option::Option::Some(id);"),
+            "{out}"
+        );
+        assert!(out.contains("name:\"id\",column:\"id\",kind:<Option<i64>as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true"), "{out}");
+    }
+
+    #[test]
+    fn explicit_primary_key_replaces_id() {
+        let out = compact(&expand_ok(parse_quote! {
+            struct Country {
+                id: i64,
+                #[field(primary_key, max_length = 2)]
+                code: String,
+            }
+        }));
+        assert!(out.contains("name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:<i64as::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false"), "{out}");
+        assert!(out.contains("name:\"code\",column:\"code\",kind:::flagon_orm::FieldKind::String,null:false,primary_key:true,auto:false"), "{out}");
+        assert!(out.contains("fnpk(&self)->::flagon_orm::Value{<Stringas::flagon_orm::FieldType>::to_value(&self.code)}"), "{out}");
+        assert!(out.contains("fnset_auto_pk(&mutself,_id:i64){}"), "{out}");
+    }
+
+    #[test]
+    fn explicit_auto_key() {
+        let out = compact(&expand_ok(parse_quote! {
+            struct Ticket {
+                #[field(primary_key, auto)]
+                number: u32,
+            }
+        }));
+        assert!(out.contains("primary_key:true,auto:true"), "{out}");
+        assert!(
+            out.contains("<u32as::core::convert::TryFrom<i64>>::try_from(id){self.number=id;}"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn raw_identifiers() {
+        let out = compact(&expand_ok(parse_quote! {
+            struct r#Match { id: i64, r#type: String }
+        }));
+        assert!(out.contains("name:\"Match\""), "{out}");
+        assert!(out.contains("name:\"type\",column:\"type\""), "{out}");
+        assert!(
+            out.contains("r#type:<Stringas::flagon_orm::FieldType>::decode(row,1)?"),
+            "{out}"
+        );
+        assert!(
+            out.contains("pubconstTYPE:::flagon_orm::Field<r#Match,String>"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn expand_finds_a_path() {
+        // Outside a crate that depends on the ORM the path falls back to
+        // `::flagon_orm`.
+        let out = expand(parse_quote!(
+            struct Thing {
+                id: i64,
+            }
+        ))
+        .map(|tokens| compact(&tokens.to_string()));
+        assert!(out.is_ok_and(|out| out.contains("impl::flagon_orm::ModelforThing")));
+    }
+
+    #[test]
+    fn wrong_shapes() {
+        let message = one_err(parse_quote!(
+            enum Thing {
+                A,
+            }
+        ));
+        assert!(message.contains("not an enum"), "{message}");
+        let message = one_err(parse_quote!(
+            struct Thing(i64);
+        ));
+        assert!(message.contains("not a tuple struct"), "{message}");
+        let message = one_err(parse_quote!(
+            struct Thing;
+        ));
+        assert!(message.contains("not a unit struct"), "{message}");
+        let message = one_err(parse_quote!(union Thing { a: i64 }));
+        assert!(message.contains("not a union"), "{message}");
+        let message = one_err(parse_quote!(
+            struct Thing {}
+        ));
+        assert!(message.contains("at least one field"), "{message}");
+        let message = one_err(parse_quote!(
+            struct Thing<T> {
+                id: i64,
+                t: T,
+            }
+        ));
+        assert!(message.contains("generic"), "{message}");
+    }
+
+    #[test]
+    fn unknown_attribute() {
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(max_len = 3)] name: String }
+        });
+        assert!(
+            message.contains("unknown `field` attribute `max_len`; expected one of:"),
+            "{message}"
+        );
+        let message = one_err(parse_quote! {
+            #[model(tabel = "x")]
+            struct Thing { id: i64 }
+        });
+        assert!(
+            message.contains("unknown `model` attribute `tabel`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn max_length_on_non_string() {
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(max_length = 3)] count: i32 }
+        });
+        assert!(
+            message.contains("`max_length` is only for `String`"),
+            "{message}"
+        );
+        assert!(message.contains("`count` is `i32`"), "{message}");
+        // Option<String> is fine.
+        expand_ok(parse_quote! {
+            struct Thing { id: i64, #[field(max_length = 3)] name: Option<String> }
+        });
+    }
+
+    #[test]
+    fn no_primary_key() {
+        let message = one_err(parse_quote!(
+            struct Thing {
+                name: String,
+            }
+        ));
+        assert!(message.contains("no primary key"), "{message}");
+        let message = one_err(parse_quote!(
+            struct Thing {
+                id: String,
+            }
+        ));
+        assert!(
+            message.contains("the field `id` is `String`, not an integer"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn two_primary_keys() {
+        let message = one_err(parse_quote! {
+            struct Thing {
+                #[field(primary_key)] a: i64,
+                #[field(primary_key)] b: i64,
+            }
+        });
+        assert!(
+            message.contains("single primary key, and `a` is already it"),
+            "{message}"
+        );
+        // `primary_key = false` is not a primary key.
+        expand_ok(parse_quote! {
+            struct Thing { id: i64, #[field(primary_key = false)] b: i64 }
+        });
+    }
+
+    #[test]
+    fn misplaced_auto() {
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(auto)] n: i64 }
+        });
+        assert!(
+            message.contains("`auto` is only for the primary key"),
+            "{message}"
+        );
+        let message = one_err(parse_quote! {
+            struct Thing { #[field(primary_key, auto)] code: String }
+        });
+        assert!(
+            message.contains("`auto` needs an integer field"),
+            "{message}"
+        );
+        // Redundant but harmless on the conventional key.
+        expand_ok(parse_quote!(
+            struct Thing {
+                #[field(auto)]
+                id: i64,
+            }
+        ));
+    }
+
+    #[test]
+    fn model_attributes_name_fields() {
+        let message = one_err(parse_quote! {
+            #[model(ordering = ["-created"])]
+            struct Thing { id: i64, name: String }
+        });
+        assert!(
+            message
+                .contains("`ordering` names an unknown field `created`; the fields are: id, name"),
+            "{message}"
+        );
+        let message = one_err(parse_quote! {
+            #[model(unique_together = [["id", "nme"]])]
+            struct Thing { id: i64, name: String }
+        });
+        assert!(
+            message.contains("`unique_together` names an unknown field `nme`"),
+            "{message}"
+        );
+        let message = one_err(parse_quote! {
+            #[model(unique_together = [["name", "name"]])]
+            struct Thing { id: i64, name: String }
+        });
+        assert!(message.contains("appears twice"), "{message}");
+    }
+
+    #[test]
+    fn duplicate_columns() {
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(db_column = "id")] other: i64 }
+        });
+        assert!(
+            message.contains("fields `id` and `other` both use the column `id`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn errors_are_gathered() {
+        let errors = expand_err(parse_quote! {
+            struct Thing {
+                #[field(bogus)] a: i64,
+                #[field(max_length = "x")] b: String,
+            }
+        });
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        let errors = expand_err(parse_quote! {
+            #[model(ordering = ["zzz"])]
+            struct Thing { #[field(max_length = 3)] n: i64 }
+        });
+        assert_eq!(errors.len(), 3, "{errors:?}");
+    }
+}

@@ -1,0 +1,58 @@
+//! Binding sea-query values to sqlx queries, per backend.
+
+use sea_query::{Value, Values};
+
+use crate::error::OrmError;
+
+macro_rules! binder {
+    ($name:ident, $db:ty) => {
+        /// Binds `values` in order to `query`.
+        pub(super) fn $name<'q>(
+            mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            values: Values,
+        ) -> Result<sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>, OrmError> {
+            for value in values.0 {
+                query = match value {
+                    Value::Bool(v) => query.bind(v),
+                    Value::TinyInt(v) => query.bind(v.map(i16::from)),
+                    Value::SmallInt(v) => query.bind(v),
+                    Value::Int(v) => query.bind(v),
+                    Value::BigInt(v) => query.bind(v),
+                    Value::TinyUnsigned(v) => query.bind(v.map(i16::from)),
+                    Value::SmallUnsigned(v) => query.bind(v.map(i32::from)),
+                    Value::Unsigned(v) => query.bind(v.map(i64::from)),
+                    Value::BigUnsigned(v) => {
+                        let v = v.map(i64::try_from).transpose().map_err(|_| {
+                            unsupported("an unsigned 64-bit value larger than i64::MAX")
+                        })?;
+                        query.bind(v)
+                    }
+                    Value::Float(v) => query.bind(v),
+                    Value::Double(v) => query.bind(v),
+                    Value::String(v) => query.bind(v),
+                    Value::Char(v) => query.bind(v.map(String::from)),
+                    Value::Bytes(v) => query.bind(v),
+                    Value::Json(v) => query.bind(v.map(|json| *json)),
+                    Value::ChronoDate(v) => query.bind(v),
+                    Value::ChronoTime(v) => query.bind(v),
+                    Value::ChronoDateTime(v) => query.bind(v),
+                    Value::ChronoDateTimeUtc(v) => query.bind(v),
+                    Value::Uuid(v) => query.bind(v),
+                    other => return Err(unsupported(&format!("{other:?}"))),
+                };
+            }
+            Ok(query)
+        }
+    };
+}
+
+fn unsupported(what: &str) -> OrmError {
+    OrmError::Decode {
+        column: "(parameter)".to_owned(),
+        message: format!("cannot bind {what}"),
+    }
+}
+
+binder!(sqlite, sqlx::Sqlite);
+binder!(postgres, sqlx::Postgres);
+binder!(mysql, sqlx::MySql);

@@ -1,0 +1,167 @@
+//! ORM errors: what went wrong, naming the model, field or constraint.
+
+use std::fmt;
+
+/// An error from the ORM. Each variant says what to do about it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OrmError {
+    /// `get()` found no row (Django's `DoesNotExist`).
+    DoesNotExist {
+        /// The model queried.
+        model: &'static str,
+    },
+    /// `get()` found more than one row (Django's `MultipleObjectsReturned`).
+    MultipleObjectsReturned {
+        /// The model queried.
+        model: &'static str,
+        /// How many rows matched (at least two).
+        count: u64,
+    },
+    /// A value was refused before anything was written (too long, NULL in
+    /// a non-null field).
+    Validation {
+        /// The model.
+        model: &'static str,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The database refused the change: unique, foreign key, not null or
+    /// check constraint. Nothing was written.
+    Integrity {
+        /// Which kind of constraint.
+        kind: ConstraintKind,
+        /// The constraint's name, when the database reports it.
+        constraint: Option<String>,
+        /// The database's message.
+        message: String,
+    },
+    /// The database cannot be reached (down, or every pooled connection is
+    /// busy past the acquire timeout).
+    Unavailable {
+        /// What happened.
+        message: String,
+    },
+    /// A column could not be read as the field's type.
+    Decode {
+        /// The column index or name.
+        column: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The `database_url` is not one Flagon can use.
+    InvalidUrl {
+        /// The URL, without its password.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// Any other database error.
+    Database(sqlx::Error),
+}
+
+/// The kinds of constraint a database enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConstraintKind {
+    /// A UNIQUE constraint or unique index.
+    Unique,
+    /// A FOREIGN KEY.
+    ForeignKey,
+    /// NOT NULL.
+    NotNull,
+    /// A CHECK constraint.
+    Check,
+    /// A value too long for its column.
+    TooLong,
+    /// Another kind.
+    Other,
+}
+
+impl fmt::Display for ConstraintKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConstraintKind::Unique => "unique",
+            ConstraintKind::ForeignKey => "foreign key",
+            ConstraintKind::NotNull => "not null",
+            ConstraintKind::Check => "check",
+            ConstraintKind::TooLong => "length",
+            ConstraintKind::Other => "database",
+        })
+    }
+}
+
+impl fmt::Display for OrmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OrmError::DoesNotExist { model } => write!(f, "{model} matching the query does not exist"),
+            OrmError::MultipleObjectsReturned { model, count } => {
+                write!(f, "get() returned more than one {model}: {count} rows matched")
+            }
+            OrmError::Validation { model, field, message } => write!(f, "{model}.{field}: {message}"),
+            OrmError::Integrity { kind, constraint, message } => match constraint {
+                Some(name) => write!(f, "{kind} constraint `{name}` failed: {message}"),
+                None => write!(f, "{kind} constraint failed: {message}"),
+            },
+            OrmError::Unavailable { message } => write!(
+                f,
+                "the database is unavailable ({message}); check that it is running and that database_url is right"
+            ),
+            OrmError::Decode { column, message } => write!(f, "cannot read column {column}: {message}"),
+            OrmError::InvalidUrl { url, message } => write!(f, "invalid database_url {url:?}: {message}"),
+            OrmError::Database(err) => write!(f, "database error: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for OrmError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OrmError::Database(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl OrmError {
+    /// Whether this is [`OrmError::DoesNotExist`] (a 404 through the web layer).
+    pub fn is_does_not_exist(&self) -> bool {
+        matches!(self, OrmError::DoesNotExist { .. })
+    }
+}
+
+impl From<sqlx::Error> for OrmError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => OrmError::Unavailable {
+                message: err.to_string(),
+            },
+            sqlx::Error::Database(db) => {
+                let kind = match db.kind() {
+                    sqlx::error::ErrorKind::UniqueViolation => ConstraintKind::Unique,
+                    sqlx::error::ErrorKind::ForeignKeyViolation => ConstraintKind::ForeignKey,
+                    sqlx::error::ErrorKind::NotNullViolation => ConstraintKind::NotNull,
+                    sqlx::error::ErrorKind::CheckViolation => ConstraintKind::Check,
+                    _ => match db.code().as_deref() {
+                        // PostgreSQL string_data_right_truncation, MySQL ER_DATA_TOO_LONG.
+                        Some("22001") | Some("1406") => ConstraintKind::TooLong,
+                        // MySQL ER_BAD_NULL_ERROR.
+                        Some("1048") => ConstraintKind::NotNull,
+                        _ => return OrmError::Database(sqlx::Error::Database(db)),
+                    },
+                };
+                OrmError::Integrity {
+                    kind,
+                    constraint: db.constraint().map(str::to_owned),
+                    message: db.message().to_owned(),
+                }
+            }
+            other => OrmError::Database(other),
+        }
+    }
+}

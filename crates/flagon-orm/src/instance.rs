@@ -1,0 +1,213 @@
+//! Saving, deleting and reloading single objects.
+
+use std::future::Future;
+
+use sea_query::{Expr, ExprTrait, Query};
+
+use crate::backends::Db;
+use crate::error::OrmError;
+use crate::model::{FieldMeta, Model, ModelMeta};
+use crate::value::Value;
+
+/// Instance methods every model has: `save`, `delete`, `refresh`.
+///
+/// A model with an automatic `id` is new while its id is 0: `save` inserts
+/// it and stores the id the database assigned.
+pub trait ModelExt: Model {
+    /// Inserts the object if it is new, else updates its row (inserting it
+    /// if the row is gone, as Django does). Values are checked first, so a
+    /// bad value writes nothing.
+    fn save<'a>(
+        &'a mut self,
+        db: &'a Db,
+    ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
+        save(self, db)
+    }
+
+    /// Inserts the object as a new row, whatever its primary key.
+    fn insert<'a>(
+        &'a mut self,
+        db: &'a Db,
+    ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
+        insert(self, db)
+    }
+
+    /// Deletes the object's row; returns whether there was one.
+    fn delete<'a>(
+        &'a self,
+        db: &'a Db,
+    ) -> impl Future<Output = Result<bool, OrmError>> + Send + 'a {
+        delete(self, db)
+    }
+
+    /// Reloads the object from its row.
+    fn refresh<'a>(
+        &'a mut self,
+        db: &'a Db,
+    ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
+        refresh(self, db)
+    }
+}
+
+impl<M: Model> ModelExt for M {}
+
+/// Whether `value` is the unsaved marker of an automatic key (0).
+fn is_unsaved_key(value: &Value) -> bool {
+    matches!(
+        value,
+        Value::BigInt(Some(0))
+            | Value::Int(Some(0))
+            | Value::SmallInt(Some(0))
+            | Value::BigInt(None)
+            | Value::Int(None)
+    )
+}
+
+/// Checks a value against its field before anything is written.
+pub(crate) fn validate_value(
+    meta: &ModelMeta,
+    field: &FieldMeta,
+    value: &Value,
+) -> Result<(), OrmError> {
+    if let (Some(max), Value::String(Some(text))) = (field.max_length, value) {
+        let length = text.chars().count();
+        if length > max as usize {
+            return Err(OrmError::Validation {
+                model: meta.name,
+                field: field.name,
+                message: format!(
+                    "ensure this value has at most {max} characters (it has {length})"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn validate<M: Model>(values: &[Value]) -> Result<(), OrmError> {
+    for (field, value) in M::META.fields.iter().zip(values) {
+        validate_value(M::META, field, value)?;
+    }
+    Ok(())
+}
+
+async fn save<M: Model>(object: &mut M, db: &Db) -> Result<(), OrmError> {
+    let pk_field = M::META.primary_key();
+    let pk = object.pk();
+    if pk_field.auto && is_unsaved_key(&pk) {
+        return insert_row(object, db, true).await;
+    }
+    let values = object.values();
+    validate::<M>(&values)?;
+    let assignments: Vec<(&'static str, Expr)> = M::META
+        .fields
+        .iter()
+        .zip(values)
+        .filter(|(field, _)| !field.primary_key)
+        .map(|(field, value)| (field.column, Expr::val(value)))
+        .collect();
+    if assignments.is_empty() {
+        // Nothing but the key: make sure the row exists.
+        if M::objects()
+            .filter(pk_condition::<M>(pk))
+            .exists(db)
+            .await?
+        {
+            return Ok(());
+        }
+        return insert_row(object, db, false).await;
+    }
+    let mut query = Query::update();
+    query
+        .table(M::META.table)
+        .values(assignments)
+        .and_where(Expr::col(pk_field.column).eq(pk));
+    let (sql, values) = db.build(&query);
+    if db.execute(&sql, values).await?.rows_affected == 0 {
+        insert_row(object, db, false).await?;
+    }
+    Ok(())
+}
+
+async fn insert<M: Model>(object: &mut M, db: &Db) -> Result<(), OrmError> {
+    let auto = M::META.primary_key().auto && is_unsaved_key(&object.pk());
+    insert_row(object, db, auto).await
+}
+
+/// Inserts the object; with `auto`, leaves the key to the database and
+/// stores the one it assigned.
+async fn insert_row<M: Model>(object: &mut M, db: &Db, auto: bool) -> Result<(), OrmError> {
+    let values = object.values();
+    validate::<M>(&values)?;
+    let pk_field = M::META.primary_key();
+    let (columns, values): (Vec<&'static str>, Vec<Value>) = M::META
+        .fields
+        .iter()
+        .zip(values)
+        .filter(|(field, _)| !(auto && field.primary_key))
+        .map(|(field, value)| (field.column, value))
+        .unzip();
+    let mut query = Query::insert();
+    query
+        .into_table(M::META.table)
+        .columns(columns.iter().copied());
+    if columns.is_empty() {
+        query.or_default_values();
+    } else {
+        query
+            .values(values.into_iter().map(Expr::val))
+            .map_err(|err| OrmError::Decode {
+                column: "(insert)".to_owned(),
+                message: err.to_string(),
+            })?;
+    }
+    if !auto {
+        let (sql, values) = db.build(&query);
+        db.execute(&sql, values).await?;
+        return Ok(());
+    }
+    if db.dialect().has_returning() {
+        query.returning_col(pk_field.column);
+        let (sql, values) = db.build(&query);
+        let rows = db.fetch_all(&sql, values).await?;
+        let row = rows.first().ok_or_else(|| OrmError::Decode {
+            column: pk_field.column.to_owned(),
+            message: "the insert returned no key".to_owned(),
+        })?;
+        let id = match row.get::<i64>(0) {
+            Ok(id) => id,
+            Err(_) => i64::from(row.get::<i32>(0)?),
+        };
+        object.set_auto_pk(id);
+    } else {
+        let (sql, values) = db.build(&query);
+        let done = db.execute(&sql, values).await?;
+        if let Some(id) = done.last_insert_id {
+            object.set_auto_pk(id);
+        }
+    }
+    Ok(())
+}
+
+fn pk_condition<M: Model>(pk: Value) -> crate::query::condition::Condition {
+    crate::query::condition::Condition::Lookup {
+        column: M::META.primary_key().column,
+        lookup: crate::query::condition::Lookup::Eq(pk),
+    }
+}
+
+async fn delete<M: Model>(object: &M, db: &Db) -> Result<bool, OrmError> {
+    Ok(M::objects()
+        .filter(pk_condition::<M>(object.pk()))
+        .delete(db)
+        .await?
+        > 0)
+}
+
+async fn refresh<M: Model>(object: &mut M, db: &Db) -> Result<(), OrmError> {
+    *object = M::objects()
+        .filter(pk_condition::<M>(object.pk()))
+        .get(db)
+        .await?;
+    Ok(())
+}

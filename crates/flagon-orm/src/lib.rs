@@ -1,0 +1,37 @@
+//! # flagon-orm
+//!
+//! Flagon's model layer, in the manner of Django's ORM: models derived from
+//! structs, typed field constants, lazy query sets compiled to
+//! parameterized SQL for SQLite, PostgreSQL and MySQL/MariaDB (through
+//! sqlx and sea-query), and instance methods.
+//!
+//! It does not depend on the web layer; the `flagon` facade wires it in.
+
+// The derive refers to `::flagon_orm` even inside this crate's own tests.
+#[allow(unused_extern_crates)]
+extern crate self as flagon_orm;
+
+pub mod backends;
+pub mod error;
+pub mod field;
+mod instance;
+pub mod model;
+pub mod query;
+pub mod row;
+pub mod schema;
+pub mod value;
+
+pub use backends::{Db, DbOptions, Dialect, Executed};
+pub use error::{ConstraintKind, OrmError};
+pub use field::Field;
+pub use flagon_macros::Model;
+pub use instance::ModelExt;
+pub use model::{FieldKind, FieldMeta, Model, ModelMeta};
+pub use query::condition::{Assignment, Condition, Lookup, Order};
+pub use query::QuerySet;
+pub use row::Row;
+pub use value::{FieldType, Value};
+
+/// Items the derive macro's generated code uses; not a public API.
+#[doc(hidden)]
+pub mod __private {}

@@ -1,0 +1,141 @@
+//! Models: Rust structs mapped to tables, with the static metadata that
+//! queries, migrations, forms and the admin read.
+
+use crate::error::OrmError;
+use crate::query::QuerySet;
+use crate::row::Row;
+use crate::value::Value;
+
+/// The storage kind of a field, from which each backend picks a column type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldKind {
+    /// 16-bit integer.
+    SmallInteger,
+    /// 32-bit integer.
+    Integer,
+    /// 64-bit integer.
+    BigInteger,
+    /// True or false.
+    Boolean,
+    /// 32-bit float.
+    Float,
+    /// 64-bit float.
+    Double,
+    /// Text with a maximum length in characters (`VARCHAR(n)`).
+    String,
+    /// Text of any length.
+    Text,
+    /// An instant in UTC.
+    DateTime,
+    /// Raw bytes.
+    Bytes,
+}
+
+/// One field of a model.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldMeta {
+    /// The Rust field name.
+    pub name: &'static str,
+    /// The column name (`db_column`, else the field name).
+    pub column: &'static str,
+    /// How the value is stored.
+    pub kind: FieldKind,
+    /// Whether NULL is allowed (`Option<T>`).
+    pub null: bool,
+    /// Whether this is the primary key.
+    pub primary_key: bool,
+    /// Whether the database assigns the value (auto-increment primary key).
+    pub auto: bool,
+    /// Whether values must be unique.
+    pub unique: bool,
+    /// Whether the column is indexed.
+    pub index: bool,
+    /// The maximum length of a `String` field, in characters.
+    pub max_length: Option<u32>,
+    /// A human name for forms and the admin.
+    pub verbose_name: &'static str,
+    /// Help text for forms and the admin.
+    pub help_text: &'static str,
+    /// Allowed values as `(value, label)` pairs; empty when free.
+    pub choices: &'static [(&'static str, &'static str)],
+}
+
+impl FieldMeta {
+    /// A field with the defaults: not null, not unique, no index.
+    pub const fn new(name: &'static str, kind: FieldKind) -> FieldMeta {
+        FieldMeta {
+            name,
+            column: name,
+            kind,
+            null: false,
+            primary_key: false,
+            auto: false,
+            unique: false,
+            index: false,
+            max_length: None,
+            verbose_name: name,
+            help_text: "",
+            choices: &[],
+        }
+    }
+}
+
+/// A model's table and fields.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelMeta {
+    /// The app (blueprint) the model belongs to.
+    pub app: &'static str,
+    /// The model's Rust name.
+    pub name: &'static str,
+    /// The table name (default `<app>_<model>` in lower case).
+    pub table: &'static str,
+    /// The fields in declaration order; the primary key is one of them.
+    pub fields: &'static [FieldMeta],
+    /// The default ordering as `(field, descending)`.
+    pub ordering: &'static [(&'static str, bool)],
+    /// Groups of fields whose values must be unique together.
+    pub unique_together: &'static [&'static [&'static str]],
+}
+
+impl ModelMeta {
+    /// The primary key field.
+    pub fn primary_key(&self) -> &'static FieldMeta {
+        let fields: &'static [FieldMeta] = self.fields;
+        fields
+            .iter()
+            .find(|field| field.primary_key)
+            .unwrap_or(&fields[0])
+    }
+
+    /// The field called `name`.
+    pub fn field(&self, name: &str) -> Option<&'static FieldMeta> {
+        let fields: &'static [FieldMeta] = self.fields;
+        fields.iter().find(|field| field.name == name)
+    }
+}
+
+/// A struct stored as a row of a table. Derive it with
+/// `#[derive(Model)]`; implementing it by hand is possible but rarely needed.
+pub trait Model: Sized + Send + Sync + Unpin + 'static {
+    /// The model's metadata.
+    const META: &'static ModelMeta;
+
+    /// Decodes a row whose columns are the model's fields in order.
+    fn from_row(row: &Row) -> Result<Self, OrmError>;
+
+    /// The values of the fields, in the order of [`ModelMeta::fields`].
+    fn values(&self) -> Vec<Value>;
+
+    /// The primary key's value (`Value::BigInt(None)` before an automatic
+    /// key is assigned).
+    fn pk(&self) -> Value;
+
+    /// Stores the key the database assigned on insert.
+    fn set_auto_pk(&mut self, id: i64);
+
+    /// All rows of the model's table, as a lazy query set.
+    fn objects() -> QuerySet<Self> {
+        QuerySet::new()
+    }
+}

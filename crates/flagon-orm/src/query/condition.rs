@@ -1,0 +1,110 @@
+//! The query tree: conditions, orderings and assignments, without SQL.
+//! Combine conditions with `&`, `|` and `!` (Django's `Q` objects).
+
+use std::ops::{BitAnd, BitOr, Not};
+
+use crate::value::Value;
+
+/// A comparison applied to one column.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Lookup {
+    /// `=`
+    Eq(Value),
+    /// `<>`
+    Ne(Value),
+    /// `<`
+    Lt(Value),
+    /// `<=`
+    Lte(Value),
+    /// `>`
+    Gt(Value),
+    /// `>=`
+    Gte(Value),
+    /// `IN (..)`
+    In(Vec<Value>),
+    /// `BETWEEN low AND high`
+    Range(Value, Value),
+    /// `IS NULL` / `IS NOT NULL`
+    IsNull(bool),
+    /// `LIKE pattern ESCAPE '\'`, optionally ignoring case.
+    Like {
+        /// The pattern, with literal `%`, `_` and `\` escaped by `\`.
+        pattern: String,
+        /// Compare lower-cased.
+        case_insensitive: bool,
+    },
+}
+
+/// A filter condition.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Condition {
+    /// A lookup on a column.
+    Lookup {
+        /// The column.
+        column: &'static str,
+        /// The comparison.
+        lookup: Lookup,
+    },
+    /// All of these hold.
+    All(Vec<Condition>),
+    /// Any of these holds.
+    Any(Vec<Condition>),
+    /// This does not hold.
+    Not(Box<Condition>),
+}
+
+impl BitAnd for Condition {
+    type Output = Condition;
+
+    fn bitand(self, other: Condition) -> Condition {
+        match self {
+            Condition::All(mut items) => {
+                items.push(other);
+                Condition::All(items)
+            }
+            first => Condition::All(vec![first, other]),
+        }
+    }
+}
+
+impl BitOr for Condition {
+    type Output = Condition;
+
+    fn bitor(self, other: Condition) -> Condition {
+        match self {
+            Condition::Any(mut items) => {
+                items.push(other);
+                Condition::Any(items)
+            }
+            first => Condition::Any(vec![first, other]),
+        }
+    }
+}
+
+impl Not for Condition {
+    type Output = Condition;
+
+    fn not(self) -> Condition {
+        Condition::Not(Box::new(self))
+    }
+}
+
+/// An ordering term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Order {
+    /// The column.
+    pub column: &'static str,
+    /// Largest first.
+    pub descending: bool,
+}
+
+/// `column = value` in an update.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    /// The column.
+    pub column: &'static str,
+    /// The new value.
+    pub value: Value,
+}

@@ -1,0 +1,266 @@
+//! Query sets: lazy, cloneable descriptions of a query, run by their
+//! terminal methods (`all`, `get`, `count`, `update`, `delete`, ...).
+//!
+//! The layers are Django's: the query set (this module) builds a tree
+//! without SQL ([`condition`]), and the private `compile` module renders it per dialect with
+//! every value as a bound parameter.
+
+use std::marker::PhantomData;
+
+use sea_query::Query;
+
+use crate::backends::Db;
+use crate::error::OrmError;
+use crate::model::Model;
+
+pub(crate) mod compile;
+pub mod condition;
+
+use condition::{Assignment, Condition, Order};
+
+/// A lazy query over model `M`'s table. Nothing runs until a terminal
+/// method is awaited; cloning and refining is cheap.
+///
+/// ```ignore
+/// let latest = Question::objects()
+///     .filter(Question::PUB_DATE.lte(now))
+///     .order_by(Question::PUB_DATE.desc())
+///     .limit(5)
+///     .all(&db)
+///     .await?;
+/// ```
+pub struct QuerySet<M> {
+    filter: Option<Condition>,
+    order: Vec<Order>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+    marker: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for QuerySet<M> {
+    fn clone(&self) -> Self {
+        QuerySet {
+            filter: self.filter.clone(),
+            order: self.order.clone(),
+            limit: self.limit,
+            offset: self.offset,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for QuerySet<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuerySet")
+            .field("filter", &self.filter)
+            .field("order", &self.order)
+            .field("limit", &self.limit)
+            .field("offset", &self.offset)
+            .finish()
+    }
+}
+
+impl<M: Model> Default for QuerySet<M> {
+    fn default() -> Self {
+        QuerySet::new()
+    }
+}
+
+impl<M: Model> QuerySet<M> {
+    /// Every row of the table.
+    pub fn new() -> Self {
+        QuerySet {
+            filter: None,
+            order: Vec::new(),
+            limit: None,
+            offset: None,
+            marker: PhantomData,
+        }
+    }
+
+    /// Keeps the rows matching `condition` (and any earlier filter).
+    pub fn filter(mut self, condition: Condition) -> Self {
+        self.filter = Some(match self.filter.take() {
+            Some(existing) => existing & condition,
+            None => condition,
+        });
+        self
+    }
+
+    /// Drops the rows matching `condition`.
+    pub fn exclude(self, condition: Condition) -> Self {
+        self.filter(!condition)
+    }
+
+    /// Orders by `order` after any earlier ordering (replacing the model's
+    /// default ordering).
+    pub fn order_by(mut self, order: Order) -> Self {
+        self.order.push(order);
+        self
+    }
+
+    /// At most `limit` rows.
+    pub fn limit(mut self, limit: u64) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Skips the first `offset` rows.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// The ordering in force: the query's own, else the model's default.
+    fn ordering(&self) -> Vec<Order> {
+        if !self.order.is_empty() {
+            return self.order.clone();
+        }
+        M::META
+            .ordering
+            .iter()
+            .filter_map(|(name, descending)| {
+                M::META.field(name).map(|field| Order {
+                    column: field.column,
+                    descending: *descending,
+                })
+            })
+            .collect()
+    }
+
+    /// The SQL and parameters this query set runs on `db` (for logging and
+    /// `sqlmigrate`-style inspection).
+    pub fn to_sql(&self, db: &Db) -> (String, Vec<sea_query::Value>) {
+        let query = compile::select(
+            M::META,
+            self.filter.as_ref(),
+            &self.ordering(),
+            self.limit,
+            self.offset,
+        );
+        let (sql, values) = db.build(&query);
+        (sql, values.0)
+    }
+
+    /// All matching rows.
+    pub async fn all(&self, db: &Db) -> Result<Vec<M>, OrmError> {
+        let query = compile::select(
+            M::META,
+            self.filter.as_ref(),
+            &self.ordering(),
+            self.limit,
+            self.offset,
+        );
+        let (sql, values) = db.build(&query);
+        let rows = db.fetch_all(&sql, values).await?;
+        rows.iter().map(M::from_row).collect()
+    }
+
+    /// The first matching row in the query's order (by primary key when
+    /// unordered), if any.
+    pub async fn first(&self, db: &Db) -> Result<Option<M>, OrmError> {
+        let mut query = self.clone();
+        if query.ordering().is_empty() {
+            query.order.push(Order {
+                column: M::META.primary_key().column,
+                descending: false,
+            });
+        }
+        Ok(query.limit(1).all(db).await?.into_iter().next())
+    }
+
+    /// The last matching row in the query's order (by primary key when
+    /// unordered), if any.
+    pub async fn last(&self, db: &Db) -> Result<Option<M>, OrmError> {
+        let mut query = self.clone();
+        let mut order = query.ordering();
+        if order.is_empty() {
+            order.push(Order {
+                column: M::META.primary_key().column,
+                descending: false,
+            });
+        }
+        query.order = order
+            .into_iter()
+            .map(|term| Order {
+                column: term.column,
+                descending: !term.descending,
+            })
+            .collect();
+        Ok(query.limit(1).all(db).await?.into_iter().next())
+    }
+
+    /// The one matching row: [`OrmError::DoesNotExist`] if none,
+    /// [`OrmError::MultipleObjectsReturned`] if several.
+    pub async fn get(&self, db: &Db) -> Result<M, OrmError> {
+        let mut rows = self.clone().limit(2).all(db).await?;
+        match rows.len() {
+            0 => Err(OrmError::DoesNotExist {
+                model: M::META.name,
+            }),
+            1 => Ok(rows.remove(0)),
+            _ => Err(OrmError::MultipleObjectsReturned {
+                model: M::META.name,
+                count: self.count(db).await?,
+            }),
+        }
+    }
+
+    /// How many rows match.
+    pub async fn count(&self, db: &Db) -> Result<u64, OrmError> {
+        let (sql, values) = db.build(&compile::count(M::META, self.filter.as_ref()));
+        let rows = db.fetch_all(&sql, values).await?;
+        let count: i64 = match rows.first() {
+            Some(row) => row.get(0)?,
+            None => 0,
+        };
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Whether any row matches.
+    pub async fn exists(&self, db: &Db) -> Result<bool, OrmError> {
+        Ok(!self.clone().limit(1).all(db).await?.is_empty())
+    }
+
+    /// Sets columns on every matching row; returns how many changed.
+    /// Values are checked against the fields first (max_length), so a bad
+    /// value changes nothing.
+    pub async fn update(
+        &self,
+        db: &Db,
+        assignments: impl IntoIterator<Item = Assignment>,
+    ) -> Result<u64, OrmError> {
+        let assignments: Vec<Assignment> = assignments.into_iter().collect();
+        for assignment in &assignments {
+            if let Some(field) = M::META
+                .fields
+                .iter()
+                .find(|f| f.column == assignment.column)
+            {
+                crate::instance::validate_value(M::META, field, &assignment.value)?;
+            }
+        }
+        let mut query = Query::update();
+        query.table(M::META.table).values(
+            assignments
+                .into_iter()
+                .map(|a| (a.column, sea_query::Expr::val(a.value))),
+        );
+        if let Some(filter) = &self.filter {
+            query.cond_where(compile::condition(filter));
+        }
+        let (sql, values) = db.build(&query);
+        Ok(db.execute(&sql, values).await?.rows_affected)
+    }
+
+    /// Deletes every matching row; returns how many were deleted.
+    pub async fn delete(&self, db: &Db) -> Result<u64, OrmError> {
+        let mut query = Query::delete();
+        query.from_table(M::META.table);
+        if let Some(filter) = &self.filter {
+            query.cond_where(compile::condition(filter));
+        }
+        let (sql, values) = db.build(&query);
+        Ok(db.execute(&sql, values).await?.rows_affected)
+    }
+}
