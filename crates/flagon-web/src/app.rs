@@ -26,6 +26,10 @@ pub(crate) use crate::context::RequestContext;
 
 type LayerFn = Box<dyn FnOnce(Endpoint) -> Endpoint + Send + Sync>;
 
+/// Decides the HTTP status of an error that reached the app as a 500.
+pub(crate) type ErrorStatus =
+    Arc<dyn Fn(&(dyn std::error::Error + 'static)) -> Option<StatusCode> + Send + Sync>;
+
 /// A Flagon application under construction.
 ///
 /// ```
@@ -50,6 +54,7 @@ pub struct App {
     states: StateMap,
     converters: ConverterRegistry,
     error_handlers: HashMap<StatusCode, Endpoint>,
+    error_statuses: Vec<ErrorStatus>,
     session_store: Option<Arc<dyn SessionStore>>,
     sessions_enabled: bool,
     templates: TemplateSetup,
@@ -84,6 +89,7 @@ pub(crate) struct AppShared {
     pub(crate) session_store: Option<Arc<dyn SessionStore>>,
     pub(crate) templates: TemplateEngine,
     pub(crate) error_handlers: HashMap<StatusCode, Endpoint>,
+    pub(crate) error_statuses: Vec<ErrorStatus>,
 }
 
 impl AppShared {
@@ -118,6 +124,7 @@ impl App {
             states: StateMap::default(),
             converters: ConverterRegistry::default(),
             error_handlers: HashMap::new(),
+            error_statuses: Vec::new(),
             session_store: None,
             sessions_enabled: true,
             templates: TemplateSetup::default(),
@@ -263,6 +270,32 @@ impl App {
     ) -> Self {
         self.error_handlers
             .insert(status, Endpoint::from_handler(handler));
+        self
+    }
+
+    /// Gives errors of other libraries their HTTP status. An error that
+    /// reaches the app as a 500 (converted with `?`) is shown to `classify`
+    /// with each of its causes; the first status it names is the answer.
+    /// The ORM registers one turning "does not exist" into 404 and "the
+    /// database is unavailable" into 503.
+    ///
+    /// ```
+    /// use flagon_web::{App, StatusCode};
+    ///
+    /// let app = App::new().error_status(|err| {
+    ///     err.downcast_ref::<std::num::ParseIntError>()
+    ///         .map(|_| StatusCode::BAD_REQUEST)
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn error_status(
+        mut self,
+        classify: impl Fn(&(dyn std::error::Error + 'static)) -> Option<StatusCode>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        self.error_statuses.push(Arc::new(classify));
         self
     }
 
@@ -421,6 +454,7 @@ impl App {
             session_store,
             templates,
             error_handlers: self.error_handlers,
+            error_statuses: self.error_statuses,
         });
         Ok(AppService::new(shared, self.layers))
     }

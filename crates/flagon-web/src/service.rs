@@ -383,9 +383,20 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
 /// the app's error handler for its status, if any). Idempotent.
 pub(crate) async fn finish(response: &mut Response, scope: &Arc<RequestScope>) {
     crate::templates::render_pending(response, scope);
-    let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
+    let Some(mut report) = response.extensions().get::<ErrorReport>().cloned() else {
         return;
     };
+    if let Some(status) = classify(&report.0, &scope.app.error_statuses) {
+        let reclassified = Error::from_status(status).with_source(Reclassified(report.0.clone()));
+        let reclassified = if status == StatusCode::NOT_FOUND {
+            reclassified.with_message(Error::not_found().message().to_owned())
+        } else {
+            reclassified
+        };
+        *response.status_mut() = status;
+        report = ErrorReport(Arc::new(reclassified));
+        response.extensions_mut().insert(report.clone());
+    }
     if let Some(handler) = scope.app.error_handlers.get(&report.0.status()) {
         let mut request = Request::new(Body::empty());
         *request.method_mut() = scope.method.clone();
@@ -411,6 +422,37 @@ pub(crate) async fn finish(response: &mut Response, scope: &Arc<RequestScope>) {
     }
     crate::error_page::render(response, Some(scope));
 }
+
+/// The status the app's classifiers give a 500's causes, if any.
+fn classify(error: &Error, classifiers: &[crate::app::ErrorStatus]) -> Option<StatusCode> {
+    if error.status() != StatusCode::INTERNAL_SERVER_ERROR || classifiers.is_empty() {
+        return None;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = error.source().map(|e| e as _);
+    while let Some(err) = cause {
+        if let Some(status) = classifiers.iter().find_map(|classify| classify(err)) {
+            return Some(status);
+        }
+        cause = err.source();
+    }
+    None
+}
+
+/// An error given another status by [`crate::App::error_status`]: the
+/// original, kept as the cause.
+#[derive(Debug)]
+struct Reclassified(Arc<Error>);
+
+impl std::fmt::Display for Reclassified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.chain().first() {
+            Some(cause) => f.write_str(cause),
+            None => f.write_str(self.0.message()),
+        }
+    }
+}
+
+impl std::error::Error for Reclassified {}
 
 /// Runs a handler future, turning a panic into a 500.
 async fn catch_panics(future: BoxFuture<'static, Response>) -> Response {

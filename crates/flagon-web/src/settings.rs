@@ -99,6 +99,16 @@ pub struct Settings {
     pub static_dir: PathBuf,
     /// URL prefix static files are served under.
     pub static_url: String,
+    /// The database the ORM connects to: `sqlite://db.sqlite3` (the
+    /// default, a file in the current directory), `postgres://user@host/db`
+    /// or `mysql://user@host/db`. The web core itself never reads it.
+    pub database_url: String,
+    /// Most pooled database connections open at once. Default 10.
+    pub database_max_connections: u32,
+    /// How long a request waits for a pooled connection (or a database that
+    /// is down) before failing with 503. Default 5 s.
+    #[serde(with = "duration")]
+    pub database_acquire_timeout: Duration,
     /// Request size and time limits.
     pub limits: Limits,
     /// Session cookie options.
@@ -123,6 +133,9 @@ impl Default for Settings {
             templates_dir: PathBuf::from("templates"),
             static_dir: PathBuf::from("static"),
             static_url: "/static".to_owned(),
+            database_url: "sqlite://db.sqlite3".to_owned(),
+            database_max_connections: 10,
+            database_acquire_timeout: Duration::from_secs(5),
             limits: Limits::default(),
             session: SessionSettings::default(),
             csrf: CsrfSettings::default(),

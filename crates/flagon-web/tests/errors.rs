@@ -419,3 +419,38 @@ async fn error_handlers_see_the_request_headers() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.text(), "not here, probe/1");
 }
+
+#[tokio::test]
+async fn error_status_gives_library_errors_their_status() {
+    let app = App::new()
+        .error_status(|err| {
+            err.downcast_ref::<std::num::ParseIntError>()
+                .map(|_| StatusCode::BAD_REQUEST)
+        })
+        .route(
+            "/n/<raw>",
+            get(
+                |flagon_web::Path(raw): flagon_web::Path<String>| async move {
+                    let n: i32 = raw.parse()?;
+                    Ok::<_, Error>(n.to_string())
+                },
+            ),
+        )
+        .route(
+            "/other",
+            get(|| async { Err::<String, _>(Error::internal("still a 500")) }),
+        );
+    let client = TestClient::new(app);
+    assert_eq!(client.get("/n/12").send().await.text(), "12");
+    let response = client.get("/n/twelve").send().await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let chain = response.error().unwrap().chain().join(" ");
+    assert!(
+        chain.contains("invalid digit"),
+        "the cause is kept: {chain}"
+    );
+    assert_eq!(
+        client.get("/other").send().await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}

@@ -27,7 +27,12 @@
 
 pub use flagon_web::*;
 
+/// The ORM: models, query sets, the database handle (see [`flagon_orm`]).
+pub use flagon_orm as orm;
+
+mod database;
 mod logging;
+pub use database::{connect_database, AppExt, Db};
 
 #[doc = include_str!("../../../docs/guide.md")]
 pub mod guide {}
@@ -48,6 +53,8 @@ pub use logging::init_logging;
 /// # let _ = app;
 /// ```
 pub mod prelude {
+    pub use crate::database::{AppExt, Db};
+    pub use flagon_orm::{Model, ModelExt, OrmError};
     pub use flagon_web::middleware::{
         after_request, before_request, from_fn, teardown_request, Next,
     };
