@@ -32,7 +32,9 @@ pub use flagon_orm as orm;
 
 mod database;
 mod logging;
+mod session_store;
 pub use database::{connect_database, AppExt, Db};
+pub use session_store::{DatabaseSessionStore, SessionRecord};
 
 #[doc = include_str!("../../../docs/guide.md")]
 pub mod guide {}
