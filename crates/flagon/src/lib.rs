@@ -32,8 +32,10 @@ pub use flagon_orm as orm;
 
 mod database;
 mod logging;
+mod manage;
 mod session_store;
 pub use database::{connect_database, AppExt, Db};
+pub use manage::{manage, run as run_command};
 pub use session_store::{DatabaseSessionStore, SessionRecord};
 
 #[doc = include_str!("../../../docs/guide.md")]
