@@ -58,6 +58,14 @@ pub enum OrmError {
         /// Why.
         message: String,
     },
+    /// A transaction was misused or could not commit: a handle used after
+    /// its block ended, a statement that spoiled the transaction followed
+    /// by a block that returned `Ok` anyway, or `select_for_update` outside
+    /// a transaction. What was written in the block was rolled back.
+    Transaction {
+        /// What happened and what to do.
+        message: String,
+    },
     /// Any other database error.
     Database(sqlx::Error),
 }
@@ -111,6 +119,7 @@ impl fmt::Display for OrmError {
             ),
             OrmError::Decode { column, message } => write!(f, "cannot read column {column}: {message}"),
             OrmError::InvalidUrl { url, message } => write!(f, "invalid database_url {url:?}: {message}"),
+            OrmError::Transaction { message } => write!(f, "transaction error: {message}"),
             OrmError::Database(err) => write!(f, "database error: {err}"),
         }
     }
@@ -148,10 +157,9 @@ impl From<sqlx::Error> for OrmError {
                     sqlx::error::ErrorKind::NotNullViolation => ConstraintKind::NotNull,
                     sqlx::error::ErrorKind::CheckViolation => ConstraintKind::Check,
                     _ => match db.code().as_deref() {
-                        // PostgreSQL string_data_right_truncation, MySQL ER_DATA_TOO_LONG.
-                        Some("22001") | Some("1406") => ConstraintKind::TooLong,
-                        // MySQL ER_BAD_NULL_ERROR.
-                        Some("1048") => ConstraintKind::NotNull,
+                        // SQLSTATE string_data_right_truncation (PostgreSQL, and
+                        // MySQL's ER_DATA_TOO_LONG: sqlx reports SQLSTATEs there).
+                        Some("22001") => ConstraintKind::TooLong,
                         _ => return OrmError::Database(sqlx::Error::Database(db)),
                     },
                 };

@@ -4,12 +4,14 @@ use std::future::Future;
 
 use sea_query::{Expr, ExprTrait, Query};
 
-use crate::backends::Db;
+use crate::backends;
+use crate::connection::Connection;
 use crate::error::OrmError;
 use crate::model::{FieldMeta, Model, ModelMeta};
 use crate::value::Value;
 
-/// Instance methods every model has: `save`, `delete`, `refresh`.
+/// Instance methods every model has: `save`, `delete`, `refresh`, on any
+/// [`Connection`]: the pooled `&db`, or `&tx` inside a transaction.
 ///
 /// A model with an automatic `id` is new while its id is 0: `save` inserts
 /// it and stores the id the database assigned.
@@ -17,33 +19,33 @@ pub trait ModelExt: Model {
     /// Inserts the object if it is new, else updates its row (inserting it
     /// if the row is gone, as Django does). Values are checked first, so a
     /// bad value writes nothing.
-    fn save<'a>(
+    fn save<'a, C: Connection + ?Sized>(
         &'a mut self,
-        db: &'a Db,
+        db: &'a C,
     ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
         save(self, db)
     }
 
     /// Inserts the object as a new row, whatever its primary key.
-    fn insert<'a>(
+    fn insert<'a, C: Connection + ?Sized>(
         &'a mut self,
-        db: &'a Db,
+        db: &'a C,
     ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
         insert(self, db)
     }
 
     /// Deletes the object's row; returns whether there was one.
-    fn delete<'a>(
+    fn delete<'a, C: Connection + ?Sized>(
         &'a self,
-        db: &'a Db,
+        db: &'a C,
     ) -> impl Future<Output = Result<bool, OrmError>> + Send + 'a {
         delete(self, db)
     }
 
     /// Reloads the object from its row.
-    fn refresh<'a>(
+    fn refresh<'a, C: Connection + ?Sized>(
         &'a mut self,
-        db: &'a Db,
+        db: &'a C,
     ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
         refresh(self, db)
     }
@@ -91,7 +93,7 @@ fn validate<M: Model>(values: &[Value]) -> Result<(), OrmError> {
     Ok(())
 }
 
-async fn save<M: Model>(object: &mut M, db: &Db) -> Result<(), OrmError> {
+async fn save<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Result<(), OrmError> {
     let pk_field = M::META.primary_key();
     let pk = object.pk();
     if pk_field.auto && is_unsaved_key(&pk) {
@@ -122,21 +124,25 @@ async fn save<M: Model>(object: &mut M, db: &Db) -> Result<(), OrmError> {
         .table(M::META.table)
         .values(assignments)
         .and_where(Expr::col(pk_field.column).eq(pk));
-    let (sql, values) = db.build(&query);
+    let (sql, values) = backends::build(db.dialect(), &query);
     if db.execute(&sql, values).await?.rows_affected == 0 {
         insert_row(object, db, false).await?;
     }
     Ok(())
 }
 
-async fn insert<M: Model>(object: &mut M, db: &Db) -> Result<(), OrmError> {
+async fn insert<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Result<(), OrmError> {
     let auto = M::META.primary_key().auto && is_unsaved_key(&object.pk());
     insert_row(object, db, auto).await
 }
 
 /// Inserts the object; with `auto`, leaves the key to the database and
 /// stores the one it assigned.
-async fn insert_row<M: Model>(object: &mut M, db: &Db, auto: bool) -> Result<(), OrmError> {
+async fn insert_row<M: Model, C: Connection + ?Sized>(
+    object: &mut M,
+    db: &C,
+    auto: bool,
+) -> Result<(), OrmError> {
     let values = object.values();
     validate::<M>(&values)?;
     let pk_field = M::META.primary_key();
@@ -162,13 +168,13 @@ async fn insert_row<M: Model>(object: &mut M, db: &Db, auto: bool) -> Result<(),
             })?;
     }
     if !auto {
-        let (sql, values) = db.build(&query);
+        let (sql, values) = backends::build(db.dialect(), &query);
         db.execute(&sql, values).await?;
         return Ok(());
     }
     if db.dialect().has_returning() {
         query.returning_col(pk_field.column);
-        let (sql, values) = db.build(&query);
+        let (sql, values) = backends::build(db.dialect(), &query);
         let rows = db.fetch_all(&sql, values).await?;
         let row = rows.first().ok_or_else(|| OrmError::Decode {
             column: pk_field.column.to_owned(),
@@ -180,7 +186,7 @@ async fn insert_row<M: Model>(object: &mut M, db: &Db, auto: bool) -> Result<(),
         };
         object.set_auto_pk(id);
     } else {
-        let (sql, values) = db.build(&query);
+        let (sql, values) = backends::build(db.dialect(), &query);
         let done = db.execute(&sql, values).await?;
         if let Some(id) = done.last_insert_id {
             object.set_auto_pk(id);
@@ -196,7 +202,7 @@ fn pk_condition<M: Model>(pk: Value) -> crate::query::condition::Condition {
     }
 }
 
-async fn delete<M: Model>(object: &M, db: &Db) -> Result<bool, OrmError> {
+async fn delete<M: Model, C: Connection + ?Sized>(object: &M, db: &C) -> Result<bool, OrmError> {
     Ok(M::objects()
         .filter(pk_condition::<M>(object.pk()))
         .delete(db)
@@ -204,7 +210,7 @@ async fn delete<M: Model>(object: &M, db: &Db) -> Result<bool, OrmError> {
         > 0)
 }
 
-async fn refresh<M: Model>(object: &mut M, db: &Db) -> Result<(), OrmError> {
+async fn refresh<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Result<(), OrmError> {
     *object = M::objects()
         .filter(pk_condition::<M>(object.pk()))
         .get(db)

@@ -3,7 +3,8 @@
 //! Flagon's model layer, in the manner of Django's ORM: models derived from
 //! structs, typed field constants, lazy query sets compiled to
 //! parameterized SQL for SQLite, PostgreSQL and MySQL/MariaDB (through
-//! sqlx and sea-query), and instance methods.
+//! sqlx and sea-query), instance methods, and transactions
+//! ([`Db::transaction`], with savepoints for nested blocks).
 //!
 //! It does not depend on the web layer; the `flagon` facade wires it in.
 
@@ -12,6 +13,7 @@
 extern crate self as flagon_orm;
 
 pub mod backends;
+pub mod connection;
 pub mod error;
 pub mod field;
 mod instance;
@@ -19,9 +21,11 @@ pub mod model;
 pub mod query;
 pub mod row;
 pub mod schema;
+mod transaction;
 pub mod value;
 
 pub use backends::{Db, DbOptions, Dialect, Executed};
+pub use connection::Connection;
 pub use error::{ConstraintKind, OrmError};
 pub use field::Field;
 pub use flagon_macros::Model;
@@ -30,6 +34,7 @@ pub use model::{FieldKind, FieldMeta, Model, ModelMeta};
 pub use query::condition::{Assignment, Condition, Lookup, Order};
 pub use query::QuerySet;
 pub use row::Row;
+pub use transaction::Transaction;
 pub use value::{FieldType, Value};
 
 /// Items the derive macro's generated code uses; not a public API.

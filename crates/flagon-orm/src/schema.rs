@@ -3,7 +3,8 @@
 
 use sea_query::{Alias, ColumnDef, Index, Table};
 
-use crate::backends::{Db, Dialect};
+use crate::backends::{self, Dialect};
+use crate::connection::Connection;
 use crate::error::OrmError;
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
 
@@ -26,7 +27,7 @@ pub fn create_table_sql(meta: &ModelMeta, dialect: Dialect) -> Vec<String> {
         }
         table.index(&mut index);
     }
-    let mut statements = vec![build(&table, dialect)];
+    let mut statements = vec![backends::build_schema(dialect, &table)];
     for field in meta
         .fields
         .iter()
@@ -37,17 +38,9 @@ pub fn create_table_sql(meta: &ModelMeta, dialect: Dialect) -> Vec<String> {
             .table(meta.table)
             .col(field.column)
             .to_owned();
-        statements.push(build(&index, dialect));
+        statements.push(backends::build_schema(dialect, &index));
     }
     statements
-}
-
-fn build<S: sea_query::SchemaStatementBuilder>(statement: &S, dialect: Dialect) -> String {
-    match dialect {
-        Dialect::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
-        Dialect::Postgres => statement.build(sea_query::PostgresQueryBuilder),
-        Dialect::MySql => statement.build(sea_query::MysqlQueryBuilder),
-    }
 }
 
 fn column(field: &FieldMeta, dialect: Dialect) -> ColumnDef {
@@ -95,17 +88,23 @@ fn column(field: &FieldMeta, dialect: Dialect) -> ColumnDef {
     column
 }
 
-/// Creates `meta`'s table and indexes.
-pub async fn create_table(db: &Db, meta: &ModelMeta) -> Result<(), OrmError> {
+/// Creates `meta`'s table and indexes, on `db` or inside a transaction
+/// (on MySQL/MariaDB, DDL commits an open transaction implicitly).
+pub async fn create_table(
+    db: &(impl Connection + ?Sized),
+    meta: &ModelMeta,
+) -> Result<(), OrmError> {
     for statement in create_table_sql(meta, db.dialect()) {
         db.execute_unprepared(&statement).await?;
     }
     Ok(())
 }
 
-/// Drops `meta`'s table if it exists.
-pub async fn drop_table(db: &Db, meta: &ModelMeta) -> Result<(), OrmError> {
+/// Drops `meta`'s table if it exists, on `db` or inside a transaction
+/// (on MySQL/MariaDB, DDL commits an open transaction implicitly).
+pub async fn drop_table(db: &(impl Connection + ?Sized), meta: &ModelMeta) -> Result<(), OrmError> {
     let statement = Table::drop().table(meta.table).if_exists().to_owned();
-    db.execute_unprepared(&db.build_schema(&statement)).await?;
+    db.execute_unprepared(&backends::build_schema(db.dialect(), &statement))
+        .await?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use crate::error::OrmError;
 macro_rules! binder {
     ($name:ident, $db:ty) => {
         /// Binds `values` in order to `query`.
-        pub(super) fn $name<'q>(
+        pub(crate) fn $name<'q>(
             mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
             values: Values,
         ) -> Result<sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>, OrmError> {

@@ -9,7 +9,7 @@ use sea_query::Values;
 use crate::error::OrmError;
 use crate::row::Row;
 
-mod bind;
+pub(crate) mod bind;
 
 /// The SQL dialect of a backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,118 +189,149 @@ impl Db {
         }
     }
 
-    // Every SQL string reaching sqlx here was rendered by sea-query from
-    // model metadata with each value as a bound parameter, or is DDL the
-    // ORM generated: hence `AssertSqlSafe`.
-
     /// Runs SQL with bound values and returns the rows.
     pub async fn fetch_all(&self, sql: &str, values: Values) -> Result<Vec<Row>, OrmError> {
-        tracing::debug!(target: "flagon::sql", "{sql}");
-        Ok(match &self.pool {
-            Pool::Sqlite(pool) => {
-                bind::sqlite(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), values)?
-                    .fetch_all(pool)
-                    .await?
-                    .into_iter()
-                    .map(Row::Sqlite)
-                    .collect()
-            }
-            Pool::Postgres(pool) => {
-                bind::postgres(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), values)?
-                    .fetch_all(pool)
-                    .await?
-                    .into_iter()
-                    .map(Row::Postgres)
-                    .collect()
-            }
-            Pool::MySql(pool) => {
-                bind::mysql(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), values)?
-                    .fetch_all(pool)
-                    .await?
-                    .into_iter()
-                    .map(Row::MySql)
-                    .collect()
-            }
-        })
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::fetch_all(pool, sql, values).await,
+            Pool::Postgres(pool) => postgres::fetch_all(pool, sql, values).await,
+            Pool::MySql(pool) => mysql::fetch_all(pool, sql, values).await,
+        }
     }
 
     /// Runs SQL with bound values that returns no rows.
     pub async fn execute(&self, sql: &str, values: Values) -> Result<Executed, OrmError> {
-        tracing::debug!(target: "flagon::sql", "{sql}");
-        Ok(match &self.pool {
-            Pool::Sqlite(pool) => {
-                let done = bind::sqlite(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), values)?
-                    .execute(pool)
-                    .await?;
-                Executed {
-                    rows_affected: done.rows_affected(),
-                    last_insert_id: Some(done.last_insert_rowid()),
-                }
-            }
-            Pool::Postgres(pool) => {
-                let done =
-                    bind::postgres(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), values)?
-                        .execute(pool)
-                        .await?;
-                Executed {
-                    rows_affected: done.rows_affected(),
-                    last_insert_id: None,
-                }
-            }
-            Pool::MySql(pool) => {
-                let done = bind::mysql(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), values)?
-                    .execute(pool)
-                    .await?;
-                Executed {
-                    rows_affected: done.rows_affected(),
-                    last_insert_id: i64::try_from(done.last_insert_id()).ok(),
-                }
-            }
-        })
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::execute(pool, sql, values).await,
+            Pool::Postgres(pool) => postgres::execute(pool, sql, values).await,
+            Pool::MySql(pool) => mysql::execute(pool, sql, values).await,
+        }
     }
 
     /// Runs SQL without parameters (DDL and scripts).
     pub async fn execute_unprepared(&self, sql: &str) -> Result<u64, OrmError> {
-        use sqlx::Executor as _;
-        tracing::debug!(target: "flagon::sql", "{sql}");
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::execute_unprepared(pool, sql).await,
+            Pool::Postgres(pool) => postgres::execute_unprepared(pool, sql).await,
+            Pool::MySql(pool) => mysql::execute_unprepared(pool, sql).await,
+        }
+    }
+
+    /// Begins a transaction on a pooled connection (what
+    /// [`Db::transaction`] runs first).
+    pub(crate) async fn begin(&self) -> Result<crate::transaction::Backend, OrmError> {
+        use crate::transaction::Backend;
         Ok(match &self.pool {
-            Pool::Sqlite(pool) => pool
-                .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())))
-                .await?
-                .rows_affected(),
-            Pool::Postgres(pool) => pool
-                .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())))
-                .await?
-                .rows_affected(),
-            Pool::MySql(pool) => pool
-                .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())))
-                .await?
-                .rows_affected(),
+            Pool::Sqlite(pool) => Backend::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Backend::Postgres(pool.begin().await?),
+            Pool::MySql(pool) => Backend::MySql(pool.begin().await?),
         })
     }
+}
 
-    /// Renders a sea-query statement for this backend: `(sql, values)`.
-    pub(crate) fn build<S: sea_query::QueryStatementWriter>(
-        &self,
-        statement: &S,
-    ) -> (String, Values) {
-        match self.dialect() {
-            Dialect::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
-            Dialect::Postgres => statement.build(sea_query::PostgresQueryBuilder),
-            Dialect::MySql => statement.build(sea_query::MysqlQueryBuilder),
+// Every SQL string reaching sqlx here was rendered by sea-query from model
+// metadata with each value as a bound parameter, or is DDL or transaction
+// control the ORM generated: hence `AssertSqlSafe`.
+
+/// Statement runners for one backend, over any executor of it (a pool, or
+/// the connection of a transaction).
+macro_rules! runners {
+    ($module:ident, $db:ty, $row:ident, |$done:ident| $executed:expr) => {
+        pub(crate) mod $module {
+            use sea_query::Values;
+
+            use super::{bind, Executed};
+            use crate::error::OrmError;
+            use crate::row::Row;
+
+            /// Runs SQL with bound values and returns the rows.
+            pub(crate) async fn fetch_all<'c, E>(
+                executor: E,
+                sql: &str,
+                values: Values,
+            ) -> Result<Vec<Row>, OrmError>
+            where
+                E: sqlx::Executor<'c, Database = $db>,
+            {
+                tracing::debug!(target: "flagon::sql", "{sql}");
+                Ok(
+                    bind::$module(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), values)?
+                        .fetch_all(executor)
+                        .await?
+                        .into_iter()
+                        .map(Row::$row)
+                        .collect(),
+                )
+            }
+
+            /// Runs SQL with bound values that returns no rows.
+            pub(crate) async fn execute<'c, E>(
+                executor: E,
+                sql: &str,
+                values: Values,
+            ) -> Result<Executed, OrmError>
+            where
+                E: sqlx::Executor<'c, Database = $db>,
+            {
+                tracing::debug!(target: "flagon::sql", "{sql}");
+                let $done =
+                    bind::$module(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), values)?
+                        .execute(executor)
+                        .await?;
+                Ok($executed)
+            }
+
+            /// Runs SQL without parameters (DDL, scripts, savepoints).
+            pub(crate) async fn execute_unprepared<'c, E>(
+                executor: E,
+                sql: &str,
+            ) -> Result<u64, OrmError>
+            where
+                E: sqlx::Executor<'c, Database = $db>,
+            {
+                tracing::debug!(target: "flagon::sql", "{sql}");
+                Ok(executor
+                    .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())))
+                    .await?
+                    .rows_affected())
+            }
         }
+    };
+}
+
+runners!(sqlite, sqlx::Sqlite, Sqlite, |done| Executed {
+    rows_affected: done.rows_affected(),
+    last_insert_id: Some(done.last_insert_rowid()),
+});
+runners!(postgres, sqlx::Postgres, Postgres, |done| Executed {
+    rows_affected: done.rows_affected(),
+    last_insert_id: None,
+});
+runners!(mysql, sqlx::MySql, MySql, |done| Executed {
+    rows_affected: done.rows_affected(),
+    last_insert_id: i64::try_from(done.last_insert_id()).ok(),
+});
+
+/// Renders a sea-query statement for `dialect`: `(sql, values)`.
+pub(crate) fn build<S: sea_query::QueryStatementWriter>(
+    dialect: Dialect,
+    statement: &S,
+) -> (String, Values) {
+    match dialect {
+        Dialect::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
+        Dialect::Postgres => statement.build(sea_query::PostgresQueryBuilder),
+        Dialect::MySql => statement.build(sea_query::MysqlQueryBuilder),
     }
+}
 
-    /// Renders a schema statement for this backend.
-    pub(crate) fn build_schema<S: sea_query::SchemaStatementBuilder>(
-        &self,
-        statement: &S,
-    ) -> String {
-        match self.dialect() {
-            Dialect::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
-            Dialect::Postgres => statement.build(sea_query::PostgresQueryBuilder),
-            Dialect::MySql => statement.build(sea_query::MysqlQueryBuilder),
-        }
+/// Renders a schema statement for `dialect`.
+pub(crate) fn build_schema<S: sea_query::SchemaStatementBuilder>(
+    dialect: Dialect,
+    statement: &S,
+) -> String {
+    match dialect {
+        Dialect::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
+        Dialect::Postgres => statement.build(sea_query::PostgresQueryBuilder),
+        Dialect::MySql => statement.build(sea_query::MysqlQueryBuilder),
     }
 }
 

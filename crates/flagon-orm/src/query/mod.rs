@@ -9,7 +9,8 @@ use std::marker::PhantomData;
 
 use sea_query::Query;
 
-use crate::backends::Db;
+use crate::backends::{self, Dialect};
+use crate::connection::Connection;
 use crate::error::OrmError;
 use crate::model::Model;
 
@@ -34,6 +35,7 @@ pub struct QuerySet<M> {
     order: Vec<Order>,
     limit: Option<u64>,
     offset: Option<u64>,
+    for_update: bool,
     marker: PhantomData<fn() -> M>,
 }
 
@@ -44,6 +46,7 @@ impl<M> Clone for QuerySet<M> {
             order: self.order.clone(),
             limit: self.limit,
             offset: self.offset,
+            for_update: self.for_update,
             marker: PhantomData,
         }
     }
@@ -56,6 +59,7 @@ impl<M> std::fmt::Debug for QuerySet<M> {
             .field("order", &self.order)
             .field("limit", &self.limit)
             .field("offset", &self.offset)
+            .field("for_update", &self.for_update)
             .finish()
     }
 }
@@ -74,6 +78,7 @@ impl<M: Model> QuerySet<M> {
             order: Vec::new(),
             limit: None,
             offset: None,
+            for_update: false,
             marker: PhantomData,
         }
     }
@@ -128,37 +133,70 @@ impl<M: Model> QuerySet<M> {
             .collect()
     }
 
-    /// The SQL and parameters this query set runs on `db` (for logging and
-    /// `sqlmigrate`-style inspection).
-    pub fn to_sql(&self, db: &Db) -> (String, Vec<sea_query::Value>) {
-        let query = compile::select(
+    /// Locks the selected rows until the end of the transaction, as
+    /// Django's `select_for_update()`: `SELECT .. FOR UPDATE` on PostgreSQL
+    /// and MySQL/MariaDB, so another transaction that selects them for
+    /// update (or writes them) waits until this one commits or rolls back.
+    ///
+    /// Run it on a [`Transaction`](crate::Transaction): on a plain
+    /// [`Db`](crate::Db) (autocommit) the lock would end with the
+    /// statement, so PostgreSQL and MySQL/MariaDB answer
+    /// [`OrmError::Transaction`] instead.
+    ///
+    /// On SQLite it changes nothing: SQLite has no row locks, and a
+    /// transaction that writes locks the whole database until it ends (a
+    /// concurrent writer waits, or fails with "database is locked" after
+    /// the busy timeout).
+    ///
+    /// `count()` ignores it (PostgreSQL refuses `FOR UPDATE` with
+    /// aggregates).
+    pub fn select_for_update(mut self) -> Self {
+        self.for_update = true;
+        self
+    }
+
+    /// The `SELECT` statement for `dialect`, with its lock clause.
+    fn select_statement(&self, dialect: Dialect) -> sea_query::SelectStatement {
+        let mut query = compile::select(
             M::META,
             self.filter.as_ref(),
             &self.ordering(),
             self.limit,
             self.offset,
         );
-        let (sql, values) = db.build(&query);
+        if self.for_update && dialect != Dialect::Sqlite {
+            query.lock(sea_query::LockType::Update);
+        }
+        query
+    }
+
+    /// The SQL and parameters this query set runs on `db` (for logging and
+    /// `sqlmigrate`-style inspection).
+    pub fn to_sql(&self, db: &(impl Connection + ?Sized)) -> (String, Vec<sea_query::Value>) {
+        let (sql, values) = backends::build(db.dialect(), &self.select_statement(db.dialect()));
         (sql, values.0)
     }
 
     /// All matching rows.
-    pub async fn all(&self, db: &Db) -> Result<Vec<M>, OrmError> {
-        let query = compile::select(
-            M::META,
-            self.filter.as_ref(),
-            &self.ordering(),
-            self.limit,
-            self.offset,
-        );
-        let (sql, values) = db.build(&query);
+    pub async fn all(&self, db: &(impl Connection + ?Sized)) -> Result<Vec<M>, OrmError> {
+        let dialect = db.dialect();
+        if self.for_update && dialect != Dialect::Sqlite && !db.in_transaction() {
+            return Err(OrmError::Transaction {
+                message: format!(
+                    "select_for_update() on {} outside a transaction would lock nothing: \
+                     run the query inside Db::transaction",
+                    M::META.name
+                ),
+            });
+        }
+        let (sql, values) = backends::build(dialect, &self.select_statement(dialect));
         let rows = db.fetch_all(&sql, values).await?;
         rows.iter().map(M::from_row).collect()
     }
 
     /// The first matching row in the query's order (by primary key when
     /// unordered), if any.
-    pub async fn first(&self, db: &Db) -> Result<Option<M>, OrmError> {
+    pub async fn first(&self, db: &(impl Connection + ?Sized)) -> Result<Option<M>, OrmError> {
         let mut query = self.clone();
         if query.ordering().is_empty() {
             query.order.push(Order {
@@ -171,7 +209,7 @@ impl<M: Model> QuerySet<M> {
 
     /// The last matching row in the query's order (by primary key when
     /// unordered), if any.
-    pub async fn last(&self, db: &Db) -> Result<Option<M>, OrmError> {
+    pub async fn last(&self, db: &(impl Connection + ?Sized)) -> Result<Option<M>, OrmError> {
         let mut query = self.clone();
         let mut order = query.ordering();
         if order.is_empty() {
@@ -192,7 +230,7 @@ impl<M: Model> QuerySet<M> {
 
     /// The one matching row: [`OrmError::DoesNotExist`] if none,
     /// [`OrmError::MultipleObjectsReturned`] if several.
-    pub async fn get(&self, db: &Db) -> Result<M, OrmError> {
+    pub async fn get(&self, db: &(impl Connection + ?Sized)) -> Result<M, OrmError> {
         let mut rows = self.clone().limit(2).all(db).await?;
         match rows.len() {
             0 => Err(OrmError::DoesNotExist {
@@ -207,8 +245,9 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// How many rows match.
-    pub async fn count(&self, db: &Db) -> Result<u64, OrmError> {
-        let (sql, values) = db.build(&compile::count(M::META, self.filter.as_ref()));
+    pub async fn count(&self, db: &(impl Connection + ?Sized)) -> Result<u64, OrmError> {
+        let (sql, values) =
+            backends::build(db.dialect(), &compile::count(M::META, self.filter.as_ref()));
         let rows = db.fetch_all(&sql, values).await?;
         let count: i64 = match rows.first() {
             Some(row) => row.get(0)?,
@@ -218,7 +257,7 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// Whether any row matches.
-    pub async fn exists(&self, db: &Db) -> Result<bool, OrmError> {
+    pub async fn exists(&self, db: &(impl Connection + ?Sized)) -> Result<bool, OrmError> {
         Ok(!self.clone().limit(1).all(db).await?.is_empty())
     }
 
@@ -227,7 +266,7 @@ impl<M: Model> QuerySet<M> {
     /// value changes nothing.
     pub async fn update(
         &self,
-        db: &Db,
+        db: &(impl Connection + ?Sized),
         assignments: impl IntoIterator<Item = Assignment>,
     ) -> Result<u64, OrmError> {
         let assignments: Vec<Assignment> = assignments.into_iter().collect();
@@ -249,18 +288,18 @@ impl<M: Model> QuerySet<M> {
         if let Some(filter) = &self.filter {
             query.cond_where(compile::condition(filter));
         }
-        let (sql, values) = db.build(&query);
+        let (sql, values) = backends::build(db.dialect(), &query);
         Ok(db.execute(&sql, values).await?.rows_affected)
     }
 
     /// Deletes every matching row; returns how many were deleted.
-    pub async fn delete(&self, db: &Db) -> Result<u64, OrmError> {
+    pub async fn delete(&self, db: &(impl Connection + ?Sized)) -> Result<u64, OrmError> {
         let mut query = Query::delete();
         query.from_table(M::META.table);
         if let Some(filter) = &self.filter {
             query.cond_where(compile::condition(filter));
         }
-        let (sql, values) = db.build(&query);
+        let (sql, values) = backends::build(db.dialect(), &query);
         Ok(db.execute(&sql, values).await?.rows_affected)
     }
 }
