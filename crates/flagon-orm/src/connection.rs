@@ -1,4 +1,4 @@
-//! What queries run on: the pooled [`Db`] or an open [`Transaction`].
+//! What queries run on: the pooled [`Db`] or an open [`Transaction`](crate::Transaction).
 //!
 //! Every terminal method of a [`QuerySet`](crate::QuerySet), every
 //! [`ModelExt`](crate::ModelExt) method and
