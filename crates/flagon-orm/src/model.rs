@@ -28,6 +28,10 @@ pub enum FieldKind {
     Text,
     /// An instant in UTC.
     DateTime,
+    /// A calendar date.
+    Date,
+    /// A time of day.
+    Time,
     /// Raw bytes.
     Bytes,
 }

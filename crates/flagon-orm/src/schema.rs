@@ -74,6 +74,12 @@ fn column(field: &FieldMeta, dialect: Dialect) -> ColumnDef {
             Dialect::Postgres => column.timestamp_with_time_zone(),
             Dialect::Sqlite => column.custom(Alias::new("text")),
         },
+        FieldKind::Date => column.date(),
+        FieldKind::Time => match dialect {
+            // Microseconds, as the other backends keep.
+            Dialect::MySql => column.custom(Alias::new("time(6)")),
+            _ => column.time(),
+        },
     };
     if field.null {
         column.null();

@@ -1,6 +1,6 @@
 //! Values bound to queries, and the Rust types a field may have.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::Row as _;
 
 use crate::error::OrmError;
@@ -62,6 +62,8 @@ field_type! {
     String => Text,
     Vec<u8> => Bytes,
     DateTime<Utc> => DateTime,
+    NaiveDate => Date,
+    NaiveTime => Time,
 }
 
 impl<T: FieldType> FieldType for Option<T>
