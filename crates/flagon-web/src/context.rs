@@ -90,10 +90,13 @@ impl RequestScope {
 
     /// The CSRF secret made during this request, if any, once.
     pub(crate) fn take_new_csrf_secret(&self) -> Option<String> {
-        self.csrf
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take_new_secret()
+        self.with_csrf(crate::csrf::CsrfState::take_new_secret)
+    }
+
+    /// Runs `f` on the request's CSRF state (a poisoned lock still holds a
+    /// consistent state: each use is one short call).
+    pub(crate) fn with_csrf<R>(&self, f: impl FnOnce(&mut crate::csrf::CsrfState) -> R) -> R {
+        f(&mut self.csrf.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Notes that the response depends on the request's cookies.
@@ -105,7 +108,7 @@ impl RequestScope {
     /// A fresh masked CSRF token (creating the secret, and so the cookie, if needed).
     pub(crate) fn csrf_token(&self) -> String {
         self.mark_varies_by_cookie();
-        self.csrf.lock().unwrap_or_else(|p| p.into_inner()).token()
+        self.with_csrf(crate::csrf::CsrfState::token)
     }
 
     /// Builds a URL as `url_for` does inside this request: `.name` is

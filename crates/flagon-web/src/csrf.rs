@@ -136,17 +136,14 @@ pub(crate) fn needs_check(method: &Method) -> bool {
 pub(crate) async fn check(scope: &RequestScope, request: Request) -> Result<Request, Error> {
     let settings = &scope.app.settings.csrf;
     check_origin(scope, request.headers())?;
-    let secret = {
-        let state = scope.csrf.lock().unwrap_or_else(|p| p.into_inner());
-        state.secret().map(str::to_owned)
-    };
+    let secret = scope.with_csrf(|state| state.secret().map(str::to_owned));
     let Some(secret) = secret else {
         let reason = if settings.use_sessions {
             "the session holds no CSRF secret. It is made when a page with a form (csrf_input) is shown; the session may have expired or been flushed"
         } else {
             "the CSRF cookie is not set. Browsers send it after a page with a form (csrf_input) was shown; scripts must send the token in the X-CSRFToken header"
         };
-        return Err(rejected(scope, reason));
+        return Err(rejected(reason));
     };
     let header_token = request
         .headers()
@@ -158,19 +155,18 @@ pub(crate) async fn check(scope: &RequestScope, request: Request) -> Result<Requ
         None => token_from_body(scope, request).await?,
     };
     let Some(token) = token else {
-        return Err(rejected(scope, "the CSRF token is missing: add {{ csrf_input() }} inside the form, or send the X-CSRFToken header"));
+        return Err(rejected("the CSRF token is missing: add {{ csrf_input() }} inside the form, or send the X-CSRFToken header"));
     };
     match unmask(token.trim()) {
         Some(candidate) if bool::from(candidate.as_bytes().ct_eq(secret.as_bytes())) => Ok(request),
         Some(_) => Err(rejected(
-            scope,
             "the CSRF token is incorrect (the page may be stale: reload it and try again)",
         )),
-        None => Err(rejected(scope, "the CSRF token has the wrong format")),
+        None => Err(rejected("the CSRF token has the wrong format")),
     }
 }
 
-fn rejected(_scope: &RequestScope, reason: &str) -> Error {
+fn rejected(reason: &str) -> Error {
     Error::forbidden(format!(
         "CSRF verification failed. Request aborted: {reason}."
     ))
@@ -192,23 +188,21 @@ fn check_origin(scope: &RequestScope, headers: &HeaderMap) -> Result<(), Error> 
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("null");
         if !allowed(origin) {
-            return Err(rejected(scope, &format!("the request's Origin ({origin}) does not match this site ({own}) or csrf.trusted_origins")));
+            return Err(rejected(&format!("the request's Origin ({origin}) does not match this site ({own}) or csrf.trusted_origins")));
         }
         return Ok(());
     }
     if scope.is_secure {
         let Some(referer) = headers.get(header::REFERER).and_then(|v| v.to_str().ok()) else {
             return Err(rejected(
-                scope,
                 "an HTTPS request without Origin must send a Referer header",
             ));
         };
         let referer_origin = referer.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
         if !allowed(&referer_origin) {
-            return Err(rejected(
-                scope,
-                &format!("the Referer ({referer}) does not match this site ({own})"),
-            ));
+            return Err(rejected(&format!(
+                "the Referer ({referer}) does not match this site ({own})"
+            )));
         }
     }
     Ok(())

@@ -23,9 +23,9 @@ pub(crate) fn validate_host(parts: &Parts, settings: &Settings) -> Result<(Strin
     Ok((authority, host))
 }
 
-/// The request's host like [`validate_host`], without the `allowed_hosts`
-/// check (for an app mounted in another, which made it).
-pub(crate) fn request_host(parts: &Parts) -> Result<(String, String), Error> {
+/// The request's `(authority, host)` from `Host` (or the HTTP/2
+/// `:authority`), lower-cased; a missing or malformed host is a 400.
+fn request_host(parts: &Parts) -> Result<(String, String), Error> {
     let authority = parts
         .headers
         .get(header::HOST)

@@ -137,17 +137,17 @@ impl AppService {
             Some(outer) => Ok(outer.host.clone()),
             None => crate::security::validate_host(&parts, settings),
         };
-        let (authority, host_name) = host
-            .as_ref()
-            .map(|(a, h)| (a.clone(), h.clone()))
-            .unwrap_or_default();
+        let (authority, host_name, host_error) = match host {
+            Ok((authority, host_name)) => (authority, host_name, None),
+            Err(err) => (String::new(), String::new(), Some(err)),
+        };
         let cookies = CookieState::from_headers(&parts.headers);
         let session_cookie = cookies
             .jar
             .get(&settings.session.cookie_name)
             .map(|c| c.value().to_owned());
         let mut early_error = head_too_large(&parts, settings)
-            .or_else(|| host.err())
+            .or(host_error)
             .or_else(|| body_too_large(&parts.headers, settings));
         let outer_session = mounted.as_ref().and_then(|outer| outer.session.clone());
         let session_is_outer = outer_session.is_some() && shared.session_store.is_some();

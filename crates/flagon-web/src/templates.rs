@@ -165,9 +165,7 @@ fn request_globals(scope: &Arc<RequestScope>) -> Value {
                 let value: Value = kwargs.get(key)?;
                 params.push((key.to_owned(), value.to_string()));
             }
-            url_scope.url_for(&name, &params).map_err(|err| {
-                minijinja::Error::new(ErrorKind::InvalidOperation, err.chain().join(": "))
-            })
+            url_scope.url_for(&name, &params).map_err(url_error)
         },
     );
     let static_scope = scope.clone();
@@ -175,9 +173,7 @@ fn request_globals(scope: &Arc<RequestScope>) -> Value {
         move |filename: String| -> Result<String, minijinja::Error> {
             static_scope
                 .url_for("static", &[("filename".to_owned(), filename)])
-                .map_err(|err| {
-                    minijinja::Error::new(ErrorKind::InvalidOperation, err.chain().join(": "))
-                })
+                .map_err(url_error)
         },
     );
     let token_scope = scope.clone();
@@ -236,6 +232,11 @@ fn request_globals(scope: &Arc<RequestScope>) -> Value {
         config => Value::from_serialize(&scope.app.settings),
         csp_nonce => scope.csp_nonce.clone().unwrap_or_default(),
     }
+}
+
+/// A URL that cannot be built, as a template error naming the cause.
+fn url_error(err: Error) -> minijinja::Error {
+    minijinja::Error::new(ErrorKind::InvalidOperation, err.chain().join(": "))
 }
 
 /// Escapes HTML as Jinja2's markupsafe does (`& < > " '`), leaving `/`
