@@ -6,13 +6,14 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Token};
 
 /// The keys `#[model(...)]` accepts.
-pub(crate) const MODEL_KEYS: &[&str] = &["app", "table", "ordering", "unique_together"];
+pub(crate) const MODEL_KEYS: &[&str] = &["app", "table", "ordering", "unique_together", "indexes"];
 
 /// The keys `#[field(...)]` accepts.
 pub(crate) const FIELD_KEYS: &[&str] = &[
     "primary_key",
     "auto",
     "max_length",
+    "default",
     "unique",
     "index",
     "db_column",
@@ -43,6 +44,21 @@ pub(crate) struct ModelAttrs {
     pub ordering: Option<Vec<OrderBy>>,
     /// `unique_together = [[...], ...]`.
     pub unique_together: Option<Vec<Vec<LitStr>>>,
+    /// `indexes = [[...], ...]`.
+    pub indexes: Option<Vec<Vec<LitStr>>>,
+}
+
+/// The literal of `#[field(default = ..)]`.
+#[derive(Clone)]
+pub(crate) enum DefaultLit {
+    /// An integer, possibly negative.
+    Int(i64),
+    /// A float, possibly negative.
+    Float(f64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// A string.
+    Str(String),
 }
 
 /// A boolean flag and where it was written.
@@ -67,6 +83,8 @@ pub(crate) struct FieldAttrs {
     pub index: Option<Flag>,
     /// `max_length = N` and the span of `max_length`.
     pub max_length: Option<(u32, Span)>,
+    /// `default = <literal>` and the span of the literal.
+    pub default: Option<(DefaultLit, Span)>,
     /// `db_column = "..."`.
     pub db_column: Option<LitStr>,
     /// `verbose_name = "..."`.
@@ -130,8 +148,13 @@ pub(crate) fn parse_model_attrs(attrs: &[Attribute]) -> syn::Result<ModelAttrs> 
                 }
                 "unique_together" => {
                     let expr = value_expr(&meta, &key, "[[\"a\", \"b\"]]")?;
-                    let value = parse_unique_together(&expr)?;
+                    let value = parse_field_groups(&expr, "unique_together")?;
                     set_once(&meta, &key, &mut out.unique_together, value)
+                }
+                "indexes" => {
+                    let expr = value_expr(&meta, &key, "[[\"a\", \"b\"]]")?;
+                    let value = parse_field_groups(&expr, "indexes")?;
+                    set_once(&meta, &key, &mut out.indexes, value)
                 }
                 _ => unreachable!("key_of accepts only MODEL_KEYS"),
             }
@@ -176,6 +199,11 @@ pub(crate) fn parse_field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> 
                 "max_length" => {
                     let value = parse_max_length(&value_expr(&meta, &key, "200")?)?;
                     set_once(&meta, &key, &mut out.max_length, (value, meta.path.span()))
+                }
+                "default" => {
+                    let expr = value_expr(&meta, &key, "0")?;
+                    let value = (parse_default(&expr)?, expr.span());
+                    set_once(&meta, &key, &mut out.default, value)
                 }
                 "db_column" => {
                     let value = non_empty(parse_str(&meta, &key)?, &key)?;
@@ -374,9 +402,46 @@ pub(crate) fn parse_ordering(expr: &Expr) -> syn::Result<Vec<OrderBy>> {
         .collect()
 }
 
-/// `unique_together = [["a", "b"], ...]`.
-pub(crate) fn parse_unique_together(expr: &Expr) -> syn::Result<Vec<Vec<LitStr>>> {
-    let message = "`unique_together` expects an array of arrays of field names, as in `unique_together = [[\"a\", \"b\"]]`";
+/// `default = 0`, `-1.5`, `true` or `"text"`.
+pub(crate) fn parse_default(expr: &Expr) -> syn::Result<DefaultLit> {
+    let message = "`default` expects a literal: an integer, a float, `true`/`false` or a string";
+    let (negative, inner) = match strip_expr(expr) {
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => (true, strip_expr(expr)),
+        other => (false, other),
+    };
+    let Expr::Lit(ExprLit { lit, .. }) = inner else {
+        return Err(syn::Error::new_spanned(expr, message));
+    };
+    match lit {
+        Lit::Int(int) => {
+            let digits: i128 = int
+                .base10_parse()
+                .map_err(|_| syn::Error::new_spanned(int, "`default` must fit in an i64"))?;
+            let value = if negative { -digits } else { digits };
+            i64::try_from(value)
+                .map(DefaultLit::Int)
+                .map_err(|_| syn::Error::new_spanned(int, "`default` must fit in an i64"))
+        }
+        Lit::Float(float) => {
+            let value: f64 = float.base10_parse()?;
+            Ok(DefaultLit::Float(if negative { -value } else { value }))
+        }
+        Lit::Bool(value) if !negative => Ok(DefaultLit::Bool(value.value)),
+        Lit::Str(value) if !negative => Ok(DefaultLit::Str(value.value())),
+        _ => Err(syn::Error::new_spanned(expr, message)),
+    }
+}
+
+/// `unique_together = [["a", "b"], ...]` (or `indexes = ..`).
+pub(crate) fn parse_field_groups(expr: &Expr, key: &str) -> syn::Result<Vec<Vec<LitStr>>> {
+    let message = format!(
+        "`{key}` expects an array of arrays of field names, as in `{key} = [[\"a\", \"b\"]]`"
+    );
+    let message = message.as_str();
     expect_array(expr, message)?
         .into_iter()
         .map(|group| {
@@ -387,7 +452,7 @@ pub(crate) fn parse_unique_together(expr: &Expr) -> syn::Result<Vec<Vec<LitStr>>
             if names.is_empty() {
                 return Err(syn::Error::new_spanned(
                     group,
-                    "a `unique_together` group needs at least one field",
+                    format!("every `{key}` group needs at least one field"),
                 ));
             }
             Ok(names)
@@ -569,6 +634,61 @@ mod tests {
                 ("a".to_owned(), "A".to_owned()),
                 ("b".to_owned(), "B".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn field_defaults_of_each_literal_kind() {
+        let default =
+            |attr: Attribute| field(vec![attr]).map(|attrs| attrs.default.map(|(value, _)| value));
+        assert!(matches!(
+            default(parse_quote!(#[field(default = 7)])),
+            Ok(Some(DefaultLit::Int(7)))
+        ));
+        assert!(matches!(
+            default(parse_quote!(#[field(default = -7)])),
+            Ok(Some(DefaultLit::Int(-7)))
+        ));
+        assert!(matches!(
+            default(parse_quote!(#[field(default = -1.5)])),
+            Ok(Some(DefaultLit::Float(value))) if value == -1.5
+        ));
+        assert!(matches!(
+            default(parse_quote!(#[field(default = true)])),
+            Ok(Some(DefaultLit::Bool(true)))
+        ));
+        assert!(matches!(
+            default(parse_quote!(#[field(default = "draft")])),
+            Ok(Some(DefaultLit::Str(text))) if text == "draft"
+        ));
+        for bad in [
+            parse_quote!(#[field(default = some_fn())]),
+            parse_quote!(#[field(default = -"x")]),
+            parse_quote!(#[field(default = [1])]),
+        ] {
+            let message = err(default(bad));
+            assert!(message.contains("`default` expects a literal"), "{message}");
+        }
+        let message = err(default(
+            parse_quote!(#[field(default = 99999999999999999999)]),
+        ));
+        assert!(message.contains("fit in an i64"), "{message}");
+    }
+
+    #[test]
+    fn model_indexes() {
+        let attrs = model(vec![parse_quote!(#[model(indexes = [["a", "b"], ["c"]])])]).unwrap();
+        let groups: Vec<Vec<String>> = attrs
+            .indexes
+            .unwrap()
+            .iter()
+            .map(|group| group.iter().map(LitStr::value).collect())
+            .collect();
+        assert_eq!(groups, [vec!["a", "b"], vec!["c"]]);
+        let message = err(model(vec![parse_quote!(#[model(indexes = [[]])])]));
+        assert!(
+            message.contains("every `indexes` group needs at least one field"),
+            "{message}"
         );
     }
 

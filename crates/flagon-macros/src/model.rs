@@ -9,7 +9,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DataStruct, DeriveInput, Fields, LitStr, Type};
 
-use crate::attrs::{parse_field_attrs, parse_model_attrs, FieldAttrs, ModelAttrs};
+use crate::attrs::{parse_field_attrs, parse_model_attrs, DefaultLit, FieldAttrs, ModelAttrs};
 use crate::types;
 
 /// Expands `#[derive(Model)]` on `input`.
@@ -286,22 +286,28 @@ fn check_model_attrs(attrs: &ModelAttrs, fields: &[FieldInfo<'_>], errors: &mut 
             ));
         }
     }
-    for group in attrs.unique_together.iter().flatten() {
-        for (position, lit) in group.iter().enumerate() {
-            let name = lit.value();
-            if !known(&name) {
-                errors.push(syn::Error::new(
-                    lit.span(),
-                    format!(
-                        "`unique_together` names an unknown field `{name}`; the fields are: {}",
-                        names()
-                    ),
-                ));
-            } else if group[..position].iter().any(|other| other.value() == name) {
-                errors.push(syn::Error::new(
-                    lit.span(),
-                    format!("`{name}` appears twice in this `unique_together` group"),
-                ));
+    let groups = [
+        ("unique_together", &attrs.unique_together),
+        ("indexes", &attrs.indexes),
+    ];
+    for (key, groups) in groups {
+        for group in groups.iter().flatten() {
+            for (position, lit) in group.iter().enumerate() {
+                let name = lit.value();
+                if !known(&name) {
+                    errors.push(syn::Error::new(
+                        lit.span(),
+                        format!(
+                            "`{key}` names an unknown field `{name}`; the fields are: {}",
+                            names()
+                        ),
+                    ));
+                } else if group[..position].iter().any(|other| other.value() == name) {
+                    errors.push(syn::Error::new(
+                        lit.span(),
+                        format!("`{name}` appears twice in this `{key}` group"),
+                    ));
+                }
             }
         }
     }
@@ -343,9 +349,34 @@ fn generate(
         let descending = order.descending;
         quote!((#field, #descending))
     });
-    let unique_together = attrs.unique_together.iter().flatten().map(|group| {
-        let names = group.iter().map(LitStr::value);
-        quote!(&[#(#names),*])
+    let groups = |groups: &Option<Vec<Vec<LitStr>>>| -> Vec<TokenStream> {
+        groups
+            .iter()
+            .flatten()
+            .map(|group| {
+                let names = group.iter().map(LitStr::value);
+                quote!(&[#(#names),*])
+            })
+            .collect()
+    };
+    let unique_together = groups(&attrs.unique_together);
+    let indexes = groups(&attrs.indexes);
+    let default_checks = fields.iter().filter_map(|field| {
+        let (value, span) = field.attrs.default.as_ref()?;
+        let ty = field.ty;
+        let kind = match field.attrs.max_length {
+            Some(_) => quote!(#orm::FieldKind::String),
+            None => quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::KIND),
+        };
+        let default = default_tokens(orm, value);
+        let message = format!(
+            "the `default` of field `{}` does not suit its type `{}`",
+            field.name,
+            type_string(ty)
+        );
+        Some(quote_spanned! {*span=>
+            const _: () = ::core::assert!(#default.fits(#kind), #message);
+        })
     });
 
     let decode = fields.iter().enumerate().map(|(index, field)| {
@@ -418,6 +449,7 @@ fn generate(
                 fields: &[#(#field_metas),*],
                 ordering: &[#(#ordering),*],
                 unique_together: &[#(#unique_together),*],
+                indexes: &[#(#indexes),*],
             };
 
             fn from_row(row: &#orm::Row) -> ::core::result::Result<Self, #orm::OrmError> {
@@ -440,6 +472,20 @@ fn generate(
         #[allow(dead_code)]
         impl #ident {
             #(#constants)*
+        }
+
+        #(#default_checks)*
+    }
+}
+
+/// The `FieldDefault` expression of a `default` literal.
+fn default_tokens(orm: &TokenStream, value: &DefaultLit) -> TokenStream {
+    match value {
+        DefaultLit::Int(value) => quote!(#orm::FieldDefault::Int(#value)),
+        DefaultLit::Float(value) => quote!(#orm::FieldDefault::Float(#value)),
+        DefaultLit::Bool(value) => quote!(#orm::FieldDefault::Bool(#value)),
+        DefaultLit::Str(value) => {
+            quote!(#orm::FieldDefault::Str(::std::borrow::Cow::Borrowed(#value)))
         }
     }
 }
@@ -472,6 +518,13 @@ fn field_meta(
         Some((length, _)) => quote!(::core::option::Option::Some(#length)),
         None => quote!(::core::option::Option::None),
     };
+    let default = match &attrs.default {
+        Some((value, _)) => {
+            let value = default_tokens(orm, value);
+            quote!(::core::option::Option::Some(#value))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let verbose_name = attrs
         .verbose_name
         .as_ref()
@@ -496,6 +549,7 @@ fn field_meta(
             unique: #unique,
             index: #index,
             max_length: #max_length,
+            default: #default,
             verbose_name: #verbose_name,
             help_text: #help_text,
             choices: &[#(#choices),*],
@@ -580,12 +634,12 @@ mod tests {
         for expected in [
             "impl::flagon_orm::ModelforQuestion",
             "constMETA:&'static::flagon_orm::ModelMeta=&::flagon_orm::ModelMeta{app:\"polls\",name:\"Question\",table:\"polls_question\",",
-            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,verbose_name:\"id\",help_text:\"\",choices:&[],}",
-            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],}",
+            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,default:::core::option::Option::None,verbose_name:\"id\",help_text:\"\",choices:&[],}",
+            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),default:::core::option::Option::None,verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],}",
             "name:\"pub_date\",column:\"pub_date\",kind:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::KIND",
             "verbose_name:\"pubdate\"",
             "name:\"note\",column:\"note\",kind:<Option<String>as::flagon_orm::FieldType>::KIND,null:<Option<String>as::flagon_orm::FieldType>::NULLABLE",
-            "ordering:&[(\"pub_date\",true),(\"id\",false)],unique_together:&[&[\"question_text\",\"pub_date\"]],",
+            "ordering:&[(\"pub_date\",true),(\"id\",false)],unique_together:&[&[\"question_text\",\"pub_date\"]],indexes:&[],",
             "::core::result::Result::Ok(Self{id:<i64as::flagon_orm::FieldType>::decode(row,0)?,question_text:<Stringas::flagon_orm::FieldType>::decode(row,1)?,pub_date:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::decode(row,2)?,note:<Option<String>as::flagon_orm::FieldType>::decode(row,3)?,})",
             "::std::vec![<i64as::flagon_orm::FieldType>::to_value(&self.id),<Stringas::flagon_orm::FieldType>::to_value(&self.question_text)",
             "fnpk(&self)->::flagon_orm::Value{<i64as::flagon_orm::FieldType>::to_value(&self.id)}",

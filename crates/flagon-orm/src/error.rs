@@ -66,6 +66,12 @@ pub enum OrmError {
         /// What happened and what to do.
         message: String,
     },
+    /// A model's metadata cannot be turned into a table (no fields, a
+    /// default no column can hold).
+    Schema {
+        /// What is wrong.
+        message: String,
+    },
     /// Any other database error.
     Database(sqlx::Error),
 }
@@ -120,6 +126,7 @@ impl fmt::Display for OrmError {
             OrmError::Decode { column, message } => write!(f, "cannot read column {column}: {message}"),
             OrmError::InvalidUrl { url, message } => write!(f, "invalid database_url {url:?}: {message}"),
             OrmError::Transaction { message } => write!(f, "transaction error: {message}"),
+            OrmError::Schema { message } => write!(f, "cannot create the table: {message}"),
             OrmError::Database(err) => write!(f, "database error: {err}"),
         }
     }

@@ -1,13 +1,15 @@
 //! Models: Rust structs mapped to tables, with the static metadata that
 //! queries, migrations, forms and the admin read.
 
+use std::borrow::Cow;
+
 use crate::error::OrmError;
 use crate::query::QuerySet;
 use crate::row::Row;
 use crate::value::Value;
 
 /// The storage kind of a field, from which each backend picks a column type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FieldKind {
     /// 16-bit integer.
@@ -36,8 +38,97 @@ pub enum FieldKind {
     Bytes,
 }
 
+/// A field's default value, written into the column's definition (so rows
+/// inserted by raw SQL, and rows that exist when a migration adds the
+/// column, get it too).
+///
+/// Set with `#[field(default = ..)]`; the literal's type must suit the
+/// field's.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldDefault {
+    /// An integer, for integer fields.
+    Int(i64),
+    /// A number, for float fields.
+    Float(f64),
+    /// A boolean, for boolean fields.
+    Bool(bool),
+    /// Text, for text fields.
+    Str(Cow<'static, str>),
+}
+
+impl FieldDefault {
+    /// Whether this default can be stored in a field of `kind`.
+    ///
+    /// ```
+    /// use flagon_orm::{FieldDefault, FieldKind};
+    /// assert!(FieldDefault::Int(0).fits(FieldKind::Integer));
+    /// assert!(!FieldDefault::Bool(true).fits(FieldKind::Text));
+    /// ```
+    pub const fn fits(&self, kind: FieldKind) -> bool {
+        match self {
+            FieldDefault::Int(_) => matches!(
+                kind,
+                FieldKind::SmallInteger
+                    | FieldKind::Integer
+                    | FieldKind::BigInteger
+                    | FieldKind::Float
+                    | FieldKind::Double
+            ),
+            FieldDefault::Float(_) => matches!(kind, FieldKind::Float | FieldKind::Double),
+            FieldDefault::Bool(_) => matches!(kind, FieldKind::Boolean),
+            FieldDefault::Str(_) => matches!(kind, FieldKind::String | FieldKind::Text),
+        }
+    }
+
+    /// The default as a bound value.
+    pub fn to_value(&self) -> Value {
+        match self {
+            FieldDefault::Int(value) => Value::BigInt(Some(*value)),
+            FieldDefault::Float(value) => Value::Double(Some(*value)),
+            FieldDefault::Bool(value) => Value::Bool(Some(*value)),
+            FieldDefault::Str(value) => Value::String(Some(value.to_string())),
+        }
+    }
+}
+
+impl From<i64> for FieldDefault {
+    fn from(value: i64) -> Self {
+        FieldDefault::Int(value)
+    }
+}
+
+impl From<i32> for FieldDefault {
+    fn from(value: i32) -> Self {
+        FieldDefault::Int(value.into())
+    }
+}
+
+impl From<f64> for FieldDefault {
+    fn from(value: f64) -> Self {
+        FieldDefault::Float(value)
+    }
+}
+
+impl From<bool> for FieldDefault {
+    fn from(value: bool) -> Self {
+        FieldDefault::Bool(value)
+    }
+}
+
+impl From<&'static str> for FieldDefault {
+    fn from(value: &'static str) -> Self {
+        FieldDefault::Str(Cow::Borrowed(value))
+    }
+}
+
+impl From<String> for FieldDefault {
+    fn from(value: String) -> Self {
+        FieldDefault::Str(Cow::Owned(value))
+    }
+}
+
 /// One field of a model.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct FieldMeta {
     /// The Rust field name.
     pub name: &'static str,
@@ -57,6 +148,8 @@ pub struct FieldMeta {
     pub index: bool,
     /// The maximum length of a `String` field, in characters.
     pub max_length: Option<u32>,
+    /// The column's default value.
+    pub default: Option<FieldDefault>,
     /// A human name for forms and the admin.
     pub verbose_name: &'static str,
     /// Help text for forms and the admin.
@@ -78,6 +171,7 @@ impl FieldMeta {
             unique: false,
             index: false,
             max_length: None,
+            default: None,
             verbose_name: name,
             help_text: "",
             choices: &[],
@@ -100,6 +194,8 @@ pub struct ModelMeta {
     pub ordering: &'static [(&'static str, bool)],
     /// Groups of fields whose values must be unique together.
     pub unique_together: &'static [&'static [&'static str]],
+    /// Groups of fields indexed together (`#[model(indexes = [[..]])]`).
+    pub indexes: &'static [&'static [&'static str]],
 }
 
 impl ModelMeta {

@@ -323,18 +323,6 @@ pub(crate) fn build<S: sea_query::QueryStatementWriter>(
     }
 }
 
-/// Renders a schema statement for `dialect`.
-pub(crate) fn build_schema<S: sea_query::SchemaStatementBuilder>(
-    dialect: Dialect,
-    statement: &S,
-) -> String {
-    match dialect {
-        Dialect::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
-        Dialect::Postgres => statement.build(sea_query::PostgresQueryBuilder),
-        Dialect::MySql => statement.build(sea_query::MysqlQueryBuilder),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

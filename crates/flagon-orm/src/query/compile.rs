@@ -112,6 +112,7 @@ mod tests {
         fields: &FIELDS,
         ordering: &[],
         unique_together: &[],
+        indexes: &[],
     };
 
     fn lookup(column: &'static str, lookup: Lookup) -> Condition {

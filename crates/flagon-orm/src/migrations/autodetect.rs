@@ -1,0 +1,425 @@
+//! The autodetector: a pure function from the state the migrations build
+//! and the state the models describe to the operations between them.
+//!
+//! Whether a model or field was renamed cannot be told from the states
+//! alone, so the detector asks a [`Questioner`]: the command line asks the
+//! user, or takes `--rename` answers; tests answer in code.
+
+use std::collections::BTreeMap;
+
+use crate::model::FieldDefault;
+
+use super::error::MigrationError;
+use super::operation::Operation;
+use super::state::{FieldState, ModelState, ProjectState};
+
+/// Answers the questions the detector cannot answer alone. Every method
+/// has a cautious default (no rename, no default).
+pub trait Questioner {
+    /// Was model `old` renamed to `new` (in `app`)? `similar` says whether
+    /// their fields are the same, which makes a rename likely.
+    fn ask_rename_model(
+        &mut self,
+        app: &str,
+        old: &ModelState,
+        new: &ModelState,
+        similar: bool,
+    ) -> bool {
+        let _ = (app, old, new, similar);
+        false
+    }
+
+    /// Was field `old` of `model` renamed to `new`? `similar` says whether
+    /// their definitions are the same.
+    fn ask_rename_field(
+        &mut self,
+        app: &str,
+        model: &str,
+        old: &FieldState,
+        new: &FieldState,
+        similar: bool,
+    ) -> bool {
+        let _ = (app, model, old, new, similar);
+        false
+    }
+
+    /// A value for the existing rows of `model`, which the not-null `field`
+    /// is added to (`adding`) or stops allowing NULL in.
+    fn ask_not_null_default(
+        &mut self,
+        app: &str,
+        model: &str,
+        field: &FieldState,
+        adding: bool,
+    ) -> Option<FieldDefault> {
+        let _ = (app, model, field, adding);
+        None
+    }
+}
+
+/// A rename given up front, as `makemigrations --rename` takes it:
+/// `Model=NewModel` for a model, `Model.field=new_field` for a field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rename {
+    /// A model rename.
+    Model {
+        /// The old name.
+        old: String,
+        /// The new name.
+        new: String,
+    },
+    /// A field rename.
+    Field {
+        /// The model (its new name, if it was renamed too).
+        model: String,
+        /// The old name.
+        old: String,
+        /// The new name.
+        new: String,
+    },
+}
+
+impl std::str::FromStr for Rename {
+    type Err = String;
+
+    /// Parses `Old=New` or `Model.old=new`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let usage = || {
+            format!("`{text}` is not a rename: write `OldModel=NewModel` or `Model.old_field=new_field`")
+        };
+        let (left, new) = text.split_once('=').ok_or_else(usage)?;
+        let (left, new) = (left.trim(), new.trim());
+        if left.is_empty() || new.is_empty() || new.contains('.') {
+            return Err(usage());
+        }
+        Ok(match left.split_once('.') {
+            Some((model, old)) if !model.is_empty() && !old.is_empty() => Rename::Field {
+                model: model.to_owned(),
+                old: old.to_owned(),
+                new: new.to_owned(),
+            },
+            Some(_) => return Err(usage()),
+            None => Rename::Model {
+                old: left.to_owned(),
+                new: new.to_owned(),
+            },
+        })
+    }
+}
+
+/// A questioner that renames only what it was told to, and gives no
+/// defaults: what `makemigrations --noinput` uses.
+#[derive(Clone, Debug, Default)]
+pub struct GivenAnswers {
+    /// The renames to make.
+    pub renames: Vec<Rename>,
+    /// One-off defaults, by `(model, field)`.
+    pub defaults: Vec<(String, String, FieldDefault)>,
+}
+
+impl Questioner for GivenAnswers {
+    fn ask_rename_model(
+        &mut self,
+        _app: &str,
+        old: &ModelState,
+        new: &ModelState,
+        _similar: bool,
+    ) -> bool {
+        self.renames.iter().any(|rename| {
+            matches!(rename, Rename::Model { old: o, new: n } if *o == old.name && *n == new.name)
+        })
+    }
+
+    fn ask_rename_field(
+        &mut self,
+        _app: &str,
+        model: &str,
+        old: &FieldState,
+        new: &FieldState,
+        _similar: bool,
+    ) -> bool {
+        self.renames.iter().any(|rename| {
+            matches!(rename, Rename::Field { model: m, old: o, new: n }
+                if m == model && *o == old.name && *n == new.name)
+        })
+    }
+
+    fn ask_not_null_default(
+        &mut self,
+        _app: &str,
+        model: &str,
+        field: &FieldState,
+        _adding: bool,
+    ) -> Option<FieldDefault> {
+        self.defaults
+            .iter()
+            .find(|(m, f, _)| m == model && *f == field.name)
+            .map(|(_, _, value)| value.clone())
+    }
+}
+
+/// What the detector found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Changes {
+    /// The operations, by app.
+    pub apps: BTreeMap<String, Vec<Operation>>,
+    /// Things the user should know: a removed and an added field or model
+    /// that look like a rename but were not taken as one.
+    pub notes: Vec<String>,
+}
+
+impl Changes {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.apps.values().all(Vec::is_empty)
+    }
+}
+
+/// The operations that turn `from` (the migrations' state) into `to` (the
+/// models' state), asking `questioner` about renames and defaults.
+///
+/// ```
+/// use flagon_orm::migrations::{detect_changes, FieldState, GivenAnswers, ModelState, Operation, ProjectState};
+/// use flagon_orm::FieldKind;
+///
+/// let question = ModelState::new("polls", "Question", "polls_question")
+///     .field(FieldState::new("id", FieldKind::BigInteger).primary_key().auto());
+/// let mut to = ProjectState::new();
+/// to.add_model(question.clone());
+/// let changes = detect_changes(&ProjectState::new(), &to, &mut GivenAnswers::default())?;
+/// assert_eq!(changes.apps["polls"], vec![Operation::create_model(question)]);
+/// # Ok::<(), flagon_orm::migrations::MigrationError>(())
+/// ```
+pub fn detect_changes(
+    from: &ProjectState,
+    to: &ProjectState,
+    questioner: &mut dyn Questioner,
+) -> Result<Changes, MigrationError> {
+    let mut changes = Changes::default();
+    let apps: std::collections::BTreeSet<&String> = from
+        .models
+        .keys()
+        .chain(to.models.keys())
+        .map(|(app, _)| app)
+        .collect();
+    for app in apps {
+        let operations = detect_app(app, from, to, questioner, &mut changes.notes)?;
+        if !operations.is_empty() {
+            changes.apps.insert(app.clone(), operations);
+        }
+    }
+    Ok(changes)
+}
+
+fn models_of<'a>(state: &'a ProjectState, app: &str) -> Vec<&'a ModelState> {
+    state
+        .models
+        .iter()
+        .filter(|((model_app, _), _)| model_app == app)
+        .map(|(_, model)| model)
+        .collect()
+}
+
+fn same_fields(a: &ModelState, b: &ModelState) -> bool {
+    a.fields.len() == b.fields.len() && a.fields.iter().zip(&b.fields).all(|(x, y)| x == y)
+}
+
+fn detect_app(
+    app: &str,
+    from: &ProjectState,
+    to: &ProjectState,
+    questioner: &mut dyn Questioner,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Operation>, MigrationError> {
+    let old_models = models_of(from, app);
+    let new_models = models_of(to, app);
+    let mut removed: Vec<&ModelState> = old_models
+        .iter()
+        .copied()
+        .filter(|old| to.model(app, &old.name).is_none())
+        .collect();
+    let added: Vec<&ModelState> = new_models
+        .iter()
+        .copied()
+        .filter(|new| from.model(app, &new.name).is_none())
+        .collect();
+
+    let mut renames_ops = Vec::new();
+    let mut created = Vec::new();
+    // Pairs (old state renamed, new) to compare field by field.
+    let mut pairs: Vec<(ModelState, &ModelState)> = Vec::new();
+    for new in added {
+        let mut renamed_from = None;
+        for (position, old) in removed.iter().enumerate() {
+            let similar = same_fields(old, new);
+            if questioner.ask_rename_model(app, old, new, similar) {
+                renamed_from = Some(position);
+                break;
+            } else if similar {
+                notes.push(format!(
+                    "model {app}.{} was removed and {} added with the same fields; \
+                     if it was renamed, answer yes or pass --rename {}={}",
+                    old.name, new.name, old.name, new.name
+                ));
+            }
+        }
+        match renamed_from {
+            Some(position) => {
+                let old = removed.remove(position);
+                renames_ops.push(Operation::rename_model(old.name.clone(), new.name.clone()));
+                let mut state = ProjectState::new();
+                state.add_model(old.clone());
+                state.apply(
+                    app,
+                    &Operation::rename_model(old.name.clone(), new.name.clone()),
+                )?;
+                let renamed = state
+                    .model(app, &new.name)
+                    .cloned()
+                    .ok_or_else(|| MigrationError::invalid("a renamed model went missing"))?;
+                pairs.push((renamed, new));
+            }
+            None => created.push(Operation::create_model(new.clone())),
+        }
+    }
+    for new in &new_models {
+        if let Some(old) = from.model(app, &new.name) {
+            pairs.push((old.clone(), new));
+        }
+    }
+
+    let mut operations = renames_ops;
+    for (old, new) in &pairs {
+        if old.table != new.table {
+            operations.push(Operation::alter_model_table(
+                new.name.clone(),
+                new.table.clone(),
+            ));
+        }
+    }
+    for old in &removed {
+        operations.push(Operation::delete_model(old.name.clone()));
+    }
+    operations.extend(created);
+    pairs.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    for (old, new) in &pairs {
+        detect_model(app, old, new, questioner, notes, &mut operations)?;
+    }
+    Ok(operations)
+}
+
+fn detect_model(
+    app: &str,
+    old: &ModelState,
+    new: &ModelState,
+    questioner: &mut dyn Questioner,
+    notes: &mut Vec<String>,
+    operations: &mut Vec<Operation>,
+) -> Result<(), MigrationError> {
+    let model = new.name.as_str();
+    let mut removed: Vec<&FieldState> = old
+        .fields
+        .iter()
+        .filter(|field| new.get_field(&field.name).is_none())
+        .collect();
+    let mut added = Vec::new();
+    let mut renames = Vec::new();
+    // The fields as they are once renames are made: old name -> new name.
+    let mut current = old.clone();
+    for field in new
+        .fields
+        .iter()
+        .filter(|f| old.get_field(&f.name).is_none())
+    {
+        let mut taken = None;
+        for (position, candidate) in removed.iter().enumerate() {
+            let similar = candidate.same_definition(field);
+            if questioner.ask_rename_field(app, model, candidate, field, similar) {
+                taken = Some(position);
+                break;
+            } else if similar {
+                notes.push(format!(
+                    "field {model}.{} was removed and {model}.{} added with the same definition; \
+                     if it was renamed, answer yes or pass --rename {model}.{}={}",
+                    candidate.name, field.name, candidate.name, field.name
+                ));
+            }
+        }
+        match taken {
+            Some(position) => {
+                let old_field = removed.remove(position);
+                let rename =
+                    Operation::rename_field(model, old_field.name.clone(), field.name.clone());
+                let mut state = ProjectState::new();
+                state.add_model(current.clone());
+                state.apply(app, &rename)?;
+                if let Some(model_state) = state.model(app, model) {
+                    current = model_state.clone();
+                }
+                renames.push(rename);
+            }
+            None => added.push(field),
+        }
+    }
+
+    // Indexes and constraints that go (or change), before the fields they use.
+    for index in &current.indexes {
+        if !new.indexes.contains(index) {
+            operations.push(Operation::remove_index(model, index.name.clone()));
+        }
+    }
+    for constraint in &current.constraints {
+        if !new.constraints.contains(constraint) {
+            operations.push(Operation::remove_constraint(model, constraint.name.clone()));
+        }
+    }
+    operations.extend(renames);
+    for field in &removed {
+        operations.push(Operation::remove_field(model, field.name.clone()));
+    }
+    for field in added {
+        let mut operation = Operation::add_field(model, field.clone());
+        if !field.null && field.default.is_none() && !field.auto {
+            match questioner.ask_not_null_default(app, model, field, true) {
+                Some(value) => operation = operation.one_off_default(value),
+                None => {
+                    return Err(MigrationError::NeedsAnswer {
+                        message: format!(
+                            "field {model}.{} is added as NOT NULL without a default, so the rows \
+                             already in the table need a value: give it `#[field(default = ..)]`, \
+                             make it an `Option<..>`, or run makemigrations in a terminal to give \
+                             a one-off value",
+                            field.name
+                        ),
+                    })
+                }
+            }
+        }
+        operations.push(operation);
+    }
+    for field in &new.fields {
+        let Some(before) = current.get_field(&field.name) else {
+            continue;
+        };
+        if before != field {
+            let mut operation = Operation::alter_field(model, field.clone());
+            if before.null && !field.null && field.default.is_none() {
+                if let Some(value) = questioner.ask_not_null_default(app, model, field, false) {
+                    operation = operation.one_off_default(value);
+                }
+            }
+            operations.push(operation);
+        }
+    }
+    for index in &new.indexes {
+        if !current.indexes.contains(index) {
+            operations.push(Operation::add_index(model, index.clone()));
+        }
+    }
+    for constraint in &new.constraints {
+        if !current.constraints.contains(constraint) {
+            operations.push(Operation::add_constraint(model, constraint.clone()));
+        }
+    }
+    Ok(())
+}

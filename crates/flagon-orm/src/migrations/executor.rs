@@ -1,0 +1,295 @@
+//! Applying and undoing migrations, each in a transaction where the
+//! backend has transactional DDL, and recording them.
+
+use std::collections::BTreeSet;
+
+use crate::backends::{Db, Dialect};
+use crate::connection::Connection;
+
+use super::ddl::{self, Step};
+use super::error::MigrationError;
+use super::graph::{label, Direction, MigrationGraph, MigrationKey, Target};
+use super::migration::Migration;
+use super::recorder;
+use super::state::ProjectState;
+
+/// What the executor reports as it goes.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress<'a> {
+    /// A migration is about to be applied or undone.
+    Start(&'a MigrationKey, Direction),
+    /// It was.
+    Done(&'a MigrationKey, Direction),
+}
+
+/// One operation's steps, described.
+#[derive(Debug)]
+struct PlannedOperation {
+    description: String,
+    steps: Vec<Step>,
+}
+
+/// The steps of each operation of `migration` in `direction`, given the
+/// state before the migration was applied.
+fn planned(
+    migration: &Migration,
+    before: &ProjectState,
+    direction: Direction,
+    dialect: Dialect,
+) -> Result<Vec<PlannedOperation>, MigrationError> {
+    let app = migration.app.as_str();
+    // The state before each operation, and after the last.
+    let mut states = vec![before.clone()];
+    for operation in &migration.operations {
+        let mut next = states[states.len() - 1].clone();
+        next.apply(app, operation).map_err(|err| {
+            MigrationError::invalid(format!(
+                "{}: {} ({err})",
+                label(&migration.key()),
+                operation.describe()
+            ))
+        })?;
+        states.push(next);
+    }
+    let mut out = Vec::new();
+    match direction {
+        Direction::Forwards => {
+            for (index, operation) in migration.operations.iter().enumerate() {
+                out.push(PlannedOperation {
+                    description: operation.describe(),
+                    steps: ddl::operation_steps(
+                        app,
+                        operation,
+                        &states[index],
+                        &states[index + 1],
+                        dialect,
+                    )?,
+                });
+            }
+        }
+        Direction::Backwards => {
+            for (index, operation) in migration.operations.iter().enumerate().rev() {
+                let reverse = operation.reverse(app, &states[index])?.ok_or_else(|| {
+                    MigrationError::Irreversible {
+                        migration: label(&migration.key()),
+                        operation: operation.describe(),
+                    }
+                })?;
+                out.push(PlannedOperation {
+                    description: format!("undo: {}", operation.describe()),
+                    steps: ddl::operation_steps(
+                        app,
+                        &reverse,
+                        &states[index + 1],
+                        &states[index],
+                        dialect,
+                    )?,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The SQL a migration runs in `direction`, as `sqlmigrate` shows it
+/// (Rust code appears as a comment).
+pub fn migration_sql(
+    graph: &MigrationGraph,
+    key: &MigrationKey,
+    direction: Direction,
+    dialect: Dialect,
+) -> Result<Vec<String>, MigrationError> {
+    let migration = graph
+        .get(key)
+        .ok_or_else(|| MigrationError::graph(format!("no migration {}", label(key))))?;
+    // The state before it: everything it depends on, and their dependencies.
+    let before = graph.state(&ancestors_of(graph, migration))?;
+    let mut out = Vec::new();
+    for operation in planned(migration, &before, direction, dialect)? {
+        out.push(format!("-- {}", operation.description));
+        for step in operation.steps {
+            out.push(match step {
+                Step::Sql(sql) => format!("{sql};"),
+                Step::Rust(_) => "-- (Rust code, run by the migration)".to_owned(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn ancestors_of(graph: &MigrationGraph, migration: &Migration) -> BTreeSet<MigrationKey> {
+    let mut out = BTreeSet::new();
+    let mut stack = migration.dependencies.clone();
+    while let Some(key) = stack.pop() {
+        if let Some(dependency) = graph.get(&key) {
+            if out.insert(key) {
+                stack.extend(dependency.dependencies.iter().cloned());
+            }
+        }
+    }
+    out
+}
+
+async fn run_steps(
+    db: &(impl Connection + ?Sized),
+    migration: &MigrationKey,
+    operations: &[PlannedOperation],
+) -> Result<(), MigrationError> {
+    let rolled_back = db.in_transaction() && db.dialect().has_transactional_ddl();
+    for (position, operation) in operations.iter().enumerate() {
+        for step in &operation.steps {
+            let result = match step {
+                Step::Sql(sql) => db.execute_unprepared(sql).await.map(|_| ()),
+                Step::Rust(code) => {
+                    let conn: &dyn Connection = &DynConnection(db);
+                    (code.0)(conn).await
+                }
+            };
+            if let Err(source) = result {
+                return Err(MigrationError::Failed {
+                    migration: label(migration),
+                    position: position + 1,
+                    operation: operation.description.clone(),
+                    rolled_back,
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `?Sized` connection, made into a `dyn Connection` for data migrations.
+struct DynConnection<'a, C: ?Sized>(&'a C);
+
+impl<C: Connection + ?Sized> Connection for DynConnection<'_, C> {
+    fn dialect(&self) -> Dialect {
+        self.0.dialect()
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.0.in_transaction()
+    }
+
+    fn fetch_all<'a>(
+        &'a self,
+        sql: &'a str,
+        values: sea_query::Values,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<crate::Row>, crate::OrmError>> {
+        self.0.fetch_all(sql, values)
+    }
+
+    fn execute<'a>(
+        &'a self,
+        sql: &'a str,
+        values: sea_query::Values,
+    ) -> futures_util::future::BoxFuture<'a, Result<crate::Executed, crate::OrmError>> {
+        self.0.execute(sql, values)
+    }
+
+    fn execute_unprepared<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<u64, crate::OrmError>> {
+        self.0.execute_unprepared(sql)
+    }
+}
+
+/// Runs one migration's operations and records it, in a transaction when
+/// the migration is atomic.
+async fn run_one(
+    db: &Db,
+    migration: &Migration,
+    operations: Vec<PlannedOperation>,
+    direction: Direction,
+) -> Result<(), MigrationError> {
+    let key = migration.key();
+    if migration.atomic {
+        db.transaction(|tx| async move {
+            run_steps(&tx, &key, &operations).await?;
+            record(&tx, &key, direction).await?;
+            Ok::<_, MigrationError>(())
+        })
+        .await
+    } else {
+        run_steps(db, &key, &operations).await?;
+        record(db, &key, direction).await?;
+        Ok(())
+    }
+}
+
+async fn record(
+    db: &(impl Connection + ?Sized),
+    key: &MigrationKey,
+    direction: Direction,
+) -> Result<(), crate::OrmError> {
+    match direction {
+        Direction::Forwards => recorder::record_applied(db, key).await,
+        Direction::Backwards => recorder::record_unapplied(db, key).await,
+    }
+}
+
+/// Brings `db` to `target`, applying or undoing migrations in order, and
+/// returns what was done. Each migration runs in its own transaction where
+/// the backend allows it: one that fails is rolled back (on SQLite and
+/// PostgreSQL) and stops the run, with an error naming the operation.
+///
+/// Everything is planned before anything runs, so a migration that does
+/// not fit its state, or one that cannot be undone, fails before any SQL.
+pub async fn migrate(
+    db: &Db,
+    graph: &MigrationGraph,
+    target: &Target,
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
+    recorder::ensure_table(db).await?;
+    let mut applied = recorder::applied(db).await?;
+    let plan = graph.plan(target, &applied)?;
+    // Plan every step first.
+    let mut prepared = Vec::new();
+    let mut simulated = applied.clone();
+    for (key, direction) in &plan {
+        let migration = graph
+            .get(key)
+            .ok_or_else(|| MigrationError::graph(format!("no migration {}", label(key))))?;
+        let operations = match direction {
+            Direction::Forwards => {
+                let before = graph.state(&simulated)?;
+                simulated.insert(key.clone());
+                planned(migration, &before, *direction, db.dialect())?
+            }
+            Direction::Backwards => {
+                simulated.remove(key);
+                let before = graph.state(&simulated)?;
+                planned(migration, &before, *direction, db.dialect())?
+            }
+        };
+        prepared.push((migration, *direction, operations));
+    }
+    let mut done = Vec::new();
+    for (migration, direction, operations) in prepared {
+        let key = migration.key();
+        progress(Progress::Start(&key, direction));
+        run_one(db, migration, operations, direction).await?;
+        match direction {
+            Direction::Forwards => applied.insert(key.clone()),
+            Direction::Backwards => applied.remove(&key),
+        };
+        progress(Progress::Done(&key, direction));
+        done.push((key, direction));
+    }
+    Ok(done)
+}
+
+/// The migrations of `graph` that `db` has not applied, in order.
+pub async fn unapplied(
+    db: &Db,
+    graph: &MigrationGraph,
+) -> Result<Vec<MigrationKey>, MigrationError> {
+    let applied = recorder::applied(db).await?;
+    Ok(graph
+        .ordered()
+        .map(Migration::key)
+        .filter(|key| !applied.contains(key))
+        .collect())
+}

@@ -1,0 +1,297 @@
+//! The migration graph: every app's migrations, ordered by their
+//! dependencies, and the plans that bring a database to a target.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::error::MigrationError;
+use super::migration::Migration;
+use super::state::ProjectState;
+
+/// A migration's identity: `(app, name)`.
+pub type MigrationKey = (String, String);
+
+/// Formats a key as `app.name`.
+pub(crate) fn label(key: &MigrationKey) -> String {
+    format!("{}.{}", key.0, key.1)
+}
+
+/// Where `migrate` should bring an app (or every app).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Every app to its latest migration.
+    All,
+    /// One app to its latest migration.
+    Latest(String),
+    /// One app to the migration whose name is or starts with the second
+    /// string: applied up to it, or undone back to it.
+    Named(String, String),
+    /// One app with none of its migrations applied (`migrate app zero`).
+    Zero(String),
+}
+
+/// Whether a migration is applied or undone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Applied.
+    Forwards,
+    /// Undone.
+    Backwards,
+}
+
+/// The migrations of every app, checked and in dependency order.
+#[derive(Debug, Default)]
+pub struct MigrationGraph {
+    nodes: BTreeMap<MigrationKey, Migration>,
+    order: Vec<MigrationKey>,
+}
+
+impl MigrationGraph {
+    /// Builds the graph; fails on a duplicate, a missing dependency or a
+    /// cycle, naming the migrations involved.
+    pub fn new(migrations: impl IntoIterator<Item = Migration>) -> Result<Self, MigrationError> {
+        let mut nodes = BTreeMap::new();
+        for migration in migrations {
+            let key = migration.key();
+            if nodes.insert(key.clone(), migration).is_some() {
+                return Err(MigrationError::graph(format!(
+                    "migration {} is defined twice",
+                    label(&key)
+                )));
+            }
+        }
+        for (key, migration) in &nodes {
+            for dependency in &migration.dependencies {
+                if !nodes.contains_key(dependency) {
+                    return Err(MigrationError::graph(format!(
+                        "migration {} depends on {}, which does not exist \
+                         (is its app registered, with its migrations?)",
+                        label(key),
+                        label(dependency)
+                    )));
+                }
+            }
+        }
+        // Kahn's algorithm; ties broken by key so the order is stable.
+        let mut waiting: BTreeMap<&MigrationKey, usize> = nodes
+            .iter()
+            .map(|(key, migration)| (key, migration.dependencies.len()))
+            .collect();
+        let mut ready: BTreeSet<&MigrationKey> = waiting
+            .iter()
+            .filter(|(_, count)| **count == 0)
+            .map(|(key, _)| *key)
+            .collect();
+        let mut order = Vec::with_capacity(nodes.len());
+        while let Some(key) = ready.pop_first() {
+            waiting.remove(key);
+            order.push(key.clone());
+            for (other, migration) in &nodes {
+                if migration.dependencies.contains(key) {
+                    if let Some(count) = waiting.get_mut(other) {
+                        *count -= 1;
+                        if *count == 0 {
+                            ready.insert(other);
+                        }
+                    }
+                }
+            }
+        }
+        if !waiting.is_empty() {
+            let names: Vec<String> = waiting.keys().map(|key| label(key)).collect();
+            return Err(MigrationError::graph(format!(
+                "the dependencies of these migrations form a cycle: {}",
+                names.join(", ")
+            )));
+        }
+        Ok(MigrationGraph { nodes, order })
+    }
+
+    /// Every migration, in an order that puts each after its dependencies.
+    pub fn ordered(&self) -> impl Iterator<Item = &Migration> {
+        self.order.iter().filter_map(|key| self.nodes.get(key))
+    }
+
+    /// The migration `key`.
+    pub fn get(&self, key: &MigrationKey) -> Option<&Migration> {
+        self.nodes.get(key)
+    }
+
+    /// The migrations of `app`, in order.
+    pub fn app_migrations<'a>(&'a self, app: &'a str) -> impl Iterator<Item = &'a Migration> + 'a {
+        self.ordered().filter(move |migration| migration.app == app)
+    }
+
+    /// The latest migration of `app`: the one no other migration of the
+    /// app depends on. Two of them are a conflict to merge.
+    pub fn leaf(&self, app: &str) -> Result<Option<MigrationKey>, MigrationError> {
+        let keys: Vec<&MigrationKey> = self.nodes.keys().filter(|key| key.0 == app).collect();
+        let leaves: Vec<&MigrationKey> = keys
+            .iter()
+            .copied()
+            .filter(|key| {
+                !self
+                    .nodes
+                    .values()
+                    .any(|other| other.app == app && other.dependencies.contains(key))
+            })
+            .collect();
+        match leaves.as_slice() {
+            [] => Ok(None),
+            [leaf] => Ok(Some((*leaf).clone())),
+            many => {
+                let names: Vec<String> = many.iter().map(|key| label(key)).collect();
+                Err(MigrationError::graph(format!(
+                    "conflicting migrations in app {app}: {} are each the latest; \
+                     make one depend on the other",
+                    names.join(" and ")
+                )))
+            }
+        }
+    }
+
+    /// The apps that have migrations.
+    pub fn apps(&self) -> BTreeSet<String> {
+        self.nodes.keys().map(|key| key.0.clone()).collect()
+    }
+
+    /// The migration of `app` whose name is `name` or starts with it.
+    pub fn resolve(&self, app: &str, name: &str) -> Result<MigrationKey, MigrationError> {
+        let exact = (app.to_owned(), name.to_owned());
+        if self.nodes.contains_key(&exact) {
+            return Ok(exact);
+        }
+        let matches: Vec<&MigrationKey> = self
+            .nodes
+            .keys()
+            .filter(|key| key.0 == app && key.1.starts_with(name))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(MigrationError::graph(format!(
+                "app {app} has no migration named `{name}`{}",
+                if self.apps().contains(app) {
+                    ""
+                } else {
+                    " (it has no migrations at all)"
+                }
+            ))),
+            many => {
+                let names: Vec<&str> = many.iter().map(|key| key.1.as_str()).collect();
+                Err(MigrationError::graph(format!(
+                    "`{name}` matches several migrations of app {app}: {}",
+                    names.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// `key` and everything it depends on, directly or not.
+    fn ancestors(&self, key: &MigrationKey) -> BTreeSet<MigrationKey> {
+        let mut out = BTreeSet::new();
+        let mut stack = vec![key.clone()];
+        while let Some(key) = stack.pop() {
+            if let Some(migration) = self.nodes.get(&key) {
+                if out.insert(key) {
+                    stack.extend(migration.dependencies.iter().cloned());
+                }
+            }
+        }
+        out
+    }
+
+    /// `key` and everything that depends on it, directly or not.
+    fn descendants(&self, key: &MigrationKey) -> BTreeSet<MigrationKey> {
+        let mut out = BTreeSet::new();
+        let mut stack = vec![key.clone()];
+        while let Some(key) = stack.pop() {
+            if out.insert(key.clone()) {
+                stack.extend(
+                    self.nodes
+                        .iter()
+                        .filter(|(_, migration)| migration.dependencies.contains(&key))
+                        .map(|(other, _)| other.clone()),
+                );
+            }
+        }
+        out
+    }
+
+    /// The migrations to apply or undo, in order, to reach `target` from
+    /// the `applied` ones.
+    pub fn plan(
+        &self,
+        target: &Target,
+        applied: &BTreeSet<MigrationKey>,
+    ) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
+        let forwards = |wanted: BTreeSet<MigrationKey>| {
+            self.order
+                .iter()
+                .filter(|key| wanted.contains(*key) && !applied.contains(*key))
+                .map(|key| (key.clone(), Direction::Forwards))
+                .collect::<Vec<_>>()
+        };
+        let backwards = |undo: BTreeSet<MigrationKey>| {
+            self.order
+                .iter()
+                .rev()
+                .filter(|key| undo.contains(*key) && applied.contains(*key))
+                .map(|key| (key.clone(), Direction::Backwards))
+                .collect::<Vec<_>>()
+        };
+        match target {
+            Target::All => {
+                let mut wanted = BTreeSet::new();
+                for app in self.apps() {
+                    if let Some(leaf) = self.leaf(&app)? {
+                        wanted.extend(self.ancestors(&leaf));
+                    }
+                }
+                Ok(forwards(wanted))
+            }
+            Target::Latest(app) => match self.leaf(app)? {
+                Some(leaf) => Ok(forwards(self.ancestors(&leaf))),
+                None => Err(MigrationError::graph(format!(
+                    "app {app} has no migrations"
+                ))),
+            },
+            Target::Named(app, name) => {
+                let key = self.resolve(app, name)?;
+                if applied.contains(&key) {
+                    // Undo what came after it in its app, and what depends on that.
+                    let mut undo = BTreeSet::new();
+                    for (child, migration) in &self.nodes {
+                        if child.0 == *app && migration.dependencies.contains(&key) {
+                            undo.extend(self.descendants(child));
+                        }
+                    }
+                    Ok(backwards(undo))
+                } else {
+                    Ok(forwards(self.ancestors(&key)))
+                }
+            }
+            Target::Zero(app) => {
+                let mut undo = BTreeSet::new();
+                for key in self.nodes.keys().filter(|key| key.0 == *app) {
+                    undo.extend(self.descendants(key));
+                }
+                Ok(backwards(undo))
+            }
+        }
+    }
+
+    /// The state after the migrations in `applied`, replayed in order.
+    pub fn state(&self, applied: &BTreeSet<MigrationKey>) -> Result<ProjectState, MigrationError> {
+        let mut state = ProjectState::new();
+        for key in self.order.iter().filter(|key| applied.contains(*key)) {
+            if let Some(migration) = self.nodes.get(key) {
+                migration.apply(&mut state)?;
+            }
+        }
+        Ok(state)
+    }
+
+    /// The state after every migration.
+    pub fn final_state(&self) -> Result<ProjectState, MigrationError> {
+        self.state(&self.nodes.keys().cloned().collect())
+    }
+}

@@ -1,0 +1,523 @@
+//! The schema as migrations see it: models, fields, indexes and unique
+//! constraints as plain data, built either from the models' metadata (the
+//! state the code wants) or by replaying migrations (the state the
+//! database has).
+
+use std::collections::BTreeMap;
+
+use crate::model::{FieldDefault, FieldKind, FieldMeta, ModelMeta};
+
+use super::error::MigrationError;
+use super::operation::Operation;
+
+/// One field as migrations see it: what shapes its column. Labels (verbose
+/// names, help texts, choices) are not part of it, so changing them needs
+/// no migration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldState {
+    /// The field's name.
+    pub name: String,
+    /// The column's name.
+    pub column: String,
+    /// How the value is stored.
+    pub kind: FieldKind,
+    /// Whether NULL is allowed.
+    pub null: bool,
+    /// Whether this is the primary key.
+    pub primary_key: bool,
+    /// Whether the database assigns the value (auto-increment key).
+    pub auto: bool,
+    /// Whether values must be unique (a unique index).
+    pub unique: bool,
+    /// Whether the column has an index.
+    pub index: bool,
+    /// The maximum length of a `String` field.
+    pub max_length: Option<u32>,
+    /// The column's default.
+    pub default: Option<FieldDefault>,
+}
+
+impl FieldState {
+    /// A not-null field stored in a column of the same name.
+    ///
+    /// ```
+    /// use flagon_orm::migrations::FieldState;
+    /// use flagon_orm::FieldKind;
+    ///
+    /// let field = FieldState::new("title", FieldKind::String).max_length(200).unique();
+    /// assert_eq!(field.column, "title");
+    /// ```
+    pub fn new(name: impl Into<String>, kind: FieldKind) -> FieldState {
+        let name = name.into();
+        FieldState {
+            column: name.clone(),
+            name,
+            kind,
+            null: false,
+            primary_key: false,
+            auto: false,
+            unique: false,
+            index: false,
+            max_length: None,
+            default: None,
+        }
+    }
+
+    /// Stores the field in column `column`.
+    pub fn column(mut self, column: impl Into<String>) -> FieldState {
+        self.column = column.into();
+        self
+    }
+
+    /// Allows NULL.
+    pub fn null(mut self) -> FieldState {
+        self.null = true;
+        self
+    }
+
+    /// Makes the field the primary key.
+    pub fn primary_key(mut self) -> FieldState {
+        self.primary_key = true;
+        self
+    }
+
+    /// Lets the database assign the value (auto-increment).
+    pub fn auto(mut self) -> FieldState {
+        self.auto = true;
+        self
+    }
+
+    /// Requires values to be unique.
+    pub fn unique(mut self) -> FieldState {
+        self.unique = true;
+        self
+    }
+
+    /// Indexes the column.
+    pub fn index(mut self) -> FieldState {
+        self.index = true;
+        self
+    }
+
+    /// Limits a `String` field to `length` characters.
+    pub fn max_length(mut self, length: u32) -> FieldState {
+        self.max_length = Some(length);
+        self
+    }
+
+    /// Gives the column a default.
+    pub fn default(mut self, value: impl Into<FieldDefault>) -> FieldState {
+        self.default = Some(value.into());
+        self
+    }
+
+    /// The state of a model field.
+    pub fn from_meta(field: &FieldMeta) -> FieldState {
+        FieldState {
+            name: field.name.to_owned(),
+            column: field.column.to_owned(),
+            kind: field.kind,
+            null: field.null,
+            primary_key: field.primary_key,
+            auto: field.auto,
+            unique: field.unique && !field.primary_key,
+            index: field.index && !field.unique && !field.primary_key,
+            max_length: field.max_length,
+            default: field.default.clone(),
+        }
+    }
+
+    /// The same field under another name: the column follows the name
+    /// unless it was set apart from it.
+    pub(crate) fn renamed(&self, new_name: &str) -> FieldState {
+        let mut field = self.clone();
+        if field.column == field.name {
+            field.column = new_name.to_owned();
+        }
+        field.name = new_name.to_owned();
+        field
+    }
+
+    /// Whether the two differ only in name (and a column that follows it).
+    pub(crate) fn same_definition(&self, other: &FieldState) -> bool {
+        let follows = |field: &FieldState| field.column == field.name;
+        let mut renamed = other.clone();
+        renamed.name = self.name.clone();
+        if follows(self) && follows(other) {
+            renamed.column = self.column.clone();
+        }
+        renamed == *self
+    }
+}
+
+/// A (non-unique) index over several fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexState {
+    /// The index's name in the database.
+    pub name: String,
+    /// The fields, by name, in index order.
+    pub fields: Vec<String>,
+}
+
+impl IndexState {
+    /// An index called `name` over `fields`.
+    pub fn new(name: impl Into<String>, fields: &[&str]) -> IndexState {
+        IndexState {
+            name: name.into(),
+            fields: fields.iter().map(|&field| field.to_owned()).collect(),
+        }
+    }
+}
+
+/// A constraint that the values of several fields be unique together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConstraintState {
+    /// The constraint's name in the database (it is a unique index).
+    pub name: String,
+    /// The fields, by name.
+    pub fields: Vec<String>,
+}
+
+impl ConstraintState {
+    /// A unique constraint called `name` over `fields`.
+    pub fn unique(name: impl Into<String>, fields: &[&str]) -> ConstraintState {
+        ConstraintState {
+            name: name.into(),
+            fields: fields.iter().map(|&field| field.to_owned()).collect(),
+        }
+    }
+}
+
+/// One model as migrations see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelState {
+    /// The app the model belongs to.
+    pub app: String,
+    /// The model's name.
+    pub name: String,
+    /// Its table.
+    pub table: String,
+    /// Its fields, in column order.
+    pub fields: Vec<FieldState>,
+    /// Indexes over several fields.
+    pub indexes: Vec<IndexState>,
+    /// Unique constraints over several fields.
+    pub constraints: Vec<ConstraintState>,
+}
+
+impl ModelState {
+    /// A model of `app` stored in `table`, with no fields yet.
+    pub fn new(app: impl Into<String>, name: impl Into<String>, table: impl Into<String>) -> Self {
+        ModelState {
+            app: app.into(),
+            name: name.into(),
+            table: table.into(),
+            fields: Vec::new(),
+            indexes: Vec::new(),
+            constraints: Vec::new(),
+        }
+    }
+
+    /// Adds a field.
+    pub fn field(mut self, field: FieldState) -> Self {
+        self.fields.push(field);
+        self
+    }
+
+    /// Adds an index.
+    pub fn index(mut self, index: IndexState) -> Self {
+        self.indexes.push(index);
+        self
+    }
+
+    /// Adds a unique constraint.
+    pub fn constraint(mut self, constraint: ConstraintState) -> Self {
+        self.constraints.push(constraint);
+        self
+    }
+
+    /// The state of a model, from its metadata.
+    pub fn from_meta(meta: &ModelMeta) -> ModelState {
+        let columns = |names: &[&str]| -> Vec<String> {
+            names
+                .iter()
+                .map(|name| {
+                    meta.field(name)
+                        .map_or(*name, |field| field.column)
+                        .to_owned()
+                })
+                .collect()
+        };
+        let owned = |names: &[&str]| names.iter().map(|&name| name.to_owned()).collect();
+        ModelState {
+            app: meta.app.to_owned(),
+            name: meta.name.to_owned(),
+            table: meta.table.to_owned(),
+            fields: meta.fields.iter().map(FieldState::from_meta).collect(),
+            indexes: meta
+                .indexes
+                .iter()
+                .map(|group| IndexState {
+                    name: index_name(meta.table, &columns(group), "idx"),
+                    fields: owned(group),
+                })
+                .collect(),
+            constraints: meta
+                .unique_together
+                .iter()
+                .map(|group| ConstraintState {
+                    name: index_name(meta.table, &columns(group), "uniq"),
+                    fields: owned(group),
+                })
+                .collect(),
+        }
+    }
+
+    /// The field called `name`.
+    pub fn get_field(&self, name: &str) -> Option<&FieldState> {
+        self.fields.iter().find(|field| field.name == name)
+    }
+
+    /// The column of field `name` (the name itself if there is no such field).
+    pub(crate) fn column_of<'a>(&'a self, name: &'a str) -> &'a str {
+        self.get_field(name)
+            .map_or(name, |field| field.column.as_str())
+    }
+
+    /// The default table name of a model of `app` called `name`.
+    pub fn default_table(app: &str, name: &str) -> String {
+        format!("{app}_{}", name.to_lowercase())
+    }
+
+    fn field_mut(&mut self, name: &str) -> Result<&mut FieldState, MigrationError> {
+        let model = self.name.clone();
+        self.fields
+            .iter_mut()
+            .find(|field| field.name == name)
+            .ok_or_else(|| MigrationError::invalid(format!("model {model} has no field `{name}`")))
+    }
+}
+
+/// The name of an index or unique constraint over `columns` of `table`,
+/// short enough for every backend (PostgreSQL keeps 63 bytes, MySQL 64).
+///
+/// ```
+/// use flagon_orm::migrations::index_name;
+/// assert_eq!(index_name("polls_choice", &["question_id".into()], "idx"), "polls_choice_question_id_idx");
+/// assert!(index_name(&"t".repeat(80), &["c".into()], "idx").len() <= 60);
+/// ```
+pub fn index_name(table: &str, columns: &[String], suffix: &str) -> String {
+    const LIMIT: usize = 60;
+    let name = format!("{table}_{}_{suffix}", columns.join("_"));
+    if name.len() <= LIMIT {
+        return name;
+    }
+    // FNV-1a: stable across builds and platforms, unlike std's hasher.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let keep = LIMIT - 10 - suffix.len();
+    let mut cut = keep;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}_{:08x}_{suffix}", &name[..cut], hash as u32)
+}
+
+/// The name of the index a field's `index` or `unique` flag creates.
+pub(crate) fn field_index_name(table: &str, column: &str, unique: bool) -> String {
+    index_name(
+        table,
+        &[column.to_owned()],
+        if unique { "uniq" } else { "idx" },
+    )
+}
+
+/// Every model of every app, keyed by `(app, model name)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProjectState {
+    /// The models.
+    pub models: BTreeMap<(String, String), ModelState>,
+}
+
+impl ProjectState {
+    /// An empty project.
+    pub fn new() -> Self {
+        ProjectState::default()
+    }
+
+    /// The state the given models' metadata describe.
+    pub fn from_models<'a>(models: impl IntoIterator<Item = &'a ModelMeta>) -> Self {
+        let mut state = ProjectState::new();
+        for meta in models {
+            state.add_model(ModelState::from_meta(meta));
+        }
+        state
+    }
+
+    /// Adds (or replaces) a model.
+    pub fn add_model(&mut self, model: ModelState) {
+        self.models
+            .insert((model.app.clone(), model.name.clone()), model);
+    }
+
+    /// The model `name` of `app`.
+    pub fn model(&self, app: &str, name: &str) -> Option<&ModelState> {
+        self.models.get(&(app.to_owned(), name.to_owned()))
+    }
+
+    /// The model `name` of `app`, or an error naming it.
+    pub(crate) fn expect_model(
+        &self,
+        app: &str,
+        name: &str,
+    ) -> Result<&ModelState, MigrationError> {
+        self.model(app, name).ok_or_else(|| {
+            MigrationError::invalid(format!("there is no model {app}.{name} at this point"))
+        })
+    }
+
+    fn model_mut(&mut self, app: &str, name: &str) -> Result<&mut ModelState, MigrationError> {
+        self.models
+            .get_mut(&(app.to_owned(), name.to_owned()))
+            .ok_or_else(|| {
+                MigrationError::invalid(format!("there is no model {app}.{name} at this point"))
+            })
+    }
+
+    /// Applies `operation` of a migration of `app` to the state.
+    pub fn apply(&mut self, app: &str, operation: &Operation) -> Result<(), MigrationError> {
+        match operation {
+            Operation::CreateModel { model } => {
+                if self.model(app, &model.name).is_some() {
+                    return Err(MigrationError::invalid(format!(
+                        "model {app}.{} is created twice",
+                        model.name
+                    )));
+                }
+                let mut model = model.clone();
+                model.app = app.to_owned();
+                self.add_model(model);
+            }
+            Operation::DeleteModel { name } => {
+                self.expect_model(app, name)?;
+                self.models.remove(&(app.to_owned(), name.clone()));
+            }
+            Operation::RenameModel { old_name, new_name } => {
+                if self.model(app, new_name).is_some() {
+                    return Err(MigrationError::invalid(format!(
+                        "cannot rename {app}.{old_name}: model {new_name} exists"
+                    )));
+                }
+                self.expect_model(app, old_name)?;
+                let Some(mut model) = self.models.remove(&(app.to_owned(), old_name.clone()))
+                else {
+                    return Ok(());
+                };
+                if model.table == ModelState::default_table(app, old_name) {
+                    model.table = ModelState::default_table(app, new_name);
+                }
+                model.name = new_name.clone();
+                self.add_model(model);
+            }
+            Operation::AlterModelTable { name, table } => {
+                self.model_mut(app, name)?.table = table.clone();
+            }
+            Operation::AddField { model, field, .. } => {
+                let model = self.model_mut(app, model)?;
+                if model.get_field(&field.name).is_some() {
+                    return Err(MigrationError::invalid(format!(
+                        "model {} already has a field `{}`",
+                        model.name, field.name
+                    )));
+                }
+                model.fields.push(field.clone());
+            }
+            Operation::RemoveField { model, name } => {
+                let model = self.model_mut(app, model)?;
+                model.field_mut(name)?;
+                model.fields.retain(|field| field.name != *name);
+            }
+            Operation::AlterField { model, field, .. } => {
+                *self.model_mut(app, model)?.field_mut(&field.name)? = field.clone();
+            }
+            Operation::RenameField {
+                model,
+                old_name,
+                new_name,
+            } => {
+                let model = self.model_mut(app, model)?;
+                if model.get_field(new_name).is_some() {
+                    return Err(MigrationError::invalid(format!(
+                        "cannot rename {}.{old_name}: field `{new_name}` exists",
+                        model.name
+                    )));
+                }
+                let field = model.field_mut(old_name)?;
+                *field = field.renamed(new_name);
+                let rename = |names: &mut Vec<String>| {
+                    for name in names.iter_mut().filter(|name| *name == old_name) {
+                        name.clone_from(new_name);
+                    }
+                };
+                model
+                    .indexes
+                    .iter_mut()
+                    .for_each(|index| rename(&mut index.fields));
+                model
+                    .constraints
+                    .iter_mut()
+                    .for_each(|constraint| rename(&mut constraint.fields));
+            }
+            Operation::AddIndex { model, index } => {
+                let model = self.model_mut(app, model)?;
+                check_fields(model, &index.fields, &index.name)?;
+                model.indexes.push(index.clone());
+            }
+            Operation::RemoveIndex { model, name } => {
+                let model = self.model_mut(app, model)?;
+                let before = model.indexes.len();
+                model.indexes.retain(|index| index.name != *name);
+                if model.indexes.len() == before {
+                    return Err(MigrationError::invalid(format!(
+                        "model {} has no index `{name}`",
+                        model.name
+                    )));
+                }
+            }
+            Operation::AddConstraint { model, constraint } => {
+                let model = self.model_mut(app, model)?;
+                check_fields(model, &constraint.fields, &constraint.name)?;
+                model.constraints.push(constraint.clone());
+            }
+            Operation::RemoveConstraint { model, name } => {
+                let model = self.model_mut(app, model)?;
+                let before = model.constraints.len();
+                model
+                    .constraints
+                    .retain(|constraint| constraint.name != *name);
+                if model.constraints.len() == before {
+                    return Err(MigrationError::invalid(format!(
+                        "model {} has no constraint `{name}`",
+                        model.name
+                    )));
+                }
+            }
+            Operation::RunSql { .. } | Operation::RunRust { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+fn check_fields(model: &ModelState, fields: &[String], what: &str) -> Result<(), MigrationError> {
+    match fields.iter().find(|name| model.get_field(name).is_none()) {
+        Some(name) => Err(MigrationError::invalid(format!(
+            "`{what}` names field `{name}`, which model {} does not have",
+            model.name
+        ))),
+        None if fields.is_empty() => {
+            Err(MigrationError::invalid(format!("`{what}` names no fields")))
+        }
+        None => Ok(()),
+    }
+}

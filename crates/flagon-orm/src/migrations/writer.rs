@@ -1,0 +1,398 @@
+//! The writer: a migration as Rust source, and the app's `migrations`
+//! module that lists the files.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::model::{FieldDefault, FieldKind};
+
+use super::error::MigrationError;
+use super::migration::Migration;
+use super::operation::Operation;
+use super::state::{ConstraintState, FieldState, IndexState, ModelState};
+
+/// A Rust string literal for `text`.
+fn lit(text: &str) -> String {
+    format!("{text:?}")
+}
+
+fn kind(kind: FieldKind) -> String {
+    format!("FieldKind::{kind:?}")
+}
+
+fn default_source(value: &FieldDefault) -> String {
+    match value {
+        FieldDefault::Int(value) => format!("{value}_i64"),
+        FieldDefault::Float(value) => format!("{value:?}_f64"),
+        FieldDefault::Bool(value) => value.to_string(),
+        FieldDefault::Str(text) => lit(text),
+    }
+}
+
+fn field_source(field: &FieldState) -> String {
+    let mut out = format!(
+        "FieldState::new({}, {})",
+        lit(&field.name),
+        kind(field.kind)
+    );
+    if field.column != field.name {
+        let _ = write!(out, ".column({})", lit(&field.column));
+    }
+    if let Some(length) = field.max_length {
+        let _ = write!(out, ".max_length({length})");
+    }
+    for (set, name) in [
+        (field.primary_key, "primary_key"),
+        (field.auto, "auto"),
+        (field.null, "null"),
+        (field.unique, "unique"),
+        (field.index, "index"),
+    ] {
+        if set {
+            let _ = write!(out, ".{name}()");
+        }
+    }
+    if let Some(default) = &field.default {
+        let _ = write!(out, ".default({})", default_source(default));
+    }
+    out
+}
+
+fn names_source(names: &[String]) -> String {
+    let names: Vec<String> = names.iter().map(|name| lit(name)).collect();
+    format!("&[{}]", names.join(", "))
+}
+
+fn index_source(index: &IndexState) -> String {
+    format!(
+        "IndexState::new({}, {})",
+        lit(&index.name),
+        names_source(&index.fields)
+    )
+}
+
+fn constraint_source(constraint: &ConstraintState) -> String {
+    format!(
+        "ConstraintState::unique({}, {})",
+        lit(&constraint.name),
+        names_source(&constraint.fields)
+    )
+}
+
+fn model_source(model: &ModelState, indent: &str) -> String {
+    let mut out = format!(
+        "ModelState::new({}, {}, {})",
+        lit(&model.app),
+        lit(&model.name),
+        lit(&model.table)
+    );
+    for field in &model.fields {
+        let _ = write!(out, "\n{indent}    .field({})", field_source(field));
+    }
+    for index in &model.indexes {
+        let _ = write!(out, "\n{indent}    .index({})", index_source(index));
+    }
+    for constraint in &model.constraints {
+        let _ = write!(
+            out,
+            "\n{indent}    .constraint({})",
+            constraint_source(constraint)
+        );
+    }
+    out
+}
+
+fn operation_source(operation: &Operation) -> Result<String, MigrationError> {
+    let indent = "            ";
+    let with_default = |source: String, value: &Option<FieldDefault>| match value {
+        Some(value) => format!(
+            "{source}\n{indent}.one_off_default({})",
+            default_source(value)
+        ),
+        None => source,
+    };
+    Ok(match operation {
+        Operation::CreateModel { model } => {
+            format!(
+                "Operation::create_model(\n{indent}{},\n        )",
+                model_source(model, indent)
+            )
+        }
+        Operation::DeleteModel { name } => format!("Operation::delete_model({})", lit(name)),
+        Operation::RenameModel { old_name, new_name } => {
+            format!(
+                "Operation::rename_model({}, {})",
+                lit(old_name),
+                lit(new_name)
+            )
+        }
+        Operation::AlterModelTable { name, table } => {
+            format!(
+                "Operation::alter_model_table({}, {})",
+                lit(name),
+                lit(table)
+            )
+        }
+        Operation::AddField {
+            model,
+            field,
+            one_off_default,
+        } => with_default(
+            format!(
+                "Operation::add_field(\n{indent}{},\n{indent}{},\n        )",
+                lit(model),
+                field_source(field)
+            ),
+            one_off_default,
+        ),
+        Operation::RemoveField { model, name } => {
+            format!("Operation::remove_field({}, {})", lit(model), lit(name))
+        }
+        Operation::AlterField {
+            model,
+            field,
+            one_off_default,
+        } => with_default(
+            format!(
+                "Operation::alter_field(\n{indent}{},\n{indent}{},\n        )",
+                lit(model),
+                field_source(field)
+            ),
+            one_off_default,
+        ),
+        Operation::RenameField {
+            model,
+            old_name,
+            new_name,
+        } => format!(
+            "Operation::rename_field({}, {}, {})",
+            lit(model),
+            lit(old_name),
+            lit(new_name)
+        ),
+        Operation::AddIndex { model, index } => {
+            format!(
+                "Operation::add_index({}, {})",
+                lit(model),
+                index_source(index)
+            )
+        }
+        Operation::RemoveIndex { model, name } => {
+            format!("Operation::remove_index({}, {})", lit(model), lit(name))
+        }
+        Operation::AddConstraint { model, constraint } => format!(
+            "Operation::add_constraint({}, {})",
+            lit(model),
+            constraint_source(constraint)
+        ),
+        Operation::RemoveConstraint { model, name } => {
+            format!(
+                "Operation::remove_constraint({}, {})",
+                lit(model),
+                lit(name)
+            )
+        }
+        Operation::RunSql { sql, reverse_sql } => match reverse_sql {
+            Some(reverse) => format!(
+                "Operation::run_sql({}).reverse_sql({})",
+                lit(sql),
+                lit(reverse)
+            ),
+            None => format!("Operation::run_sql({})", lit(sql)),
+        },
+        Operation::RunRust { .. } => {
+            return Err(MigrationError::invalid(
+                "a RunRust operation names functions and cannot be written out; add it by hand",
+            ))
+        }
+    })
+}
+
+/// The Rust source of `migration`. `orm` is the path the app reaches the
+/// ORM by: `flagon::orm` through the facade, or `flagon_orm`.
+///
+/// ```
+/// use flagon_orm::migrations::{migration_source, Migration, Operation};
+///
+/// let migration = Migration::new("polls", "0002_remove_question_votes")
+///     .depends_on("polls", "0001_initial")
+///     .operation(Operation::remove_field("Question", "votes"));
+/// let source = migration_source(&migration, "flagon::orm")?;
+/// assert!(source.contains(r#".operation(Operation::remove_field("Question", "votes"))"#));
+/// # Ok::<(), flagon_orm::migrations::MigrationError>(())
+/// ```
+pub fn migration_source(migration: &Migration, orm: &str) -> Result<String, MigrationError> {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "//! Migration `{}` of app `{}`, written by `makemigrations`.",
+        migration.name, migration.app
+    );
+    if !migration.operations.is_empty() {
+        out.push_str("//!\n");
+        for operation in &migration.operations {
+            let _ = writeln!(out, "//! - {}", operation.describe());
+        }
+    }
+    let _ = writeln!(out, "\nuse {orm}::migrations::prelude::*;\n");
+    out.push_str("/// The migration.\npub fn migration() -> Migration {\n");
+    let _ = write!(
+        out,
+        "    Migration::new({}, {})",
+        lit(&migration.app),
+        lit(&migration.name)
+    );
+    for (app, name) in &migration.dependencies {
+        let _ = write!(out, "\n        .depends_on({}, {})", lit(app), lit(name));
+    }
+    if !migration.atomic {
+        out.push_str("\n        .non_atomic()");
+    }
+    for operation in &migration.operations {
+        let _ = write!(
+            out,
+            "\n        .operation({})",
+            operation_source(operation)?
+        );
+    }
+    out.push_str("\n}\n");
+    Ok(out)
+}
+
+/// The module file name of a migration: `m0002_question_votes.rs`.
+pub fn module_name(migration_name: &str) -> String {
+    format!("m{migration_name}")
+}
+
+/// The names of the migration modules in `directory`, sorted.
+fn migration_modules(directory: &Path) -> Result<Vec<String>, MigrationError> {
+    let io = |source| MigrationError::Io {
+        path: directory.to_owned(),
+        source,
+    };
+    let mut names = Vec::new();
+    if !directory.exists() {
+        return Ok(names);
+    }
+    for entry in std::fs::read_dir(directory).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".rs") {
+            let numbered = stem.len() > 5
+                && stem.starts_with('m')
+                && stem[1..5].bytes().all(|b| b.is_ascii_digit());
+            if numbered {
+                names.push(stem.to_owned());
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The source of the `migrations/mod.rs` listing `modules`.
+fn mod_source(app: &str, modules: &[String], orm: &str) -> String {
+    let mut out = format!(
+        "//! The migrations of app `{app}`. `makemigrations` writes this file again\n\
+         //! whenever it adds one: edit the migrations, not this list.\n\n"
+    );
+    for module in modules {
+        let _ = writeln!(out, "mod {module};");
+    }
+    let _ = writeln!(
+        out,
+        "\n/// The app's migrations, oldest first, for `AppConfig::migrations`.\n\
+         pub const MIGRATIONS: &[fn() -> {orm}::migrations::Migration] = &["
+    );
+    for module in modules {
+        let _ = writeln!(out, "    {module}::migration,");
+    }
+    out.push_str("];\n");
+    out
+}
+
+/// Writes `contents` to `path` whole or not at all (through a temporary
+/// file renamed into place).
+fn write_whole(path: &Path, contents: &str) -> Result<(), MigrationError> {
+    let io = |source| MigrationError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let temp = path.with_extension("rs.tmp");
+    std::fs::write(&temp, contents).map_err(io)?;
+    std::fs::rename(&temp, path).map_err(|err| {
+        let _ = std::fs::remove_file(&temp);
+        io(err)
+    })
+}
+
+/// Writes `migration` into `directory` (created if missing) and rewrites
+/// the directory's `mod.rs` to list it. Returns the new file's path.
+pub fn write_migration(
+    directory: &Path,
+    migration: &Migration,
+    orm: &str,
+) -> Result<PathBuf, MigrationError> {
+    let source = migration_source(migration, orm)?;
+    std::fs::create_dir_all(directory).map_err(|source| MigrationError::Io {
+        path: directory.to_owned(),
+        source,
+    })?;
+    let module = module_name(&migration.name);
+    let path = directory.join(format!("{module}.rs"));
+    if path.exists() {
+        return Err(MigrationError::Io {
+            path,
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "a migration file of that name exists already",
+            ),
+        });
+    }
+    write_whole(&path, &source)?;
+    let modules = migration_modules(directory)?;
+    if let Err(err) = write_whole(
+        &directory.join("mod.rs"),
+        &mod_source(&migration.app, &modules, orm),
+    ) {
+        let _ = std::fs::remove_file(&path);
+        return Err(err);
+    }
+    Ok(path)
+}
+
+/// The name of the next migration of an app whose latest is `latest`,
+/// from its operations: `0001_initial`, `0002_question_votes`, or
+/// `0003_auto_<date>_<time>` when there are many.
+pub fn next_name(
+    latest: Option<&str>,
+    operations: &[Operation],
+    custom: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let number = latest
+        .and_then(|name| name.get(..4))
+        .and_then(|digits| digits.parse::<u32>().ok())
+        .map_or(1, |n| n + 1);
+    let suffix = match custom {
+        Some(custom) => custom.to_owned(),
+        None if number == 1
+            && operations
+                .iter()
+                .all(|op| matches!(op, Operation::CreateModel { .. })) =>
+        {
+            "initial".to_owned()
+        }
+        None => {
+            let fragments: Option<Vec<String>> =
+                operations.iter().map(Operation::name_fragment).collect();
+            match fragments {
+                Some(fragments) if !fragments.is_empty() && fragments.join("_").len() <= 52 => {
+                    fragments.join("_")
+                }
+                _ => format!("auto_{}", now.format("%Y%m%d_%H%M")),
+            }
+        }
+    };
+    format!("{number:04}_{suffix}")
+}
