@@ -242,6 +242,20 @@ impl App {
         self
     }
 
+    /// The value of type `T` registered with [`App::state`], if any (for
+    /// extensions that configure themselves from the app, such as the
+    /// management commands).
+    ///
+    /// ```
+    /// # use flagon_web::App;
+    /// let app = App::new().state(42_u32);
+    /// assert_eq!(app.get_state::<u32>(), Some(&42));
+    /// assert_eq!(app.get_state::<i8>(), None);
+    /// ```
+    pub fn get_state<T: Clone + Send + Sync + 'static>(&self) -> Option<&T> {
+        self.states.get::<T>()
+    }
+
     /// Registers a URL converter usable as `<name:param>` in routes.
     pub fn converter(mut self, name: &str, converter: impl crate::routing::Converter) -> Self {
         self.converters.insert(name, Arc::new(converter));

@@ -67,11 +67,37 @@ pub trait AppExt {
     /// reach the app with their HTTP meaning: "does not exist" is a 404,
     /// "the database is unavailable" a 503.
     fn database(self, db: flagon_orm::Db) -> App;
+
+    /// Registers the project's apps (their models and migrations) for the
+    /// management commands: `makemigrations`, `migrate`, `showmigrations`,
+    /// `sqlmigrate`, and the warning `runserver` gives about unapplied
+    /// migrations.
+    ///
+    /// ```
+    /// use flagon::orm::migrations::{AppConfig, Apps};
+    /// use flagon::prelude::*;
+    ///
+    /// #[derive(Model, Debug)]
+    /// #[model(app = "polls")]
+    /// struct Question { id: i64, #[field(max_length = 200)] text: String }
+    ///
+    /// let app = App::new().apps(Apps::new().app(
+    ///     AppConfig::new("polls")
+    ///         .model::<Question>()
+    ///         .directory(concat!(env!("CARGO_MANIFEST_DIR"), "/src/polls/migrations")),
+    /// ));
+    /// # let _ = app;
+    /// ```
+    fn apps(self, apps: flagon_orm::migrations::Apps) -> App;
 }
 
 impl AppExt for App {
     fn database(self, db: flagon_orm::Db) -> App {
         self.state(Db(db)).error_status(orm_error_status)
+    }
+
+    fn apps(self, apps: flagon_orm::migrations::Apps) -> App {
+        self.state(apps)
     }
 }
 

@@ -1,5 +1,6 @@
-//! The example binary as a user runs it: `FLAGON_ADDR` moves it, it serves
-//! over a real socket, and SIGTERM stops it cleanly.
+//! The example binary as a user runs it: it migrates its database, serves
+//! over a real socket where `FLAGON_ADDR` says, and SIGTERM stops it
+//! cleanly; `runserver` alone warns about unapplied migrations.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -40,11 +41,14 @@ fn get(port: u16, path: &str) -> std::io::Result<String> {
 #[test]
 fn flagon_addr_moves_the_app_and_sigterm_stops_it() {
     let port = free_port();
+    let dir = tempfile::tempdir().expect("a temporary folder");
     let child = Command::new(env!("CARGO_BIN_EXE_hello"))
+        .current_dir(dir.path())
         .env("FLAGON_ADDR", format!("127.0.0.1:{port}"))
         .env_remove("FLAGON_SECRET_KEY")
         .env_remove("FLAGON_DEBUG")
-        .stdout(Stdio::null())
+        .env_remove("FLAGON_DATABASE_URL")
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("the hello binary starts");
@@ -84,4 +88,51 @@ fn flagon_addr_moves_the_app_and_sigterm_stops_it() {
         "the server exits cleanly on SIGTERM: {exit:?}"
     );
     assert!(get(port, "/").is_err(), "nothing listens after shutdown");
+    let mut printed = String::new();
+    if let Some(mut stdout) = server.0.stdout.take() {
+        stdout.read_to_string(&mut printed).expect("the output");
+    }
+    assert!(
+        printed.contains("Applying guestbook.0001_initial... OK"),
+        "{printed}"
+    );
+    assert!(
+        dir.path().join("db.sqlite3").exists(),
+        "the database is made in the current folder"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn runserver_warns_about_unapplied_migrations() {
+    let port = free_port();
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let child = Command::new(env!("CARGO_BIN_EXE_hello"))
+        .arg("runserver")
+        .current_dir(dir.path())
+        .env("FLAGON_ADDR", format!("127.0.0.1:{port}"))
+        .env_remove("FLAGON_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the hello binary starts");
+    let mut server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get(port, "/").is_err() {
+        assert!(Instant::now() < deadline, "the example never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = server.0.kill();
+    let _ = server.0.wait();
+    let mut printed = String::new();
+    if let Some(mut stdout) = server.0.stdout.take() {
+        stdout.read_to_string(&mut printed).expect("the output");
+    }
+    assert!(
+        printed.contains(
+            "warning: you have 1 unapplied migration: guestbook.0001_initial. \
+             The app may not work until you run `migrate`."
+        ),
+        "{printed}"
+    );
 }

@@ -23,6 +23,25 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// The dialect a `database_url` names, by its scheme.
+    ///
+    /// ```
+    /// use flagon_orm::Dialect;
+    /// assert_eq!(Dialect::from_url("postgres://db/app"), Some(Dialect::Postgres));
+    /// assert_eq!(Dialect::from_url("sqlite://db.sqlite3"), Some(Dialect::Sqlite));
+    /// assert_eq!(Dialect::from_url("mariadb://db/app"), Some(Dialect::MySql));
+    /// assert_eq!(Dialect::from_url("oracle://db"), None);
+    /// ```
+    pub fn from_url(url: &str) -> Option<Dialect> {
+        let scheme = url.split(':').next()?.to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(Dialect::Sqlite),
+            "postgres" | "postgresql" => Some(Dialect::Postgres),
+            "mysql" | "mariadb" => Some(Dialect::MySql),
+            _ => None,
+        }
+    }
+
     /// Whether DDL runs inside transactions (and so a failed migration
     /// leaves nothing behind).
     pub fn has_transactional_ddl(self) -> bool {

@@ -41,7 +41,7 @@ pub enum MigrationError {
         /// MySQL/MariaDB, where DDL commits implicitly).
         rolled_back: bool,
         /// The database's error.
-        source: OrmError,
+        source: Box<OrmError>,
     },
     /// The models need a choice the autodetector cannot make alone (a
     /// not-null field added without a default, with no one to ask).
@@ -51,7 +51,7 @@ pub enum MigrationError {
     },
     /// A database error outside any operation (reading or writing the
     /// `flagon_migrations` table).
-    Database(OrmError),
+    Database(Box<OrmError>),
     /// Writing a migration file failed.
     Io {
         /// The file or folder.
@@ -116,8 +116,8 @@ impl fmt::Display for MigrationError {
 impl std::error::Error for MigrationError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            MigrationError::Failed { source, .. } => Some(source),
-            MigrationError::Database(err) => Some(err),
+            MigrationError::Failed { source, .. } => Some(source.as_ref()),
+            MigrationError::Database(err) => Some(err.as_ref()),
             MigrationError::Io { source, .. } => Some(source),
             _ => None,
         }
@@ -126,6 +126,6 @@ impl std::error::Error for MigrationError {
 
 impl From<OrmError> for MigrationError {
     fn from(err: OrmError) -> Self {
-        MigrationError::Database(err)
+        MigrationError::Database(Box::new(err))
     }
 }

@@ -14,12 +14,12 @@ use super::recorder;
 use super::state::ProjectState;
 
 /// What the executor reports as it goes.
-#[derive(Clone, Copy, Debug)]
-pub enum Progress<'a> {
+#[derive(Clone, Debug)]
+pub enum Progress {
     /// A migration is about to be applied or undone.
-    Start(&'a MigrationKey, Direction),
+    Start(MigrationKey, Direction),
     /// It was.
-    Done(&'a MigrationKey, Direction),
+    Done(MigrationKey, Direction),
 }
 
 /// One operation's steps, described.
@@ -151,7 +151,7 @@ async fn run_steps(
                     position: position + 1,
                     operation: operation.description.clone(),
                     rolled_back,
-                    source,
+                    source: Box::new(source),
                 });
             }
         }
@@ -240,7 +240,7 @@ pub async fn migrate(
     db: &Db,
     graph: &MigrationGraph,
     target: &Target,
-    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    mut progress: impl FnMut(Progress),
 ) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
     recorder::ensure_table(db).await?;
     let mut applied = recorder::applied(db).await?;
@@ -269,13 +269,13 @@ pub async fn migrate(
     let mut done = Vec::new();
     for (migration, direction, operations) in prepared {
         let key = migration.key();
-        progress(Progress::Start(&key, direction));
+        progress(Progress::Start(key.clone(), direction));
         run_one(db, migration, operations, direction).await?;
         match direction {
             Direction::Forwards => applied.insert(key.clone()),
             Direction::Backwards => applied.remove(&key),
         };
-        progress(Progress::Done(&key, direction));
+        progress(Progress::Done(key.clone(), direction));
         done.push((key, direction));
     }
     Ok(done)

@@ -351,14 +351,28 @@ pub fn write_migration(
     }
     write_whole(&path, &source)?;
     let modules = migration_modules(directory)?;
-    if let Err(err) = write_whole(
-        &directory.join("mod.rs"),
-        &mod_source(&migration.app, &modules, orm),
-    ) {
+    let listing = directory.join("mod.rs");
+    if let Err(err) = write_whole(&listing, &mod_source(&migration.app, &modules, orm)) {
         let _ = std::fs::remove_file(&path);
         return Err(err);
     }
+    format_with_rustfmt(&[&path, &listing]);
     Ok(path)
+}
+
+/// Formats the written files with `rustfmt` when it is installed (as
+/// Django runs black), so they pass `cargo fmt --check`; without it they
+/// are left as written, which compiles the same.
+fn format_with_rustfmt(files: &[&Path]) {
+    let status = std::process::Command::new("rustfmt")
+        .args(["--edition", "2021"])
+        .args(files)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if let Err(err) = status {
+        tracing::debug!(target: "flagon::migrations", "rustfmt did not run: {err}");
+    }
 }
 
 /// The name of the next migration of an app whose latest is `latest`,

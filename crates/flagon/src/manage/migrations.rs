@@ -1,0 +1,406 @@
+//! The migration commands: `makemigrations`, `migrate`, `showmigrations`
+//! and `sqlmigrate`, and the startup check for unapplied migrations.
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+
+use clap::ArgMatches;
+use flagon_orm::migrations::{
+    applied, detect_changes, migrate, migration_sql, next_name, unapplied, write_migration, Apps,
+    Changes, Direction, GivenAnswers, Migration, MigrationError, MigrationGraph, Progress,
+    Questioner, Rename, Target,
+};
+use flagon_orm::{Db, Dialect};
+use flagon_web::Settings;
+
+use super::questioner::Interactive;
+
+/// The path migration files reach the ORM by.
+const ORM_PATH: &str = "flagon::orm";
+
+/// A command's failure, as the line printed after `error: `.
+pub(crate) type CommandResult = Result<(), String>;
+
+fn line(out: &mut impl Write, text: impl std::fmt::Display) -> CommandResult {
+    writeln!(out, "{text}").map_err(|err| err.to_string())
+}
+
+/// The registered apps, or an error that says how to register them.
+pub(crate) fn registered(apps: Option<Apps>) -> Result<Apps, String> {
+    apps.ok_or_else(|| {
+        "no apps are registered: pass them to the app with `.apps(..)` \
+         (flagon::AppExt), listing each app's models and migrations"
+            .to_owned()
+    })
+}
+
+fn graph(apps: &Apps) -> Result<MigrationGraph, String> {
+    apps.graph().map_err(|err| err.to_string())
+}
+
+async fn connect(settings: &Settings) -> Result<Db, String> {
+    crate::connect_database(settings)
+        .await
+        .map_err(|err| err.to_string())
+}
+
+/// Whether the models differ from what the migrations build (for `check`,
+/// `migrate` and `makemigrations --check`), by app.
+pub(crate) fn pending_changes(
+    apps: &Apps,
+    graph: &MigrationGraph,
+) -> Result<Changes, MigrationError> {
+    detect_changes(
+        &graph.final_state()?,
+        &apps.models_state(),
+        &mut GivenAnswers::default(),
+    )
+}
+
+/// `makemigrations`.
+pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write) -> CommandResult {
+    let graph = graph(&apps)?;
+    let only: BTreeSet<String> = args
+        .get_many::<String>("app")
+        .map(|apps| apps.cloned().collect())
+        .unwrap_or_default();
+    for label in &only {
+        if apps.get(label).is_none() {
+            return Err(format!("no app is registered as `{label}`"));
+        }
+    }
+    let renames = args
+        .get_many::<String>("rename")
+        .into_iter()
+        .flatten()
+        .map(|text| text.parse::<Rename>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let given = GivenAnswers {
+        renames,
+        defaults: Vec::new(),
+    };
+    let check = args.get_flag("check");
+    let dry_run = args.get_flag("dry-run") || check;
+    let custom_name = args.get_one::<String>("name").map(String::as_str);
+    if let Some(name) = custom_name {
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(format!(
+                "--name {name:?}: use lower-case letters, digits and _ (it becomes a module name)"
+            ));
+        }
+    }
+
+    let mut operations_by_app = if args.get_flag("empty") {
+        if only.is_empty() {
+            return Err("--empty needs the app to write the migration for".to_owned());
+        }
+        only.iter().map(|app| (app.clone(), Vec::new())).collect()
+    } else {
+        let from = graph.final_state().map_err(|err| err.to_string())?;
+        let to = apps.models_state();
+        let interactive = !args.get_flag("noinput") && !check && std::io::stdin().is_terminal();
+        let changes = if interactive {
+            let stdin = std::io::stdin();
+            let mut questioner = Interactive {
+                given,
+                input: stdin.lock(),
+                output: std::io::stdout(),
+            };
+            detect_changes(&from, &to, &mut questioner as &mut dyn Questioner)
+        } else {
+            let mut given = given;
+            detect_changes(&from, &to, &mut given)
+        }
+        .map_err(|err| err.to_string())?;
+        for note in &changes.notes {
+            line(out, format_args!("note: {note}"))?;
+        }
+        let mut by_app = changes.apps;
+        if !only.is_empty() {
+            by_app.retain(|app, _| only.contains(app));
+        }
+        by_app
+    };
+    operations_by_app.retain(|_, operations| !operations.is_empty() || args.get_flag("empty"));
+    if operations_by_app.is_empty() {
+        return line(out, "No changes detected");
+    }
+
+    let now = chrono::Utc::now();
+    let before = graph.final_state().map_err(|err| err.to_string())?;
+    for (app, operations) in operations_by_app {
+        let leaf = graph.leaf(&app).map_err(|err| err.to_string())?;
+        let name = next_name(
+            leaf.as_ref().map(|key| key.1.as_str()),
+            &operations,
+            custom_name,
+            now,
+        );
+        let mut migration = Migration::new(app.clone(), name);
+        if let Some((leaf_app, leaf_name)) = leaf.clone() {
+            migration = migration.depends_on(leaf_app, leaf_name);
+        }
+        migration.operations = operations;
+        let config = apps
+            .get(&app)
+            .ok_or_else(|| format!("models of app `{app}` are registered, but not the app"))?;
+        let directory = config.migrations_directory();
+        let file = match directory {
+            Some(dir) => dir.join(format!(
+                "{}.rs",
+                flagon_orm::migrations::module_name(&migration.name)
+            )),
+            None => std::path::PathBuf::from(format!("<no directory>/m{}.rs", migration.name)),
+        };
+        line(out, format_args!("Migrations for '{app}':"))?;
+        line(out, format_args!("  {}", file.display()))?;
+        for operation in &migration.operations {
+            match operation.data_loss(&before, &app) {
+                Some(loss) => line(
+                    out,
+                    format_args!("    - {}  (destructive: {loss})", operation.describe()),
+                )?,
+                None => line(out, format_args!("    - {}", operation.describe()))?,
+            }
+        }
+        if dry_run {
+            continue;
+        }
+        let Some(directory) = directory else {
+            return Err(format!(
+                "app `{app}` has no migrations directory: give it with \
+                 AppConfig::directory(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/src/{app}/migrations\"))"
+            ));
+        };
+        write_migration(directory, &migration, ORM_PATH).map_err(|err| err.to_string())?;
+        if leaf.is_none() {
+            line(
+                out,
+                format_args!(
+                    "  The first migration of '{app}': declare the module (`mod migrations;`) and \
+                     register it with `.migrations(migrations::MIGRATIONS)` on the app's AppConfig."
+                ),
+            )?;
+        }
+    }
+    if check {
+        return Err(
+            "the models have changes that no migration makes yet: run makemigrations".to_owned(),
+        );
+    }
+    Ok(())
+}
+
+fn target(apps: &Apps, graph: &MigrationGraph, args: &ArgMatches) -> Result<Target, String> {
+    let app = args.get_one::<String>("app");
+    let name = args.get_one::<String>("migration");
+    Ok(match (app, name) {
+        (None, _) => Target::All,
+        (Some(app), name) => {
+            if apps.get(app).is_none() && !graph.apps().contains(app) {
+                return Err(format!("no app is registered as `{app}`"));
+            }
+            match name.map(String::as_str) {
+                None => Target::Latest(app.clone()),
+                Some("zero") => Target::Zero(app.clone()),
+                Some(name) => Target::Named(app.clone(), name.to_owned()),
+            }
+        }
+    })
+}
+
+/// `migrate`.
+pub(crate) async fn migrate_command(
+    apps: Apps,
+    settings: &Settings,
+    args: &ArgMatches,
+    out: &mut impl Write,
+) -> CommandResult {
+    let graph = graph(&apps)?;
+    let target = target(&apps, &graph, args)?;
+    let db = connect(settings).await?;
+    let result = run_migrate(&apps, &graph, &db, &target, args.get_flag("plan"), out).await;
+    db.close().await;
+    result
+}
+
+async fn run_migrate(
+    apps: &Apps,
+    graph: &MigrationGraph,
+    db: &Db,
+    target: &Target,
+    plan_only: bool,
+    out: &mut impl Write,
+) -> CommandResult {
+    if plan_only {
+        let done = applied(db).await.map_err(|err| err.to_string())?;
+        let plan = graph.plan(target, &done).map_err(|err| err.to_string())?;
+        line(out, "Planned operations:")?;
+        if plan.is_empty() {
+            line(out, "  No planned migration operations.")?;
+        }
+        for (key, direction) in plan {
+            let verb = match direction {
+                Direction::Forwards => "Apply",
+                Direction::Backwards => "Unapply",
+            };
+            line(out, format_args!("  {verb} {}.{}", key.0, key.1))?;
+            if let Some(migration) = graph.get(&key) {
+                for operation in &migration.operations {
+                    line(out, format_args!("    - {}", operation.describe()))?;
+                }
+            }
+        }
+        return Ok(());
+    }
+    line(out, "Running migrations:")?;
+    let mut write_error = None;
+    let result = migrate(db, graph, target, |progress| {
+        let text = match progress {
+            Progress::Start(key, Direction::Forwards) => {
+                format!("  Applying {}.{}...", key.0, key.1)
+            }
+            Progress::Start(key, Direction::Backwards) => {
+                format!("  Unapplying {}.{}...", key.0, key.1)
+            }
+            Progress::Done(..) => " OK\n".to_owned(),
+        };
+        if let Err(err) = write!(out, "{text}").and_then(|()| out.flush()) {
+            write_error.get_or_insert(err);
+        }
+    })
+    .await;
+    let done = match result {
+        Ok(done) => done,
+        Err(err) => {
+            let _ = writeln!(out, " FAILED");
+            return Err(err.to_string());
+        }
+    };
+    if let Some(err) = write_error {
+        return Err(err.to_string());
+    }
+    if done.is_empty() {
+        line(out, "  No migrations to apply.")?;
+    }
+    match pending_changes(apps, graph) {
+        Ok(changes) if changes.is_empty() => {}
+        _ => line(
+            out,
+            "  Your models have changes that are not yet reflected in a migration: \
+             run makemigrations, then migrate.",
+        )?,
+    }
+    Ok(())
+}
+
+/// `showmigrations`.
+pub(crate) async fn showmigrations(
+    apps: Apps,
+    settings: &Settings,
+    args: &ArgMatches,
+    out: &mut impl Write,
+) -> CommandResult {
+    let graph = graph(&apps)?;
+    let db = connect(settings).await?;
+    let done = applied(&db).await.map_err(|err| err.to_string());
+    db.close().await;
+    let done = done?;
+    let only: Vec<String> = args
+        .get_many::<String>("app")
+        .map(|apps| apps.cloned().collect())
+        .unwrap_or_default();
+    let labels: Vec<String> = if only.is_empty() {
+        apps.iter().map(|app| app.label().to_owned()).collect()
+    } else {
+        only
+    };
+    for label in labels {
+        if apps.get(&label).is_none() {
+            return Err(format!("no app is registered as `{label}`"));
+        }
+        line(out, &label)?;
+        let mut any = false;
+        for migration in graph.app_migrations(&label) {
+            any = true;
+            let mark = if done.contains(&migration.key()) {
+                "X"
+            } else {
+                " "
+            };
+            line(out, format_args!(" [{mark}] {}", migration.name))?;
+        }
+        if !any {
+            line(out, " (no migrations)")?;
+        }
+    }
+    Ok(())
+}
+
+/// `sqlmigrate`.
+pub(crate) fn sqlmigrate(
+    apps: Apps,
+    settings: &Settings,
+    args: &ArgMatches,
+    out: &mut impl Write,
+) -> CommandResult {
+    let graph = graph(&apps)?;
+    let (Some(app), Some(name)) = (
+        args.get_one::<String>("app"),
+        args.get_one::<String>("migration"),
+    ) else {
+        return Err("sqlmigrate needs an app and a migration name".to_owned());
+    };
+    let key = graph.resolve(app, name).map_err(|err| err.to_string())?;
+    let dialect = Dialect::from_url(&settings.database_url).ok_or_else(|| {
+        format!(
+            "the database_url {:?} names no backend Flagon knows (sqlite, postgres, mysql)",
+            settings.database_url
+        )
+    })?;
+    let direction = if args.get_flag("backwards") {
+        Direction::Backwards
+    } else {
+        Direction::Forwards
+    };
+    let lines = migration_sql(&graph, &key, direction, dialect).map_err(|err| err.to_string())?;
+    let transactional = dialect.has_transactional_ddl();
+    if transactional {
+        line(out, "BEGIN;")?;
+    }
+    for text in lines {
+        line(out, text)?;
+    }
+    if transactional {
+        line(out, "COMMIT;")?;
+    }
+    Ok(())
+}
+
+/// The warning printed when the server starts with unapplied migrations.
+pub(crate) async fn unapplied_warning(apps: &Apps, db: &Db) -> Option<String> {
+    let graph = match apps.graph() {
+        Ok(graph) => graph,
+        Err(err) => return Some(format!("the migrations cannot be loaded: {err}")),
+    };
+    match unapplied(db, &graph).await {
+        Ok(keys) if keys.is_empty() => None,
+        Ok(keys) => {
+            let names: Vec<String> = keys
+                .iter()
+                .map(|(app, name)| format!("{app}.{name}"))
+                .collect();
+            Some(format!(
+                "you have {} unapplied migration{}: {}. The app may not work until you run `migrate`.",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ))
+        }
+        Err(err) => Some(format!("cannot tell which migrations are applied: {err}")),
+    }
+}

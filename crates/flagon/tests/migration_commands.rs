@@ -1,0 +1,237 @@
+//! The migration commands, end to end on SQLite: makemigrations writes
+//! Rust, migrate applies and undoes, showmigrations and sqlmigrate report.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use flagon::orm::migrations::prelude::*;
+use flagon::orm::migrations::{AppConfig, Apps};
+use flagon::prelude::*;
+use flagon::testing::test_settings;
+
+#[derive(Model, Debug)]
+#[model(app = "polls")]
+struct Question {
+    id: i64,
+    #[field(max_length = 200)]
+    text: String,
+    #[field(default = 0)]
+    votes: i32,
+}
+
+/// The migration `makemigrations` writes for `Question` (as the hello
+/// example's compiled migrations show, the writer's output is this code).
+fn initial() -> Migration {
+    Migration::new("polls", "0001_initial").operation(Operation::create_model(
+        ModelState::new("polls", "Question", "polls_question")
+            .field(
+                FieldState::new("id", FieldKind::BigInteger)
+                    .primary_key()
+                    .auto(),
+            )
+            .field(FieldState::new("text", FieldKind::String).max_length(200))
+            .field(FieldState::new("votes", FieldKind::Integer).default(0_i64)),
+    ))
+}
+
+fn add_slug() -> Migration {
+    Migration::new("polls", "0002_question_slug")
+        .depends_on("polls", "0001_initial")
+        .operation(Operation::add_field(
+            "Question",
+            FieldState::new("slug", FieldKind::Text).null(),
+        ))
+}
+
+fn app(dir: &Path, migrations: &[fn() -> Migration]) -> App {
+    let mut settings = test_settings();
+    settings.database_url = format!("sqlite://{}", dir.join("db.sqlite3").display());
+    App::new().settings(settings).apps(
+        Apps::new().app(
+            AppConfig::new("polls")
+                .model::<Question>()
+                .migrations(migrations)
+                .directory(dir.join("migrations")),
+        ),
+    )
+}
+
+async fn run(app: App, args: &[&str]) -> (ExitCode, String) {
+    let mut out = Vec::new();
+    let mut all = vec!["manage"];
+    all.extend_from_slice(args);
+    let code = flagon::run_command(app, all, &mut out).await;
+    (code, String::from_utf8_lossy(&out).into_owned())
+}
+
+#[tokio::test]
+async fn makemigrations_writes_the_first_migration_and_then_finds_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (code, out) = run(app(dir.path(), &[]), &["makemigrations", "--check"]).await;
+    assert_eq!(code, ExitCode::FAILURE, "{out}");
+    assert!(out.contains("run makemigrations"), "{out}");
+    assert!(
+        !dir.path().join("migrations").exists(),
+        "--check writes nothing"
+    );
+
+    let (code, out) = run(app(dir.path(), &[]), &["makemigrations", "--noinput"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(out.contains("Migrations for 'polls':"), "{out}");
+    assert!(out.contains("m0001_initial.rs"), "{out}");
+    assert!(out.contains("    - Create model Question"), "{out}");
+    assert!(
+        out.contains("`.migrations(migrations::MIGRATIONS)`"),
+        "{out}"
+    );
+    let source =
+        std::fs::read_to_string(dir.path().join("migrations/m0001_initial.rs")).expect("file");
+    let expected_field = r#".field(FieldState::new("votes", FieldKind::Integer).default(0_i64))"#;
+    assert!(source.contains(expected_field), "{source}");
+    assert!(
+        source.contains(r#"Migration::new("polls", "0001_initial")"#),
+        "{source}"
+    );
+    let listing = std::fs::read_to_string(dir.path().join("migrations/mod.rs")).expect("mod.rs");
+    assert!(listing.contains("mod m0001_initial;"), "{listing}");
+
+    // Once the migration is compiled in, the models and migrations agree.
+    let (code, out) = run(app(dir.path(), &[initial]), &["makemigrations", "--check"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(out.contains("No changes detected"), "{out}");
+}
+
+#[tokio::test]
+async fn a_removed_field_is_flagged_and_a_possible_rename_noted() {
+    let dir = tempfile::tempdir().expect("dir");
+    // The migrations have `slug`; the model does not.
+    let (code, out) = run(
+        app(dir.path(), &[initial, add_slug]),
+        &["makemigrations", "--dry-run"],
+    )
+    .await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains(
+            "    - Remove field slug from Question  (destructive: the column and its data are dropped)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("m0003_remove_question_slug.rs"), "{out}");
+    assert!(
+        !dir.path().join("migrations").exists(),
+        "--dry-run writes nothing"
+    );
+
+    let (code, out) = run(
+        app(dir.path(), &[initial]),
+        &["makemigrations", "--rename", "nonsense"],
+    )
+    .await;
+    assert_eq!(code, ExitCode::FAILURE);
+    assert!(out.contains("is not a rename"), "{out}");
+}
+
+#[tokio::test]
+async fn migrate_applies_shows_and_undoes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let migrations: &[fn() -> Migration] = &[initial, add_slug];
+
+    let (code, out) = run(app(dir.path(), migrations), &["showmigrations"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert_eq!(out, "polls\n [ ] 0001_initial\n [ ] 0002_question_slug\n");
+
+    let (code, out) = run(app(dir.path(), migrations), &["migrate", "--plan"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains("  Apply polls.0001_initial\n    - Create model Question"),
+        "{out}"
+    );
+
+    let (code, out) = run(app(dir.path(), migrations), &["migrate", "polls", "0001"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(out.contains("  Applying polls.0001_initial... OK"), "{out}");
+    assert!(!out.contains("0002"), "{out}");
+
+    let (code, out) = run(app(dir.path(), migrations), &["migrate"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains("  Applying polls.0002_question_slug... OK"),
+        "{out}"
+    );
+    assert!(out.contains("not yet reflected in a migration"), "{out}");
+
+    let (_, out) = run(app(dir.path(), migrations), &["showmigrations", "polls"]).await;
+    assert_eq!(out, "polls\n [X] 0001_initial\n [X] 0002_question_slug\n");
+
+    let (code, out) = run(app(dir.path(), migrations), &["migrate"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(out.contains("No migrations to apply."), "{out}");
+
+    let (code, out) = run(app(dir.path(), migrations), &["migrate", "polls", "zero"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains(
+            "  Unapplying polls.0002_question_slug... OK\n  Unapplying polls.0001_initial... OK"
+        ),
+        "{out}"
+    );
+    let (_, out) = run(app(dir.path(), migrations), &["showmigrations"]).await;
+    assert_eq!(out, "polls\n [ ] 0001_initial\n [ ] 0002_question_slug\n");
+
+    let (code, out) = run(app(dir.path(), migrations), &["migrate", "blog"]).await;
+    assert_eq!(code, ExitCode::FAILURE);
+    assert!(out.contains("no app is registered as `blog`"), "{out}");
+    let (code, out) = run(app(dir.path(), migrations), &["migrate", "polls", "0007"]).await;
+    assert_eq!(code, ExitCode::FAILURE);
+    assert!(
+        out.contains("app polls has no migration named `0007`"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn sqlmigrate_prints_the_sql_in_a_transaction() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (code, out) = run(
+        app(dir.path(), &[initial, add_slug]),
+        &["sqlmigrate", "polls", "0002"],
+    )
+    .await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert_eq!(
+        out,
+        "BEGIN;\n-- Add field slug to Question\nALTER TABLE \"polls_question\" ADD COLUMN \"slug\" text NULL;\nCOMMIT;\n"
+    );
+    let (code, out) = run(
+        app(dir.path(), &[initial, add_slug]),
+        &["sqlmigrate", "polls", "0002", "--backwards"],
+    )
+    .await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains("CREATE TABLE \"new__polls_question\""),
+        "{out}"
+    );
+    assert!(
+        !dir.path().join("db.sqlite3").exists(),
+        "sqlmigrate does not connect"
+    );
+}
+
+#[tokio::test]
+async fn without_registered_apps_the_commands_say_how_to_register() {
+    let (code, out) = run(App::new().settings(test_settings()), &["migrate"]).await;
+    assert_eq!(code, ExitCode::FAILURE);
+    assert!(out.contains("no apps are registered"), "{out}");
+}
+
+#[tokio::test]
+async fn check_warns_about_models_without_migrations() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (_, out) = run(app(dir.path(), &[]), &["check"]).await;
+    assert!(
+        out.contains("the models of polls have changes no migration makes"),
+        "{out}"
+    );
+}
