@@ -13,6 +13,8 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "primary_key",
     "auto",
     "max_length",
+    "max_digits",
+    "decimal_places",
     "default",
     "unique",
     "index",
@@ -83,6 +85,10 @@ pub(crate) struct FieldAttrs {
     pub index: Option<Flag>,
     /// `max_length = N` and the span of `max_length`.
     pub max_length: Option<(u32, Span)>,
+    /// `max_digits = N` and the span of `max_digits`.
+    pub max_digits: Option<(u32, Span)>,
+    /// `decimal_places = N` and the span of `decimal_places`.
+    pub decimal_places: Option<(u32, Span)>,
     /// `default = <literal>` and the span of the literal.
     pub default: Option<(DefaultLit, Span)>,
     /// `db_column = "..."`.
@@ -199,6 +205,19 @@ pub(crate) fn parse_field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> 
                 "max_length" => {
                     let value = parse_max_length(&value_expr(&meta, &key, "200")?)?;
                     set_once(&meta, &key, &mut out.max_length, (value, meta.path.span()))
+                }
+                "max_digits" => {
+                    let value = parse_count(&value_expr(&meta, &key, "10")?, &key, 1)?;
+                    set_once(&meta, &key, &mut out.max_digits, (value, meta.path.span()))
+                }
+                "decimal_places" => {
+                    let value = parse_count(&value_expr(&meta, &key, "2")?, &key, 0)?;
+                    set_once(
+                        &meta,
+                        &key,
+                        &mut out.decimal_places,
+                        (value, meta.path.span()),
+                    )
                 }
                 "default" => {
                     let expr = value_expr(&meta, &key, "0")?;
@@ -400,6 +419,30 @@ pub(crate) fn parse_ordering(expr: &Expr) -> syn::Result<Vec<OrderBy>> {
             })
         })
         .collect()
+}
+
+/// `key = N`: an integer literal of at least `min` that fits a u32.
+pub(crate) fn parse_count(expr: &Expr, key: &str, min: u32) -> syn::Result<u32> {
+    let message = format!(
+        "`{key}` expects an integer literal, as in `{key} = {}`",
+        min.max(2)
+    );
+    let Expr::Lit(ExprLit {
+        lit: Lit::Int(lit), ..
+    }) = strip_expr(expr)
+    else {
+        return Err(syn::Error::new_spanned(expr, message));
+    };
+    let value: u32 = lit
+        .base10_parse()
+        .map_err(|_| syn::Error::new_spanned(lit, format!("`{key}` must fit in a u32")))?;
+    if value < min {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!("`{key}` must be at least {min}"),
+        ));
+    }
+    Ok(value)
 }
 
 /// `default = 0`, `-1.5`, `true` or `"text"`.

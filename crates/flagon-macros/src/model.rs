@@ -177,6 +177,19 @@ fn check_fields(fields: &[FieldInfo<'_>], errors: &mut Errors) {
                 ));
             }
         }
+        if let (Some((digits, _)), Some((places, span))) =
+            (field.attrs.max_digits, field.attrs.decimal_places)
+        {
+            if places > digits {
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "`decimal_places` ({places}) cannot exceed `max_digits` ({digits}) on `{}`",
+                        field.name
+                    ),
+                ));
+            }
+        }
         if let Some(other) = columns.insert(&field.column, &field.name) {
             let span = field
                 .attrs
@@ -361,6 +374,31 @@ fn generate(
     };
     let unique_together = groups(&attrs.unique_together);
     let indexes = groups(&attrs.indexes);
+    let decimal_checks = fields.iter().map(|field| {
+        let ty = field.ty;
+        let kind = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::KIND);
+        let has_precision =
+            field.attrs.max_digits.is_some() && field.attrs.decimal_places.is_some();
+        let has_any = field.attrs.max_digits.is_some() || field.attrs.decimal_places.is_some();
+        let needs = format!(
+            "the Decimal field `{}` needs `#[field(max_digits = .., decimal_places = ..)]`",
+            field.name
+        );
+        let stray = format!(
+            "`max_digits` and `decimal_places` are for Decimal fields; `{}` is not one",
+            field.name
+        );
+        quote_spanned! {ty.span()=>
+            const _: () = ::core::assert!(
+                !::core::matches!(#kind, #orm::FieldKind::Decimal) || #has_precision,
+                #needs
+            );
+            const _: () = ::core::assert!(
+                ::core::matches!(#kind, #orm::FieldKind::Decimal) || !#has_any,
+                #stray
+            );
+        }
+    });
     let default_checks = fields.iter().filter_map(|field| {
         let (value, span) = field.attrs.default.as_ref()?;
         let ty = field.ty;
@@ -475,6 +513,7 @@ fn generate(
         }
 
         #(#default_checks)*
+        #(#decimal_checks)*
     }
 }
 
@@ -518,6 +557,12 @@ fn field_meta(
         Some((length, _)) => quote!(::core::option::Option::Some(#length)),
         None => quote!(::core::option::Option::None),
     };
+    let count = |value: Option<(u32, Span)>| match value {
+        Some((value, _)) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    };
+    let max_digits = count(attrs.max_digits);
+    let decimal_places = count(attrs.decimal_places);
     let default = match &attrs.default {
         Some((value, _)) => {
             let value = default_tokens(orm, value);
@@ -550,6 +595,8 @@ fn field_meta(
             index: #index,
             max_length: #max_length,
             default: #default,
+            max_digits: #max_digits,
+            decimal_places: #decimal_places,
             verbose_name: #verbose_name,
             help_text: #help_text,
             choices: &[#(#choices),*],
@@ -634,8 +681,8 @@ mod tests {
         for expected in [
             "impl::flagon_orm::ModelforQuestion",
             "constMETA:&'static::flagon_orm::ModelMeta=&::flagon_orm::ModelMeta{app:\"polls\",name:\"Question\",table:\"polls_question\",",
-            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,default:::core::option::Option::None,verbose_name:\"id\",help_text:\"\",choices:&[],}",
-            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),default:::core::option::Option::None,verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],}",
+            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,verbose_name:\"id\",help_text:\"\",choices:&[],}",
+            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],}",
             "name:\"pub_date\",column:\"pub_date\",kind:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::KIND",
             "verbose_name:\"pubdate\"",
             "name:\"note\",column:\"note\",kind:<Option<String>as::flagon_orm::FieldType>::KIND,null:<Option<String>as::flagon_orm::FieldType>::NULLABLE",

@@ -83,7 +83,57 @@ pub(crate) fn validate_value(
             });
         }
     }
+    if let Value::Decimal(Some(number)) = value {
+        if let Some(message) = decimal_problem(*number, field.max_digits, field.decimal_places) {
+            return Err(OrmError::Validation {
+                model: meta.name,
+                field: field.name,
+                message,
+            });
+        }
+    }
     Ok(())
+}
+
+/// What is wrong with `number` for a field of `max_digits` and
+/// `decimal_places`, as Django's `DecimalValidator` says it.
+fn decimal_problem(
+    number: rust_decimal::Decimal,
+    max_digits: Option<u32>,
+    decimal_places: Option<u32>,
+) -> Option<String> {
+    let number = number.normalize();
+    let decimals = number.scale();
+    let mantissa_digits = number
+        .mantissa()
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |log| log + 1);
+    let digits = std::cmp::max(mantissa_digits, decimals);
+    let whole = digits - decimals;
+    if let Some(max) = max_digits {
+        if digits > max {
+            return Some(format!(
+                "ensure that there are no more than {max} digits in total (it has {digits})"
+            ));
+        }
+    }
+    if let Some(places) = decimal_places {
+        if decimals > places {
+            return Some(format!(
+                "ensure that there are no more than {places} decimal places (it has {decimals})"
+            ));
+        }
+        if let Some(max) = max_digits {
+            let whole_max = max.saturating_sub(places);
+            if whole > whole_max {
+                return Some(format!(
+                    "ensure that there are no more than {whole_max} digits before the decimal point (it has {whole})"
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn validate<M: Model>(values: &[Value]) -> Result<(), OrmError> {
@@ -216,4 +266,37 @@ async fn refresh<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Re
         .get(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal_problem;
+    use rust_decimal::Decimal;
+
+    fn problem(text: &str) -> Option<String> {
+        decimal_problem(
+            text.parse::<Decimal>().expect("a decimal"),
+            Some(5),
+            Some(2),
+        )
+    }
+
+    #[test]
+    fn decimals_are_checked_as_django_does() {
+        for fits in ["0", "999.99", "-999.99", "1.5", "12.50", "0.01", "100"] {
+            assert_eq!(problem(fits), None, "{fits}");
+        }
+        assert_eq!(
+            problem("1.005").as_deref(),
+            Some("ensure that there are no more than 2 decimal places (it has 3)")
+        );
+        assert_eq!(
+            problem("1000").as_deref(),
+            Some("ensure that there are no more than 3 digits before the decimal point (it has 4)")
+        );
+        assert_eq!(
+            problem("123456").as_deref(),
+            Some("ensure that there are no more than 5 digits in total (it has 6)")
+        );
+    }
 }

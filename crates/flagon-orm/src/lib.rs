@@ -36,7 +36,7 @@ pub use query::condition::{Assignment, Condition, Lookup, Order};
 pub use query::QuerySet;
 pub use row::Row;
 pub use transaction::Transaction;
-pub use value::{FieldType, Value};
+pub use value::{Decimal, FieldType, Uuid, Value};
 
 /// Items the derive macro's generated code uses; not a public API.
 #[doc(hidden)]

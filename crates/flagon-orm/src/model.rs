@@ -36,6 +36,14 @@ pub enum FieldKind {
     Time,
     /// Raw bytes.
     Bytes,
+    /// An exact decimal number with `max_digits` digits, `decimal_places`
+    /// of them after the point ([`rust_decimal::Decimal`]).
+    Decimal,
+    /// A UUID (native on PostgreSQL, `char(36)` text elsewhere).
+    Uuid,
+    /// A JSON document (`jsonb` on PostgreSQL, `json` on MySQL/MariaDB,
+    /// text on SQLite).
+    Json,
 }
 
 /// A field's default value, written into the column's definition (so rows
@@ -73,8 +81,14 @@ impl FieldDefault {
                     | FieldKind::BigInteger
                     | FieldKind::Float
                     | FieldKind::Double
+                    | FieldKind::Decimal
             ),
-            FieldDefault::Float(_) => matches!(kind, FieldKind::Float | FieldKind::Double),
+            FieldDefault::Float(_) => {
+                matches!(
+                    kind,
+                    FieldKind::Float | FieldKind::Double | FieldKind::Decimal
+                )
+            }
             FieldDefault::Bool(_) => matches!(kind, FieldKind::Boolean),
             FieldDefault::Str(_) => matches!(kind, FieldKind::String | FieldKind::Text),
         }
@@ -150,6 +164,10 @@ pub struct FieldMeta {
     pub max_length: Option<u32>,
     /// The column's default value.
     pub default: Option<FieldDefault>,
+    /// All the digits a `Decimal` field holds.
+    pub max_digits: Option<u32>,
+    /// The digits of a `Decimal` field after the point.
+    pub decimal_places: Option<u32>,
     /// A human name for forms and the admin.
     pub verbose_name: &'static str,
     /// Help text for forms and the admin.
@@ -172,6 +190,8 @@ impl FieldMeta {
             index: false,
             max_length: None,
             default: None,
+            max_digits: None,
+            decimal_places: None,
             verbose_name: name,
             help_text: "",
             choices: &[],

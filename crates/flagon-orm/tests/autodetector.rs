@@ -376,3 +376,41 @@ fn model_metadata_becomes_state() {
         )]
     );
 }
+
+#[derive(Model, Debug)]
+#[model(app = "shop")]
+struct Invoice {
+    id: i64,
+    #[field(max_digits = 8, decimal_places = 2, default = 0)]
+    total: flagon_orm::Decimal,
+    reference: flagon_orm::Uuid,
+    data: Option<serde_json::Value>,
+}
+
+#[test]
+fn decimal_uuid_and_json_fields_are_written_out() {
+    let model = ModelState::from_meta(Invoice::META);
+    let total = model.get_field("total").expect("total");
+    assert_eq!(
+        (total.kind, total.max_digits, total.decimal_places),
+        (FieldKind::Decimal, Some(8), Some(2))
+    );
+    let migration = flagon_orm::migrations::Migration::new("shop", "0001_initial")
+        .operation(Operation::create_model(model));
+    let source =
+        flagon_orm::migrations::migration_source(&migration, "flagon_orm").expect("source");
+    assert!(
+        source.contains(
+            r#"FieldState::new("total", FieldKind::Decimal).decimal(8, 2).default(0_i64)"#
+        ),
+        "{source}"
+    );
+    assert!(
+        source.contains(r#"FieldState::new("reference", FieldKind::Uuid)"#),
+        "{source}"
+    );
+    assert!(
+        source.contains(r#"FieldState::new("data", FieldKind::Json).null()"#),
+        "{source}"
+    );
+}

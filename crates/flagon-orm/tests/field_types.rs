@@ -3,7 +3,7 @@
 mod support;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
-use flagon_orm::{Model, ModelExt};
+use flagon_orm::{Decimal, Model, ModelExt, Uuid};
 use support::on_each_backend;
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -81,6 +81,111 @@ async fn values_round_trip_on_every_backend() {
             .await
             .unwrap();
         assert_eq!(by_day, 1, "{b}");
+        t
+    })
+    .await;
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app = "types")]
+struct Document {
+    id: i64,
+    #[field(max_digits = 8, decimal_places = 2)]
+    price: Decimal,
+    #[field(max_digits = 5, decimal_places = 3)]
+    ratio: Option<Decimal>,
+    #[field(unique)]
+    token: Uuid,
+    other: Option<Uuid>,
+    data: serde_json::Value,
+    extra: Option<serde_json::Value>,
+}
+
+fn decimal(text: &str) -> Decimal {
+    text.parse().expect("a decimal")
+}
+
+#[tokio::test]
+async fn decimals_uuids_and_json_round_trip_and_filter() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        flagon_orm::schema::create_table(&t.db, Document::META)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let token = Uuid::new_v4();
+        let mut first = Document {
+            id: 0,
+            price: decimal("123456.78"),
+            ratio: Some(decimal("-1.125")),
+            token,
+            other: None,
+            data: serde_json::json!({"tags": ["a", "b"], "n": 1, "quote": "it's \"x\""}),
+            extra: None,
+        };
+        first
+            .save(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let mut second = Document {
+            id: 0,
+            price: decimal("0.10"),
+            ratio: None,
+            token: Uuid::new_v4(),
+            other: Some(token),
+            data: serde_json::json!([1, 2.5, null]),
+            extra: Some(serde_json::json!("text")),
+        };
+        second
+            .save(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+
+        let read = Document::objects()
+            .order_by(Document::ID.asc())
+            .all(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(read, vec![first.clone(), second.clone()], "{b}");
+
+        let dear = Document::objects()
+            .filter(Document::PRICE.gt(decimal("100")))
+            .all(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(
+            dear,
+            vec![first.clone()],
+            "{b}: decimals compare as numbers"
+        );
+        let by_token = Document::objects()
+            .filter(Document::OTHER.eq(Some(token)))
+            .get(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(by_token.id, second.id, "{b}");
+
+        let mut too_precise = Document {
+            token: Uuid::new_v4(),
+            price: decimal("1.005"),
+            ..second.clone()
+        };
+        too_precise.id = 0;
+        let err = too_precise.save(&t.db).await.expect_err("three places");
+        assert!(
+            err.to_string()
+                .contains("Document.price: ensure that there are no more than 2 decimal places"),
+            "{b}: {err}"
+        );
+        let mut duplicate = Document {
+            id: 0,
+            ..second.clone()
+        };
+        let err = duplicate.save(&t.db).await.expect_err("same token");
+        assert!(
+            matches!(err, flagon_orm::OrmError::Integrity { .. }),
+            "{b}: {err:?}"
+        );
+        assert_eq!(Document::objects().count(&t.db).await.unwrap(), 2, "{b}");
         t
     })
     .await;

@@ -5,43 +5,43 @@ use sea_query::{Value, Values};
 use crate::error::OrmError;
 
 macro_rules! binder {
-    ($name:ident, $db:ty) => {
+    ($name:ident, $db:ty, |$query:ident| { $($arms:tt)* }) => {
         /// Binds `values` in order to `query`.
         pub(crate) fn $name<'q>(
-            mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            mut $query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
             values: Values,
         ) -> Result<sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>, OrmError> {
             for value in values.0 {
-                query = match value {
-                    Value::Bool(v) => query.bind(v),
-                    Value::TinyInt(v) => query.bind(v.map(i16::from)),
-                    Value::SmallInt(v) => query.bind(v),
-                    Value::Int(v) => query.bind(v),
-                    Value::BigInt(v) => query.bind(v),
-                    Value::TinyUnsigned(v) => query.bind(v.map(i16::from)),
-                    Value::SmallUnsigned(v) => query.bind(v.map(i32::from)),
-                    Value::Unsigned(v) => query.bind(v.map(i64::from)),
+                $query = match value {
+                    Value::Bool(v) => $query.bind(v),
+                    Value::TinyInt(v) => $query.bind(v.map(i16::from)),
+                    Value::SmallInt(v) => $query.bind(v),
+                    Value::Int(v) => $query.bind(v),
+                    Value::BigInt(v) => $query.bind(v),
+                    Value::TinyUnsigned(v) => $query.bind(v.map(i16::from)),
+                    Value::SmallUnsigned(v) => $query.bind(v.map(i32::from)),
+                    Value::Unsigned(v) => $query.bind(v.map(i64::from)),
                     Value::BigUnsigned(v) => {
                         let v = v.map(i64::try_from).transpose().map_err(|_| {
                             unsupported("an unsigned 64-bit value larger than i64::MAX")
                         })?;
-                        query.bind(v)
+                        $query.bind(v)
                     }
-                    Value::Float(v) => query.bind(v),
-                    Value::Double(v) => query.bind(v),
-                    Value::String(v) => query.bind(v),
-                    Value::Char(v) => query.bind(v.map(String::from)),
-                    Value::Bytes(v) => query.bind(v),
-                    Value::Json(v) => query.bind(v.map(|json| *json)),
-                    Value::ChronoDate(v) => query.bind(v),
-                    Value::ChronoTime(v) => query.bind(v),
-                    Value::ChronoDateTime(v) => query.bind(v),
-                    Value::ChronoDateTimeUtc(v) => query.bind(v),
-                    Value::Uuid(v) => query.bind(v),
+                    Value::Float(v) => $query.bind(v),
+                    Value::Double(v) => $query.bind(v),
+                    Value::String(v) => $query.bind(v),
+                    Value::Char(v) => $query.bind(v.map(String::from)),
+                    Value::Bytes(v) => $query.bind(v),
+                    Value::Json(v) => $query.bind(v.map(|json| *json)),
+                    Value::ChronoDate(v) => $query.bind(v),
+                    Value::ChronoTime(v) => $query.bind(v),
+                    Value::ChronoDateTime(v) => $query.bind(v),
+                    Value::ChronoDateTimeUtc(v) => $query.bind(v),
+                    $($arms)*
                     other => return Err(unsupported(&format!("{other:?}"))),
                 };
             }
-            Ok(query)
+            Ok($query)
         }
     };
 }
@@ -53,6 +53,17 @@ fn unsupported(what: &str) -> OrmError {
     }
 }
 
-binder!(sqlite, sqlx::Sqlite);
-binder!(postgres, sqlx::Postgres);
-binder!(mysql, sqlx::MySql);
+// UUIDs are `char(36)` text on SQLite and MySQL; SQLite keeps decimals in
+// a `decimal` (numeric) column, given as text so no digit is lost on the way.
+binder!(sqlite, sqlx::Sqlite, |query| {
+    Value::Uuid(v) => query.bind(v.map(|uuid| uuid.hyphenated().to_string())),
+    Value::Decimal(v) => query.bind(v.map(|decimal| decimal.to_string())),
+});
+binder!(postgres, sqlx::Postgres, |query| {
+    Value::Uuid(v) => query.bind(v),
+    Value::Decimal(v) => query.bind(v),
+});
+binder!(mysql, sqlx::MySql, |query| {
+    Value::Uuid(v) => query.bind(v.map(|uuid| uuid.hyphenated().to_string())),
+    Value::Decimal(v) => query.bind(v),
+});

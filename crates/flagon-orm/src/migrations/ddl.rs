@@ -75,8 +75,31 @@ pub(crate) fn column_type(field: &FieldState, dialect: Dialect) -> String {
         (FieldKind::Time, MySql) => "time(6)",
         (FieldKind::Time, Sqlite) => "time_text",
         (FieldKind::Time, Postgres) => "time",
+        (FieldKind::Decimal, Sqlite) => "decimal",
+        (FieldKind::Decimal, Postgres) => {
+            let (digits, places) = precision(field);
+            return format!("numeric({digits}, {places})");
+        }
+        (FieldKind::Decimal, MySql) => {
+            let (digits, places) = precision(field);
+            return format!("decimal({digits}, {places})");
+        }
+        (FieldKind::Uuid, Postgres) => "uuid",
+        (FieldKind::Uuid, _) => "char(36)",
+        (FieldKind::Json, Postgres) => "jsonb",
+        (FieldKind::Json, MySql) => "json",
+        (FieldKind::Json, Sqlite) => "text",
     };
     text.to_owned()
+}
+
+/// A decimal field's `(max_digits, decimal_places)`; Django's usual
+/// `(10, 2)` when a hand-written state leaves them out.
+fn precision(field: &FieldState) -> (u32, u32) {
+    (
+        field.max_digits.unwrap_or(10),
+        field.decimal_places.unwrap_or(2),
+    )
 }
 
 /// `value` as a SQL literal for `dialect`.
@@ -605,7 +628,10 @@ fn alter_field(
             ));
         }
     }
-    let type_changed = old.kind != new.kind || old.max_length != new.max_length;
+    let type_changed = old.kind != new.kind
+        || old.max_length != new.max_length
+        || old.max_digits != new.max_digits
+        || old.decimal_places != new.decimal_places;
     match dialect {
         Dialect::MySql => {
             if type_changed || old.null != new.null || old.default != new.default {

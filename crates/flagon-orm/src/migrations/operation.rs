@@ -380,6 +380,10 @@ impl Operation {
                 } else if matches!((old.max_length, field.max_length), (Some(a), Some(b)) if b < a)
                 {
                     Some("the column gets shorter; longer values fail or are cut")
+                } else if old.max_digits > field.max_digits
+                    || old.decimal_places > field.decimal_places
+                {
+                    Some("the number gets fewer digits; values that do not fit fail or are rounded")
                 } else {
                     None
                 }

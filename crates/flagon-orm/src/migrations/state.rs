@@ -35,6 +35,10 @@ pub struct FieldState {
     pub max_length: Option<u32>,
     /// The column's default.
     pub default: Option<FieldDefault>,
+    /// All the digits of a `Decimal` field.
+    pub max_digits: Option<u32>,
+    /// The digits of a `Decimal` field after the point.
+    pub decimal_places: Option<u32>,
 }
 
 impl FieldState {
@@ -60,6 +64,8 @@ impl FieldState {
             index: false,
             max_length: None,
             default: None,
+            max_digits: None,
+            decimal_places: None,
         }
     }
 
@@ -105,6 +111,14 @@ impl FieldState {
         self
     }
 
+    /// Gives a `Decimal` field its digits: `max_digits` in all,
+    /// `decimal_places` of them after the point.
+    pub fn decimal(mut self, max_digits: u32, decimal_places: u32) -> FieldState {
+        self.max_digits = Some(max_digits);
+        self.decimal_places = Some(decimal_places);
+        self
+    }
+
     /// Gives the column a default.
     pub fn default(mut self, value: impl Into<FieldDefault>) -> FieldState {
         self.default = Some(value.into());
@@ -124,6 +138,8 @@ impl FieldState {
             index: field.index && !field.unique && !field.primary_key,
             max_length: field.max_length,
             default: field.default.clone(),
+            max_digits: field.max_digits,
+            decimal_places: field.decimal_places,
         }
     }
 

@@ -41,6 +41,9 @@ fn field_source(field: &FieldState) -> String {
     if let Some(length) = field.max_length {
         let _ = write!(out, ".max_length({length})");
     }
+    if let (Some(digits), Some(places)) = (field.max_digits, field.decimal_places) {
+        let _ = write!(out, ".decimal({digits}, {places})");
+    }
     for (set, name) in [
         (field.primary_key, "primary_key"),
         (field.auto, "auto"),
