@@ -16,6 +16,7 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "max_digits",
     "decimal_places",
     "default",
+    "on_delete",
     "unique",
     "index",
     "db_column",
@@ -23,6 +24,9 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "help_text",
     "choices",
 ];
+
+/// The values `on_delete` takes.
+pub(crate) const ON_DELETE: &[&str] = &["cascade", "protect", "restrict", "set_null", "do_nothing"];
 
 /// One entry of `ordering`: a field name, descending when written with `-`.
 #[derive(Clone)]
@@ -89,6 +93,8 @@ pub(crate) struct FieldAttrs {
     pub max_digits: Option<(u32, Span)>,
     /// `decimal_places = N` and the span of `decimal_places`.
     pub decimal_places: Option<(u32, Span)>,
+    /// `on_delete = "cascade"` (a relation field's), checked.
+    pub on_delete: Option<LitStr>,
     /// `default = <literal>` and the span of the literal.
     pub default: Option<(DefaultLit, Span)>,
     /// `db_column = "..."`.
@@ -218,6 +224,16 @@ pub(crate) fn parse_field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> 
                         &mut out.decimal_places,
                         (value, meta.path.span()),
                     )
+                }
+                "on_delete" => {
+                    let value = parse_str(&meta, &key)?;
+                    if !ON_DELETE.contains(&value.value().as_str()) {
+                        return Err(syn::Error::new(
+                            value.span(),
+                            format!("`on_delete` is one of: {}", ON_DELETE.join(", ")),
+                        ));
+                    }
+                    set_once(&meta, &key, &mut out.on_delete, value)
                 }
                 "default" => {
                     let expr = value_expr(&meta, &key, "0")?;

@@ -86,10 +86,14 @@ pub(crate) fn expand_with(input: &DeriveInput, orm: &TokenStream) -> syn::Result
             }
         };
         let name = ident.unraw().to_string();
-        let column = attrs
-            .db_column
-            .as_ref()
-            .map_or_else(|| name.clone(), LitStr::value);
+        // A relation's column is named for the key it holds (`author_id`).
+        let column = attrs.db_column.as_ref().map_or_else(
+            || match types::relation_name(&field.ty) {
+                Some(_) => format!("{name}_id"),
+                None => name.clone(),
+            },
+            LitStr::value,
+        );
         fields.push(FieldInfo {
             ident,
             name,
@@ -388,16 +392,59 @@ fn generate(
             "`max_digits` and `decimal_places` are for Decimal fields; `{}` is not one",
             field.name
         );
-        quote_spanned! {ty.span()=>
-            const _: () = ::core::assert!(
-                !::core::matches!(#kind, #orm::FieldKind::Decimal) || #has_precision,
-                #needs
-            );
-            const _: () = ::core::assert!(
-                ::core::matches!(#kind, #orm::FieldKind::Decimal) || !#has_any,
-                #stray
-            );
+        if has_any {
+            quote_spanned! {ty.span()=>
+                const _: () = ::core::assert!(
+                    ::core::matches!(#kind, #orm::FieldKind::Decimal) && #has_precision,
+                    #stray
+                );
+            }
+        } else {
+            quote_spanned! {ty.span()=>
+                const _: () = ::core::assert!(
+                    !::core::matches!(#kind, #orm::FieldKind::Decimal),
+                    #needs
+                );
+            }
         }
+    });
+    let relation_checks = fields.iter().map(|field| {
+        let ty = field.ty;
+        let relation = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::RELATION);
+        let nullable = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::NULLABLE);
+        match &field.attrs.on_delete {
+            None => {
+                let needs = format!(
+                    "the relation field `{}` needs `#[field(on_delete = \"cascade\")]` \
+                     (or protect, restrict, set_null, do_nothing)",
+                    field.name
+                );
+                quote_spanned! {ty.span()=>
+                    const _: () = ::core::assert!(#relation.is_none(), #needs);
+                }
+            }
+            Some(value) => {
+                let set_null = value.value() == "set_null";
+                let stray = format!(
+                    "`on_delete` is for ForeignKey and OneToOne fields; `{}` is not one",
+                    field.name
+                );
+                let null = format!(
+                    "`on_delete = \"set_null\"` needs a field that can be NULL: make `{}` an `Option<..>`",
+                    field.name
+                );
+                quote_spanned! {ty.span()=>
+                    const _: () = ::core::assert!(#relation.is_some(), #stray);
+                    const _: () = ::core::assert!(!#set_null || #nullable, #null);
+                }
+            }
+        }
+    });
+    let set_related = fields.iter().map(|field| {
+        let ident = field.ident;
+        let ty = field.ty;
+        let name = &field.name;
+        quote!(#name => <#ty as #orm::FieldType>::attach_related(&mut self.#ident, object),)
     });
     let default_checks = fields.iter().filter_map(|field| {
         let (value, span) = field.attrs.default.as_ref()?;
@@ -434,6 +481,12 @@ fn generate(
     let pk_field = &fields[pk.index];
     let pk_ident = pk_field.ident;
     let pk_ty = pk_field.ty;
+    let key_ty = types::non_null(pk_ty);
+    let key_expr = if types::option_inner(pk_ty).is_some() {
+        quote!(::core::clone::Clone::clone(&self.#pk_ident).unwrap_or_default())
+    } else {
+        quote!(::core::clone::Clone::clone(&self.#pk_ident))
+    };
     let set_auto_pk = if pk.auto {
         let inner = types::non_null(pk_ty);
         let value = if types::option_inner(pk_ty).is_some() {
@@ -504,6 +557,23 @@ fn generate(
                 <#pk_ty as #orm::FieldType>::to_value(&self.#pk_ident)
             }
 
+            type Key = #key_ty;
+
+            fn key(&self) -> #key_ty {
+                #key_expr
+            }
+
+            fn set_related(
+                &mut self,
+                field: &str,
+                object: ::std::sync::Arc<dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync>,
+            ) -> bool {
+                match field {
+                    #(#set_related)*
+                    _ => false,
+                }
+            }
+
             #set_auto_pk
         }
 
@@ -514,6 +584,7 @@ fn generate(
 
         #(#default_checks)*
         #(#decimal_checks)*
+        #(#relation_checks)*
     }
 }
 
@@ -551,8 +622,23 @@ fn field_meta(
     } else {
         quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::NULLABLE)
     };
-    let unique = attrs.is_unique();
-    let index = attrs.is_index();
+    let relation = types::relation_name(ty);
+    // A one-to-one link is unique; a foreign key is indexed, as in Django.
+    let unique = attrs.is_unique() || relation == Some("OneToOne");
+    let index = attrs.is_index() || (relation == Some("ForeignKey") && !unique);
+    let on_delete = match &attrs.on_delete {
+        Some(value) => {
+            let variant = match value.value().as_str() {
+                "protect" => quote!(Protect),
+                "restrict" => quote!(Restrict),
+                "set_null" => quote!(SetNull),
+                "do_nothing" => quote!(DoNothing),
+                _ => quote!(Cascade),
+            };
+            quote!(::core::option::Option::Some(#orm::OnDelete::#variant))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let max_length = match attrs.max_length {
         Some((length, _)) => quote!(::core::option::Option::Some(#length)),
         None => quote!(::core::option::Option::None),
@@ -597,6 +683,7 @@ fn field_meta(
             default: #default,
             max_digits: #max_digits,
             decimal_places: #decimal_places,
+            relation: #orm::relation::relation_of::<#ty>(#on_delete),
             verbose_name: #verbose_name,
             help_text: #help_text,
             choices: &[#(#choices),*],
@@ -681,8 +768,8 @@ mod tests {
         for expected in [
             "impl::flagon_orm::ModelforQuestion",
             "constMETA:&'static::flagon_orm::ModelMeta=&::flagon_orm::ModelMeta{app:\"polls\",name:\"Question\",table:\"polls_question\",",
-            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,verbose_name:\"id\",help_text:\"\",choices:&[],}",
-            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],}",
+            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<i64>(::core::option::Option::None),verbose_name:\"id\",help_text:\"\",choices:&[],}",
+            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<String>(::core::option::Option::None),verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],}",
             "name:\"pub_date\",column:\"pub_date\",kind:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::KIND",
             "verbose_name:\"pubdate\"",
             "name:\"note\",column:\"note\",kind:<Option<String>as::flagon_orm::FieldType>::KIND,null:<Option<String>as::flagon_orm::FieldType>::NULLABLE",

@@ -74,6 +74,19 @@ pub(crate) fn is_named(ty: &Type, name: &str) -> bool {
     plain_name(ty).is_some_and(|plain| plain == name)
 }
 
+/// `"ForeignKey"` or `"OneToOne"` if `ty` (or the type in its `Option`)
+/// is written as one of them (by its last path segment).
+pub(crate) fn relation_name(ty: &Type) -> Option<&'static str> {
+    let Type::Path(path) = strip_groups(non_null(ty)) else {
+        return None;
+    };
+    match path.path.segments.last()?.ident.to_string().as_str() {
+        "ForeignKey" => Some("ForeignKey"),
+        "OneToOne" => Some("OneToOne"),
+        _ => None,
+    }
+}
+
 /// Whether `ty` is a primitive integer or an `Option` of one.
 pub(crate) fn is_integer(ty: &Type) -> bool {
     const INTEGERS: &[&str] = &[
@@ -126,6 +139,19 @@ mod tests {
             text(Some(non_null(&parse_quote!(String)))).as_deref(),
             Some("String")
         );
+    }
+
+    #[test]
+    fn relations() {
+        assert_eq!(
+            relation_name(&parse_quote!(ForeignKey<Author>)),
+            Some("ForeignKey")
+        );
+        assert_eq!(
+            relation_name(&parse_quote!(Option<flagon::orm::OneToOne<User>>)),
+            Some("OneToOne")
+        );
+        assert_eq!(relation_name(&parse_quote!(i64)), None);
     }
 
     #[test]

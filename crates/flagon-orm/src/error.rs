@@ -167,6 +167,10 @@ impl From<sqlx::Error> for OrmError {
                         // SQLSTATE string_data_right_truncation (PostgreSQL, and
                         // MySQL's ER_DATA_TOO_LONG: sqlx reports SQLSTATEs there).
                         Some("22001") => ConstraintKind::TooLong,
+                        // SQLite's RESTRICT action reports itself as a trigger.
+                        _ if db.message().contains("FOREIGN KEY constraint failed") => {
+                            ConstraintKind::ForeignKey
+                        }
                         _ => return OrmError::Database(sqlx::Error::Database(db)),
                     },
                 };

@@ -23,7 +23,10 @@ pub trait ModelExt: Model {
         &'a mut self,
         db: &'a C,
     ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
-        save(self, db)
+        async move {
+            let result = save(self, db).await;
+            name_foreign_key(&*self, db, result).await
+        }
     }
 
     /// Inserts the object as a new row, whatever its primary key.
@@ -31,7 +34,10 @@ pub trait ModelExt: Model {
         &'a mut self,
         db: &'a C,
     ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
-        insert(self, db)
+        async move {
+            let result = insert(self, db).await;
+            name_foreign_key(&*self, db, result).await
+        }
     }
 
     /// Deletes the object's row; returns whether there was one.
@@ -48,6 +54,36 @@ pub trait ModelExt: Model {
         db: &'a C,
     ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
         refresh(self, db)
+    }
+
+    /// The rows of model `R` whose relation `field` points to this object:
+    /// Django's reverse accessor (`question.choice_set`), as a query set.
+    ///
+    /// ```no_run
+    /// # use flagon_orm::{ForeignKey, Model, ModelExt};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "polls")]
+    /// # struct Question { id: i64 }
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "polls")]
+    /// # struct Choice { id: i64, #[field(on_delete = "cascade")] question: ForeignKey<Question>, votes: i32 }
+    /// # async fn demo(db: flagon_orm::Db, question: Question) -> Result<(), flagon_orm::OrmError> {
+    /// let popular = question
+    ///     .related(Choice::QUESTION)
+    ///     .filter(Choice::VOTES.gt(10))
+    ///     .count(&db)
+    ///     .await?;
+    /// # let _ = popular; Ok(()) }
+    /// ```
+    fn related<R, F>(&self, field: F) -> crate::QuerySet<R>
+    where
+        R: Model,
+        F: crate::relation::RelationField<R, Self>,
+    {
+        R::objects().filter(crate::Condition::Lookup {
+            column: field.relation_column(),
+            lookup: crate::Lookup::Eq(crate::FieldType::to_value(&self.key())),
+        })
     }
 }
 
@@ -179,6 +215,93 @@ async fn save<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Resul
         insert_row(object, db, false).await?;
     }
     Ok(())
+}
+
+/// Turns a foreign key error from writing `object` into one that names
+/// the field and the missing row. PostgreSQL and MySQL name the constraint
+/// (`<table>_<column>_fk`); SQLite does not, so there each key is looked up.
+async fn name_foreign_key<M: Model, C: Connection + ?Sized>(
+    object: &M,
+    db: &C,
+    result: Result<(), OrmError>,
+) -> Result<(), OrmError> {
+    let Err(OrmError::Integrity {
+        kind: crate::ConstraintKind::ForeignKey,
+        constraint,
+        message,
+    }) = result
+    else {
+        return result;
+    };
+    let values = object.values();
+    let relations = M::META
+        .fields
+        .iter()
+        .zip(&values)
+        .filter_map(|(field, value)| Some((field, field.relation?, value)));
+    let mut culprit = None;
+    for (field, relation, value) in relations {
+        let name = crate::migrations::index_name(M::META.table, &[field.column.to_owned()], "fk");
+        let named = constraint.as_deref() == Some(name.as_str()) || message.contains(&name);
+        let probe = constraint.is_none() && !named && db.dialect() != crate::Dialect::Postgres;
+        if named {
+            culprit = Some((field, relation, value, name));
+            break;
+        }
+        if probe && !is_null(value) {
+            let target = (relation.target)();
+            let sql_query = Query::select()
+                .expr(Expr::val(1))
+                .from(target.table)
+                .and_where(Expr::col(target.primary_key().column).eq(value.clone()))
+                .to_owned();
+            let (sql, bound) = backends::build(db.dialect(), &sql_query);
+            if db
+                .fetch_all(&sql, bound)
+                .await
+                .is_ok_and(|rows| rows.is_empty())
+            {
+                culprit = Some((field, relation, value, name));
+                break;
+            }
+        }
+    }
+    match culprit {
+        Some((field, relation, value, name)) => {
+            let target = (relation.target)();
+            Err(OrmError::Integrity {
+                kind: crate::ConstraintKind::ForeignKey,
+                constraint: Some(name),
+                message: format!(
+                    "{}.{} points to no {} (key {}): {message}",
+                    M::META.name,
+                    field.name,
+                    target.name,
+                    display_value(value)
+                ),
+            })
+        }
+        None => Err(OrmError::Integrity {
+            kind: crate::ConstraintKind::ForeignKey,
+            constraint,
+            message,
+        }),
+    }
+}
+
+fn is_null(value: &Value) -> bool {
+    crate::value::null_value_matches(value)
+}
+
+fn display_value(value: &Value) -> String {
+    match value {
+        Value::BigInt(Some(v)) => v.to_string(),
+        Value::Int(Some(v)) => v.to_string(),
+        Value::SmallInt(Some(v)) => v.to_string(),
+        Value::String(Some(v)) => format!("{v:?}"),
+        Value::Uuid(Some(v)) => v.to_string(),
+        other => format!("{other:?}"),
+    }
 }
 
 async fn insert<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Result<(), OrmError> {

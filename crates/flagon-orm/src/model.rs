@@ -1,11 +1,15 @@
 //! Models: Rust structs mapped to tables, with the static metadata that
 //! queries, migrations, forms and the admin read.
 
+use std::any::Any;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::error::OrmError;
 use crate::query::QuerySet;
+use crate::relation::Relation;
 use crate::row::Row;
+use crate::value::FieldType;
 use crate::value::Value;
 
 /// The storage kind of a field, from which each backend picks a column type.
@@ -168,6 +172,8 @@ pub struct FieldMeta {
     pub max_digits: Option<u32>,
     /// The digits of a `Decimal` field after the point.
     pub decimal_places: Option<u32>,
+    /// What a `ForeignKey` or `OneToOne` field points to.
+    pub relation: Option<Relation>,
     /// A human name for forms and the admin.
     pub verbose_name: &'static str,
     /// Help text for forms and the admin.
@@ -192,6 +198,7 @@ impl FieldMeta {
             default: None,
             max_digits: None,
             decimal_places: None,
+            relation: None,
             verbose_name: name,
             help_text: "",
             choices: &[],
@@ -241,6 +248,15 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// The model's metadata.
     const META: &'static ModelMeta;
 
+    /// The type of the primary key (without the `Option` of an automatic
+    /// key that is not assigned yet): what a [`ForeignKey`](crate::ForeignKey)
+    /// to this model holds.
+    type Key: FieldType + Clone + PartialEq + std::fmt::Debug + Default;
+
+    /// The primary key (the type's default, such as 0, before an automatic
+    /// key is assigned).
+    fn key(&self) -> Self::Key;
+
     /// Decodes a row whose columns are the model's fields in order.
     fn from_row(row: &Row) -> Result<Self, OrmError>;
 
@@ -253,6 +269,14 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
 
     /// Stores the key the database assigned on insert.
     fn set_auto_pk(&mut self, id: i64);
+
+    /// Keeps `object`, the row relation field `field` points to (what
+    /// `select_related` loads); false if `field` is not such a field or
+    /// `object` is not of its target model.
+    fn set_related(&mut self, field: &str, object: Arc<dyn Any + Send + Sync>) -> bool {
+        let _ = (field, object);
+        false
+    }
 
     /// All rows of the model's table, as a lazy query set.
     fn objects() -> QuerySet<Self> {

@@ -7,7 +7,7 @@ use crate::backends::Dialect;
 use crate::connection::Connection;
 use crate::error::OrmError;
 use crate::migrations::ddl::{self, quote};
-use crate::migrations::ModelState;
+use crate::migrations::{ModelState, ProjectState};
 use crate::model::ModelMeta;
 
 /// The statements that create `meta`'s table and its indexes on `dialect`.
@@ -23,7 +23,16 @@ use crate::model::ModelMeta;
 /// # Ok::<(), flagon_orm::OrmError>(())
 /// ```
 pub fn create_table_sql(meta: &ModelMeta, dialect: Dialect) -> Result<Vec<String>, OrmError> {
-    ddl::create_model(&ModelState::from_meta(meta), dialect).map_err(|err| OrmError::Schema {
+    // The models its foreign keys point to, for their tables and keys.
+    let mut state = ProjectState::new();
+    for field in meta.fields {
+        if let Some(relation) = &field.relation {
+            state.add_model(ModelState::from_meta((relation.target)()));
+        }
+    }
+    let model = ModelState::from_meta(meta);
+    state.add_model(model.clone());
+    ddl::create_model(&model, &state, dialect).map_err(|err| OrmError::Schema {
         message: err.to_string(),
     })
 }

@@ -244,6 +244,32 @@ impl Db {
     {
         tracing::debug!(target: "flagon::sql", "BEGIN");
         let backend = self.begin().await?;
+        self.run_transaction(backend, f).await
+    }
+
+    /// Like [`Db::transaction`], on a connection that does not enforce
+    /// foreign keys until the end (SQLite's `PRAGMA foreign_keys = OFF`,
+    /// which only works outside a transaction): what migrations need to
+    /// rebuild a table other tables point to. The connection is closed
+    /// afterwards rather than returned to the pool. `f` should check the
+    /// keys itself before it returns (`PRAGMA foreign_key_check`).
+    pub(crate) async fn transaction_without_foreign_keys<F, Fut, T, E>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(Transaction) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: From<OrmError>,
+    {
+        tracing::debug!(target: "flagon::sql", "PRAGMA foreign_keys = OFF; BEGIN");
+        let backend = self.begin_without_foreign_keys().await?;
+        self.run_transaction(backend, f).await
+    }
+
+    async fn run_transaction<F, Fut, T, E>(&self, backend: Backend, f: F) -> Result<T, E>
+    where
+        F: FnOnce(Transaction) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: From<OrmError>,
+    {
         let tx = Transaction {
             shared: Arc::new(Shared {
                 dialect: self.dialect(),

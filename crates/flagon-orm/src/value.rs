@@ -1,10 +1,14 @@
 //! Values bound to queries, and the Rust types a field may have.
 
+use std::any::Any;
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::Row as _;
 
 use crate::error::OrmError;
 use crate::model::FieldKind;
+use crate::relation::RelationTarget;
 use crate::row::Row;
 
 /// A value bound to a query as a parameter (never spliced into SQL).
@@ -16,12 +20,64 @@ pub trait FieldType: Sized + Send + Sync + 'static {
     const KIND: FieldKind;
     /// Whether NULL is allowed (true for `Option<T>`).
     const NULLABLE: bool = false;
+    /// The model a relation field points to (`ForeignKey<T>`, `OneToOne<T>`).
+    const RELATION: Option<RelationTarget> = None;
 
     /// The value to bind for this field.
     fn to_value(&self) -> Value;
 
     /// Reads column `index` of `row`.
     fn decode(row: &Row, index: usize) -> Result<Self, OrmError>;
+
+    /// Keeps the row a relation field points to, loaded by
+    /// `select_related`; false for other fields.
+    fn attach_related(&mut self, object: Arc<dyn Any + Send + Sync>) -> bool {
+        let _ = object;
+        false
+    }
+}
+
+/// Whether `value` is a NULL.
+pub(crate) fn null_value_matches(value: &Value) -> bool {
+    matches!(
+        value,
+        Value::Bool(None)
+            | Value::TinyInt(None)
+            | Value::SmallInt(None)
+            | Value::Int(None)
+            | Value::BigInt(None)
+            | Value::Float(None)
+            | Value::Double(None)
+            | Value::String(None)
+            | Value::Bytes(None)
+            | Value::ChronoDateTimeUtc(None)
+            | Value::ChronoDate(None)
+            | Value::ChronoTime(None)
+            | Value::Decimal(None)
+            | Value::Uuid(None)
+            | Value::Json(None)
+    )
+}
+
+/// A NULL of the value type fields of `kind` bind (typed, as PostgreSQL
+/// wants parameters to be).
+pub(crate) fn null_value(kind: FieldKind) -> Value {
+    match kind {
+        FieldKind::SmallInteger => Value::SmallInt(None),
+        FieldKind::Integer => Value::Int(None),
+        FieldKind::BigInteger => Value::BigInt(None),
+        FieldKind::Boolean => Value::Bool(None),
+        FieldKind::Float => Value::Float(None),
+        FieldKind::Double => Value::Double(None),
+        FieldKind::String | FieldKind::Text => Value::String(None),
+        FieldKind::Bytes => Value::Bytes(None),
+        FieldKind::DateTime => Value::ChronoDateTimeUtc(None),
+        FieldKind::Date => Value::ChronoDate(None),
+        FieldKind::Time => Value::ChronoTime(None),
+        FieldKind::Decimal => Value::Decimal(None),
+        FieldKind::Uuid => Value::Uuid(None),
+        FieldKind::Json => Value::Json(None),
+    }
 }
 
 fn decode_error(index: usize, err: sqlx::Error) -> OrmError {
@@ -66,16 +122,16 @@ field_type! {
     NaiveTime => Time,
 }
 
-impl<T: FieldType> FieldType for Option<T>
-where
-    Value: From<Option<T>>,
-    T: Clone,
-{
+impl<T: FieldType> FieldType for Option<T> {
     const KIND: FieldKind = T::KIND;
     const NULLABLE: bool = true;
+    const RELATION: Option<RelationTarget> = T::RELATION;
 
     fn to_value(&self) -> Value {
-        Value::from(self.clone())
+        match self {
+            Some(value) => value.to_value(),
+            None => null_value(T::KIND),
+        }
     }
 
     fn decode(row: &Row, index: usize) -> Result<Self, OrmError> {
@@ -83,6 +139,13 @@ where
             Ok(None)
         } else {
             T::decode(row, index).map(Some)
+        }
+    }
+
+    fn attach_related(&mut self, object: Arc<dyn Any + Send + Sync>) -> bool {
+        match self {
+            Some(value) => value.attach_related(object),
+            None => false,
         }
     }
 }

@@ -235,6 +235,25 @@ impl Db {
         }
     }
 
+    /// Begins a transaction as [`Db::begin`] does; on SQLite, on a
+    /// connection with foreign keys off, closed when the transaction ends.
+    pub(crate) async fn begin_without_foreign_keys(
+        &self,
+    ) -> Result<crate::transaction::Backend, OrmError> {
+        use crate::transaction::Backend;
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                conn.close_on_drop();
+                sqlx::query("PRAGMA foreign_keys = OFF")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(Backend::Sqlite(sqlx::Transaction::begin(conn, None).await?))
+            }
+            _ => self.begin().await,
+        }
+    }
+
     /// Begins a transaction on a pooled connection (what
     /// [`Db::transaction`] runs first).
     pub(crate) async fn begin(&self) -> Result<crate::transaction::Backend, OrmError> {

@@ -165,10 +165,75 @@ fn auto_type(field: &FieldState, dialect: Dialect) -> &'static str {
     }
 }
 
-/// `CREATE TABLE` for `model`, under the name `table`.
+/// The name of the foreign key constraint on `column` of `table`.
+fn fk_name(table: &str, column: &str) -> String {
+    super::state::index_name(table, &[column.to_owned()], "fk")
+}
+
+/// `FOREIGN KEY (..) REFERENCES ..` for `field`, whose target must be in `state`.
+fn fk_clause(
+    state: &ProjectState,
+    table: &str,
+    field: &FieldState,
+    dialect: Dialect,
+) -> Result<Option<String>, MigrationError> {
+    let Some(relation) = &field.relation else {
+        return Ok(None);
+    };
+    let target = state.model(&relation.app, &relation.model).ok_or_else(|| {
+        MigrationError::invalid(format!(
+            "field `{}` points to {}.{}, which does not exist at this point              (a migration of its app must come first)",
+            field.name, relation.app, relation.model
+        ))
+    })?;
+    let key = target
+        .fields
+        .iter()
+        .find(|f| f.primary_key)
+        .or_else(|| target.fields.first())
+        .ok_or_else(|| MigrationError::invalid(format!("model {} has no fields", target.name)))?;
+    Ok(Some(format!(
+        "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {}",
+        quote(dialect, &fk_name(table, &field.column)),
+        quote(dialect, &field.column),
+        quote(dialect, &target.table),
+        quote(dialect, &key.column),
+        relation.on_delete.sql()
+    )))
+}
+
+/// Adds the foreign key constraint of `field` (PostgreSQL, MySQL).
+fn add_fk(
+    state: &ProjectState,
+    table: &str,
+    field: &FieldState,
+    dialect: Dialect,
+) -> Result<Vec<String>, MigrationError> {
+    Ok(fk_clause(state, table, field, dialect)?
+        .map(|clause| format!("ALTER TABLE {} ADD {clause}", quote(dialect, table)))
+        .into_iter()
+        .collect())
+}
+
+/// Drops the foreign key constraint of `field`, if it has one (PostgreSQL, MySQL).
+fn drop_fk(table: &str, field: &FieldState, dialect: Dialect) -> Vec<String> {
+    if field.relation.is_none() {
+        return Vec::new();
+    }
+    let name = quote(dialect, &fk_name(table, &field.column));
+    let table = quote(dialect, table);
+    vec![match dialect {
+        Dialect::MySql => format!("ALTER TABLE {table} DROP FOREIGN KEY {name}"),
+        _ => format!("ALTER TABLE {table} DROP CONSTRAINT {name}"),
+    }]
+}
+
+/// `CREATE TABLE` for `model`, under the name `table`, with the foreign
+/// keys its fields have (their targets looked up in `state`).
 fn create_table(
     model: &ModelState,
     table: &str,
+    state: &ProjectState,
     dialect: Dialect,
 ) -> Result<String, MigrationError> {
     if model.fields.is_empty() {
@@ -177,11 +242,15 @@ fn create_table(
             model.name
         )));
     }
-    let columns = model
+    let mut columns = model
         .fields
         .iter()
         .map(|field| column_def(field, dialect))
         .collect::<Result<Vec<_>, _>>()?;
+    for field in &model.fields {
+        // Named for the table the model ends up in, even while rebuilding.
+        columns.extend(fk_clause(state, &model.table, field, dialect)?);
+    }
     Ok(format!(
         "CREATE TABLE {} ({})",
         quote(dialect, table),
@@ -291,9 +360,10 @@ fn all_indexes(model: &ModelState, dialect: Dialect) -> Vec<String> {
 /// The statements that create `model`'s table, indexes and constraints.
 pub(crate) fn create_model(
     model: &ModelState,
+    state: &ProjectState,
     dialect: Dialect,
 ) -> Result<Vec<String>, MigrationError> {
-    let mut out = vec![create_table(model, &model.table, dialect)?];
+    let mut out = vec![create_table(model, &model.table, state, dialect)?];
     out.extend(all_indexes(model, dialect));
     Ok(out)
 }
@@ -319,11 +389,12 @@ fn rename_table(dialect: Dialect, from: &str, to: &str) -> String {
 fn sqlite_rebuild(
     old: &ModelState,
     new: &ModelState,
+    state: &ProjectState,
     sources: &HashMap<String, String>,
 ) -> Result<Vec<String>, MigrationError> {
     let dialect = Dialect::Sqlite;
     let temp = format!("new__{}", new.table);
-    let mut out = vec![create_table(new, &temp, dialect)?];
+    let mut out = vec![create_table(new, &temp, state, dialect)?];
     let mut targets = Vec::new();
     let mut selects = Vec::new();
     for field in &new.fields {
@@ -372,6 +443,7 @@ pub(crate) fn operation_steps(
     match operation {
         Operation::CreateModel { model } => sql(create_model(
             after.expect_model(app, &model.name)?,
+            after,
             dialect,
         )?),
         Operation::DeleteModel { name } => {
@@ -381,12 +453,12 @@ pub(crate) fn operation_steps(
         Operation::RenameModel { old_name, new_name } => {
             let old = before.expect_model(app, old_name)?;
             let new = after.expect_model(app, new_name)?;
-            sql(move_table(old, new, dialect))
+            sql(move_table(old, new, after, dialect)?)
         }
         Operation::AlterModelTable { name, .. } => {
             let old = before.expect_model(app, name)?;
             let new = after.expect_model(app, name)?;
-            sql(move_table(old, new, dialect))
+            sql(move_table(old, new, after, dialect)?)
         }
         Operation::AddField {
             model,
@@ -400,6 +472,7 @@ pub(crate) fn operation_steps(
                 new,
                 field,
                 one_off_default.as_ref(),
+                after,
                 dialect,
             )?)
         }
@@ -408,9 +481,11 @@ pub(crate) fn operation_steps(
             let new = after.expect_model(app, model)?;
             let field = field_of(old, name)?;
             if dialect == Dialect::Sqlite {
-                return sql(sqlite_rebuild(old, new, &HashMap::new())?);
+                return sql(sqlite_rebuild(old, new, after, &HashMap::new())?);
             }
-            let mut out = drop_field_indexes(&old.table, field, dialect);
+            // MySQL keeps an index while a foreign key needs it.
+            let mut out = drop_fk(&old.table, field, dialect);
+            out.extend(drop_field_indexes(&old.table, field, dialect));
             out.push(format!(
                 "ALTER TABLE {} DROP COLUMN {}",
                 quote(dialect, &old.table),
@@ -432,6 +507,7 @@ pub(crate) fn operation_steps(
                 old,
                 field,
                 one_off_default.as_ref(),
+                after,
                 dialect,
             )?)
         }
@@ -448,7 +524,13 @@ pub(crate) fn operation_steps(
                 return Ok(Vec::new());
             }
             let table = &new_model.table;
-            let mut out = drop_field_indexes(table, old, dialect);
+            let sqlite = dialect == Dialect::Sqlite;
+            let mut out = if sqlite {
+                Vec::new()
+            } else {
+                drop_fk(table, old, dialect)
+            };
+            out.extend(drop_field_indexes(table, old, dialect));
             out.push(format!(
                 "ALTER TABLE {} RENAME COLUMN {} TO {}",
                 quote(dialect, table),
@@ -456,6 +538,9 @@ pub(crate) fn operation_steps(
                 quote(dialect, &new.column)
             ));
             out.extend(field_indexes(table, new, dialect));
+            if !sqlite {
+                out.extend(add_fk(after, table, new, dialect)?);
+            }
             sql(out)
         }
         Operation::AddIndex { model, index } => {
@@ -493,20 +578,33 @@ pub(crate) fn operation_steps(
     }
 }
 
-/// Renames `old`'s table to `new`'s, and the field indexes named after it.
-fn move_table(old: &ModelState, new: &ModelState, dialect: Dialect) -> Vec<String> {
+/// Renames `old`'s table to `new`'s, and the field indexes and foreign
+/// keys named after it.
+fn move_table(
+    old: &ModelState,
+    new: &ModelState,
+    state: &ProjectState,
+    dialect: Dialect,
+) -> Result<Vec<String>, MigrationError> {
     if old.table == new.table {
-        return Vec::new();
+        return Ok(Vec::new());
     }
+    let sqlite = dialect == Dialect::Sqlite;
     let mut out = Vec::new();
     for field in &old.fields {
+        if !sqlite {
+            out.extend(drop_fk(&old.table, field, dialect));
+        }
         out.extend(drop_field_indexes(&old.table, field, dialect));
     }
     out.push(rename_table(dialect, &old.table, &new.table));
     for field in &new.fields {
         out.extend(field_indexes(&new.table, field, dialect));
+        if !sqlite {
+            out.extend(add_fk(state, &new.table, field, dialect)?);
+        }
     }
-    out
+    Ok(out)
 }
 
 fn add_field(
@@ -514,6 +612,7 @@ fn add_field(
     new: &ModelState,
     field: &FieldState,
     one_off: Option<&FieldDefault>,
+    state: &ProjectState,
     dialect: Dialect,
 ) -> Result<Vec<String>, MigrationError> {
     let table = &new.table;
@@ -522,6 +621,7 @@ fn add_field(
         // without a default.
         let simple = !field.primary_key
             && !field.unique
+            && field.relation.is_none()
             && one_off.is_none()
             && (field.null || field.default.is_some());
         if !simple {
@@ -529,7 +629,7 @@ fn add_field(
             if let Some(value) = one_off.or(field.default.as_ref()) {
                 sources.insert(field.name.clone(), literal(value, dialect)?);
             }
-            return sqlite_rebuild(old, new, &sources);
+            return sqlite_rebuild(old, new, state, &sources);
         }
     }
     let mut out = Vec::new();
@@ -551,6 +651,9 @@ fn add_field(
         )),
     }
     out.extend(field_indexes(table, field, dialect));
+    if dialect != Dialect::Sqlite {
+        out.extend(add_fk(state, table, field, dialect)?);
+    }
     Ok(out)
 }
 
@@ -577,6 +680,7 @@ fn alter_field(
     old: &FieldState,
     new: &FieldState,
     one_off: Option<&FieldDefault>,
+    state: &ProjectState,
     dialect: Dialect,
 ) -> Result<Vec<String>, MigrationError> {
     if old == new {
@@ -602,13 +706,21 @@ fn alter_field(
             }
         }
         sources.entry(new.name.clone()).or_insert(column);
-        return sqlite_rebuild(old_model, new_model, &sources);
+        return sqlite_rebuild(old_model, new_model, state, &sources);
     }
     let table = &new_model.table;
     let quoted_table = quote(dialect, table);
     let mut out = Vec::new();
     let renamed = old.column != new.column;
     let index_changed = renamed || old.unique != new.unique || old.index != new.index;
+    let type_changed = old.kind != new.kind
+        || old.max_length != new.max_length
+        || old.max_digits != new.max_digits
+        || old.decimal_places != new.decimal_places;
+    let fk_changed = renamed || type_changed || old.relation != new.relation;
+    if fk_changed {
+        out.extend(drop_fk(table, old, dialect));
+    }
     if index_changed {
         out.extend(drop_field_indexes(table, old, dialect));
     }
@@ -628,10 +740,6 @@ fn alter_field(
             ));
         }
     }
-    let type_changed = old.kind != new.kind
-        || old.max_length != new.max_length
-        || old.max_digits != new.max_digits
-        || old.decimal_places != new.decimal_places;
     match dialect {
         Dialect::MySql => {
             if type_changed || old.null != new.null || old.default != new.default {
@@ -661,6 +769,9 @@ fn alter_field(
     }
     if index_changed {
         out.extend(field_indexes(table, new, dialect));
+    }
+    if fk_changed {
+        out.extend(add_fk(state, table, new, dialect)?);
     }
     Ok(out)
 }

@@ -204,7 +204,17 @@ async fn run_one(
     direction: Direction,
 ) -> Result<(), MigrationError> {
     let key = migration.key();
-    if migration.atomic {
+    if migration.atomic && db.dialect() == Dialect::Sqlite {
+        // Rebuilding a table must not cascade to the rows pointing to it:
+        // keys are checked once, before the commit.
+        db.transaction_without_foreign_keys(|tx| async move {
+            run_steps(&tx, &key, &operations).await?;
+            check_foreign_keys(&tx, &key).await?;
+            record(&tx, &key, direction).await?;
+            Ok::<_, MigrationError>(())
+        })
+        .await
+    } else if migration.atomic {
         db.transaction(|tx| async move {
             run_steps(&tx, &key, &operations).await?;
             record(&tx, &key, direction).await?;
@@ -216,6 +226,27 @@ async fn run_one(
         record(db, &key, direction).await?;
         Ok(())
     }
+}
+
+/// SQLite: fails if the migration left rows whose foreign keys point nowhere.
+async fn check_foreign_keys(
+    db: &(impl Connection + ?Sized),
+    key: &MigrationKey,
+) -> Result<(), MigrationError> {
+    let rows = db
+        .fetch_all("PRAGMA foreign_key_check", sea_query::Values(Vec::new()))
+        .await?;
+    if let Some(row) = rows.first() {
+        let table: String = row.get(0).unwrap_or_default();
+        let parent: String = row.get(2).unwrap_or_default();
+        return Err(MigrationError::invalid(format!(
+            "migration {} leaves {} row(s) whose foreign keys point nowhere \
+             (first: table {table}, pointing to {parent}); it was rolled back",
+            label(key),
+            rows.len()
+        )));
+    }
+    Ok(())
 }
 
 async fn record(

@@ -54,7 +54,9 @@ pub use graph::{Direction, MigrationGraph, MigrationKey, Target};
 pub use migration::Migration;
 pub use operation::{Operation, RustCode, RustFn};
 pub use recorder::{applied, table_exists, AppliedMigration};
-pub use state::{index_name, ConstraintState, FieldState, IndexState, ModelState, ProjectState};
+pub use state::{
+    index_name, ConstraintState, FieldState, IndexState, ModelState, ProjectState, RelationState,
+};
 pub use writer::{migration_source, module_name, next_name, write_migration};
 
 /// What a migration file needs, in one import.
@@ -65,5 +67,6 @@ pub mod prelude {
     pub use crate::connection::Connection;
     pub use crate::error::OrmError;
     pub use crate::model::{FieldDefault, FieldKind};
+    pub use crate::relation::OnDelete;
     pub use futures_util::future::BoxFuture;
 }

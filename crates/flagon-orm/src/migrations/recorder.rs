@@ -54,7 +54,7 @@ pub async fn ensure_table(db: &(impl Connection + ?Sized)) -> Result<(), Migrati
         return Ok(());
     }
     let state = ModelState::from_meta(AppliedMigration::META);
-    let statements = ddl::create_model(&state, db.dialect())?;
+    let statements = ddl::create_model(&state, &super::ProjectState::new(), db.dialect())?;
     for statement in statements {
         db.execute_unprepared(&statement).await?;
     }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::{FieldDefault, FieldKind, FieldMeta, ModelMeta};
+use crate::relation::OnDelete;
 
 use super::error::MigrationError;
 use super::operation::Operation;
@@ -39,6 +40,19 @@ pub struct FieldState {
     pub max_digits: Option<u32>,
     /// The digits of a `Decimal` field after the point.
     pub decimal_places: Option<u32>,
+    /// The model a foreign key points to.
+    pub relation: Option<RelationState>,
+}
+
+/// The target of a foreign key, as migrations see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelationState {
+    /// The target model's app.
+    pub app: String,
+    /// The target model's name.
+    pub model: String,
+    /// What the database does when the target row is deleted.
+    pub on_delete: OnDelete,
 }
 
 impl FieldState {
@@ -66,6 +80,7 @@ impl FieldState {
             default: None,
             max_digits: None,
             decimal_places: None,
+            relation: None,
         }
     }
 
@@ -119,6 +134,21 @@ impl FieldState {
         self
     }
 
+    /// Makes the field a foreign key to model `model` of `app`.
+    pub fn references(
+        mut self,
+        app: impl Into<String>,
+        model: impl Into<String>,
+        on_delete: OnDelete,
+    ) -> FieldState {
+        self.relation = Some(RelationState {
+            app: app.into(),
+            model: model.into(),
+            on_delete,
+        });
+        self
+    }
+
     /// Gives the column a default.
     pub fn default(mut self, value: impl Into<FieldDefault>) -> FieldState {
         self.default = Some(value.into());
@@ -127,6 +157,26 @@ impl FieldState {
 
     /// The state of a model field.
     pub fn from_meta(field: &FieldMeta) -> FieldState {
+        if let Some(relation) = &field.relation {
+            // The column holds the target's key, and has its type.
+            let target = (relation.target)();
+            let key = target.primary_key();
+            return FieldState {
+                kind: key.kind,
+                max_length: key.max_length,
+                max_digits: key.max_digits,
+                decimal_places: key.decimal_places,
+                relation: Some(RelationState {
+                    app: target.app.to_owned(),
+                    model: target.name.to_owned(),
+                    on_delete: relation.on_delete,
+                }),
+                ..FieldState::from_meta(&FieldMeta {
+                    relation: None,
+                    ..field.clone()
+                })
+            };
+        }
         FieldState {
             name: field.name.to_owned(),
             column: field.column.to_owned(),
@@ -140,6 +190,7 @@ impl FieldState {
             default: field.default.clone(),
             max_digits: field.max_digits,
             decimal_places: field.decimal_places,
+            relation: None,
         }
     }
 
@@ -435,6 +486,16 @@ impl ProjectState {
                 }
                 model.name = new_name.clone();
                 self.add_model(model);
+                // Foreign keys follow the renamed model.
+                for other in self.models.values_mut() {
+                    for field in &mut other.fields {
+                        if let Some(relation) = &mut field.relation {
+                            if relation.app == app && relation.model == *old_name {
+                                relation.model.clone_from(new_name);
+                            }
+                        }
+                    }
+                }
             }
             Operation::AlterModelTable { name, table } => {
                 self.model_mut(app, name)?.table = table.clone();

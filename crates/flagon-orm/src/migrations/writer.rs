@@ -58,6 +58,15 @@ fn field_source(field: &FieldState) -> String {
     if let Some(default) = &field.default {
         let _ = write!(out, ".default({})", default_source(default));
     }
+    if let Some(relation) = &field.relation {
+        let _ = write!(
+            out,
+            ".references({}, {}, OnDelete::{:?})",
+            lit(&relation.app),
+            lit(&relation.model),
+            relation.on_delete
+        );
+    }
     out
 }
 

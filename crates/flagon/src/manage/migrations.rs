@@ -132,17 +132,40 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
 
     let now = chrono::Utc::now();
     let before = graph.final_state().map_err(|err| err.to_string())?;
+    // Name every new migration first: one may depend on another app's.
+    let mut planned = Vec::new();
     for (app, operations) in operations_by_app {
         let leaf = graph.leaf(&app).map_err(|err| err.to_string())?;
-        let name = next_name(
-            leaf.as_ref().map(|key| key.1.as_str()),
-            &operations,
-            custom_name,
-            now,
-        );
+        let latest = leaf.as_ref().map(|key| key.1.as_str());
+        let name = next_name(latest, &operations, custom_name, now);
+        planned.push((app, leaf, name, operations));
+    }
+    let new_names: std::collections::BTreeMap<String, String> = planned
+        .iter()
+        .map(|(app, _, name, _)| (app.clone(), name.clone()))
+        .collect();
+    for (app, leaf, name, operations) in planned {
         let mut migration = Migration::new(app.clone(), name);
         if let Some((leaf_app, leaf_name)) = leaf.clone() {
             migration = migration.depends_on(leaf_app, leaf_name);
+        }
+        for other in referenced_apps(&operations, &app) {
+            let dependency = match new_names.get(&other) {
+                Some(name) => Some(name.clone()),
+                None => graph
+                    .leaf(&other)
+                    .map_err(|err| err.to_string())?
+                    .map(|key| key.1),
+            };
+            match dependency {
+                Some(name) => migration = migration.depends_on(other, name),
+                None => {
+                    return Err(format!(
+                        "app `{app}` points to models of app `{other}`, which has no migrations: \
+                         register `{other}` with its models"
+                    ))
+                }
+            }
         }
         migration.operations = operations;
         let config = apps
@@ -193,6 +216,31 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
         );
     }
     Ok(())
+}
+
+/// The other apps whose models `operations` point to.
+fn referenced_apps(
+    operations: &[flagon_orm::migrations::Operation],
+    app: &str,
+) -> BTreeSet<String> {
+    use flagon_orm::migrations::Operation;
+    let mut out = BTreeSet::new();
+    for operation in operations {
+        let fields: Vec<&flagon_orm::migrations::FieldState> = match operation {
+            Operation::CreateModel { model } => model.fields.iter().collect(),
+            Operation::AddField { field, .. } | Operation::AlterField { field, .. } => vec![field],
+            _ => Vec::new(),
+        };
+        for relation in fields
+            .into_iter()
+            .filter_map(|field| field.relation.as_ref())
+        {
+            if relation.app != app {
+                out.insert(relation.app.clone());
+            }
+        }
+    }
+    out
 }
 
 fn target(apps: &Apps, graph: &MigrationGraph, args: &ArgMatches) -> Result<Target, String> {
