@@ -17,6 +17,7 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "decimal_places",
     "default",
     "on_delete",
+    "through",
     "unique",
     "index",
     "db_column",
@@ -95,6 +96,8 @@ pub(crate) struct FieldAttrs {
     pub decimal_places: Option<(u32, Span)>,
     /// `on_delete = "cascade"` (a relation field's), checked.
     pub on_delete: Option<LitStr>,
+    /// `through = Model` (a many-to-many field's own through model).
+    pub through: Option<syn::Path>,
     /// `default = <literal>` and the span of the literal.
     pub default: Option<(DefaultLit, Span)>,
     /// `db_column = "..."`.
@@ -234,6 +237,19 @@ pub(crate) fn parse_field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> 
                         ));
                     }
                     set_once(&meta, &key, &mut out.on_delete, value)
+                }
+                "through" => {
+                    let expr = value_expr(&meta, &key, "Membership")?;
+                    let path = match strip_expr(&expr) {
+                        Expr::Path(path) => path.path.clone(),
+                        other => {
+                            return Err(syn::Error::new_spanned(
+                                other,
+                                "`through` expects a model type, as in `through = Membership`",
+                            ))
+                        }
+                    };
+                    set_once(&meta, &key, &mut out.through, path)
                 }
                 "default" => {
                     let expr = value_expr(&meta, &key, "0")?;

@@ -104,6 +104,11 @@ pub(crate) fn expand_with(input: &DeriveInput, orm: &TokenStream) -> syn::Result
     }
     errors.finish()?;
 
+    // Many-to-many fields are not columns.
+    let (many_to_many, fields): (Vec<FieldInfo<'_>>, Vec<FieldInfo<'_>>) = fields
+        .into_iter()
+        .partition(|field| types::many_to_many_target(field.ty).is_some());
+    check_many_to_many(&many_to_many, &mut errors);
     check_fields(&fields, &mut errors);
     let pk = primary_key(input, &fields);
     let pk = match pk {
@@ -118,7 +123,14 @@ pub(crate) fn expand_with(input: &DeriveInput, orm: &TokenStream) -> syn::Result
     errors.finish()?;
     let pk = pk.expect("errors.finish() returned early without a primary key");
 
-    Ok(generate(input, orm, &model_attrs, &fields, &pk))
+    Ok(generate(
+        input,
+        orm,
+        &model_attrs,
+        &fields,
+        &many_to_many,
+        &pk,
+    ))
 }
 
 /// The named fields of a struct, or an error for any other shape.
@@ -162,6 +174,33 @@ fn named_fields(
             data.union_token,
             format!("{MESSAGE}, not a union"),
         )),
+    }
+}
+
+/// A many-to-many field takes only `through`, `verbose_name` and `help_text`.
+fn check_many_to_many(fields: &[FieldInfo<'_>], errors: &mut Errors) {
+    for field in fields {
+        let attrs = &field.attrs;
+        let stray = attrs.primary_key.is_some()
+            || attrs.auto.is_some()
+            || attrs.unique.is_some()
+            || attrs.index.is_some()
+            || attrs.max_length.is_some()
+            || attrs.max_digits.is_some()
+            || attrs.decimal_places.is_some()
+            || attrs.on_delete.is_some()
+            || attrs.default.is_some()
+            || attrs.db_column.is_some()
+            || attrs.choices.is_some();
+        if stray {
+            errors.push(syn::Error::new(
+                field.ident.span(),
+                format!(
+                    "`{}` is a ManyToMany field: only `through`, `verbose_name` and `help_text` apply to it",
+                    field.name
+                ),
+            ));
+        }
     }
 }
 
@@ -336,6 +375,7 @@ fn generate(
     orm: &TokenStream,
     attrs: &ModelAttrs,
     fields: &[FieldInfo<'_>],
+    many_to_many: &[FieldInfo<'_>],
     pk: &PrimaryKey,
 ) -> TokenStream {
     let ident = &input.ident;
@@ -469,13 +509,62 @@ fn generate(
         let ty = field.ty;
         let index = Literal::usize_unsuffixed(index);
         let decode = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::decode);
-        quote!(#field_ident: #decode(row, #index)?)
+        quote!(#field_ident: #decode(row, offset + #index)?)
     });
     let values = fields.iter().map(|field| {
         let field_ident = field.ident;
         let ty = field.ty;
         let to_value = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::to_value);
         quote!(#to_value(&self.#field_ident))
+    });
+
+    let m2m_defaults = many_to_many.iter().map(|field| {
+        let field_ident = field.ident;
+        quote!(#field_ident: ::core::default::Default::default())
+    });
+    let m2m_metas = many_to_many.iter().map(|field| {
+        let name = &field.name;
+        let target = types::many_to_many_target(field.ty).expect("partitioned on it");
+        let target_name = types::last_segment(target)
+            .unwrap_or_default()
+            .to_lowercase();
+        let (source_column, target_column) = if target_name == lower_name {
+            (
+                format!("from_{lower_name}_id"),
+                format!("to_{lower_name}_id"),
+            )
+        } else {
+            (format!("{lower_name}_id"), format!("{target_name}_id"))
+        };
+        let through = match &field.attrs.through {
+            Some(path) => quote!(::core::option::Option::Some(
+                || <#path as #orm::Model>::META
+            )),
+            None => quote!(::core::option::Option::None),
+        };
+        let suffix = format!("_{name}");
+        quote! {
+            #orm::many_to_many::ManyToManyMeta {
+                name: #name,
+                target: || <#target as #orm::Model>::META,
+                through: #through,
+                table: ::core::concat!(#table, #suffix),
+                source_column: #source_column,
+                target_column: #target_column,
+            }
+        }
+    });
+    let m2m_constants = many_to_many.iter().map(|field| {
+        let const_ident = format_ident!("{}", field.name.to_uppercase());
+        let ty = field.ty;
+        let name = &field.name;
+        let doc = format!(
+            "The many-to-many field `{name}` of `{model_name}`: link, unlink and follow it."
+        );
+        quote! {
+            #[doc = #doc]
+            pub const #const_ident: #orm::Field<#ident, #ty> = #orm::Field::new(#name, "");
+        }
     });
 
     let pk_field = &fields[pk.index];
@@ -541,11 +630,16 @@ fn generate(
                 ordering: &[#(#ordering),*],
                 unique_together: &[#(#unique_together),*],
                 indexes: &[#(#indexes),*],
+                many_to_many: &[#(#m2m_metas),*],
             };
 
-            fn from_row(row: &#orm::Row) -> ::core::result::Result<Self, #orm::OrmError> {
+            fn from_row_at(
+                row: &#orm::Row,
+                offset: usize,
+            ) -> ::core::result::Result<Self, #orm::OrmError> {
                 ::core::result::Result::Ok(Self {
                     #(#decode,)*
+                    #(#m2m_defaults,)*
                 })
             }
 
@@ -580,6 +674,7 @@ fn generate(
         #[allow(dead_code)]
         impl #ident {
             #(#constants)*
+            #(#m2m_constants)*
         }
 
         #(#default_checks)*
@@ -773,8 +868,8 @@ mod tests {
             "name:\"pub_date\",column:\"pub_date\",kind:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::KIND",
             "verbose_name:\"pubdate\"",
             "name:\"note\",column:\"note\",kind:<Option<String>as::flagon_orm::FieldType>::KIND,null:<Option<String>as::flagon_orm::FieldType>::NULLABLE",
-            "ordering:&[(\"pub_date\",true),(\"id\",false)],unique_together:&[&[\"question_text\",\"pub_date\"]],indexes:&[],",
-            "::core::result::Result::Ok(Self{id:<i64as::flagon_orm::FieldType>::decode(row,0)?,question_text:<Stringas::flagon_orm::FieldType>::decode(row,1)?,pub_date:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::decode(row,2)?,note:<Option<String>as::flagon_orm::FieldType>::decode(row,3)?,})",
+            "ordering:&[(\"pub_date\",true),(\"id\",false)],unique_together:&[&[\"question_text\",\"pub_date\"]],indexes:&[],many_to_many:&[],",
+            "::core::result::Result::Ok(Self{id:<i64as::flagon_orm::FieldType>::decode(row,offset+0)?,question_text:<Stringas::flagon_orm::FieldType>::decode(row,offset+1)?,pub_date:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::decode(row,offset+2)?,note:<Option<String>as::flagon_orm::FieldType>::decode(row,offset+3)?,})",
             "::std::vec![<i64as::flagon_orm::FieldType>::to_value(&self.id),<Stringas::flagon_orm::FieldType>::to_value(&self.question_text)",
             "fnpk(&self)->::flagon_orm::Value{<i64as::flagon_orm::FieldType>::to_value(&self.id)}",
             "fnset_auto_pk(&mutself,id:i64){self.id=id;}",
@@ -871,7 +966,7 @@ mod tests {
         assert!(out.contains("name:\"Match\""), "{out}");
         assert!(out.contains("name:\"type\",column:\"type\""), "{out}");
         assert!(
-            out.contains("r#type:<Stringas::flagon_orm::FieldType>::decode(row,1)?"),
+            out.contains("r#type:<Stringas::flagon_orm::FieldType>::decode(row,offset+1)?"),
             "{out}"
         );
         assert!(

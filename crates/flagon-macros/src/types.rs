@@ -87,6 +87,35 @@ pub(crate) fn relation_name(ty: &Type) -> Option<&'static str> {
     }
 }
 
+/// The type in `ManyToMany<T>`, if `ty` is written as one.
+pub(crate) fn many_to_many_target(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = strip_groups(ty) else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "ManyToMany" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        GenericArgument::Type(inner) if args.args.len() == 1 => Some(inner),
+        _ => None,
+    }
+}
+
+/// The last path segment of `ty` (`blog::Tag` → `Tag`).
+pub(crate) fn last_segment(ty: &Type) -> Option<String> {
+    let Type::Path(path) = strip_groups(ty) else {
+        return None;
+    };
+    path.path
+        .segments
+        .last()
+        .map(|segment| segment.ident.to_string())
+}
+
 /// Whether `ty` is a primitive integer or an `Option` of one.
 pub(crate) fn is_integer(ty: &Type) -> bool {
     const INTEGERS: &[&str] = &[

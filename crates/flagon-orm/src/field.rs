@@ -54,6 +54,7 @@ impl<M, T> Field<M, T> {
         Order {
             column: self.column,
             descending: false,
+            via: None,
         }
     }
 
@@ -62,6 +63,7 @@ impl<M, T> Field<M, T> {
         Order {
             column: self.column,
             descending: true,
+            via: None,
         }
     }
 

@@ -223,6 +223,8 @@ pub struct ModelMeta {
     pub unique_together: &'static [&'static [&'static str]],
     /// Groups of fields indexed together (`#[model(indexes = [[..]])]`).
     pub indexes: &'static [&'static [&'static str]],
+    /// The many-to-many fields (not columns: each has a table of pairs).
+    pub many_to_many: &'static [crate::many_to_many::ManyToManyMeta],
 }
 
 impl ModelMeta {
@@ -257,8 +259,14 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// key is assigned).
     fn key(&self) -> Self::Key;
 
+    /// Decodes the model's fields from the columns of `row` starting at
+    /// `offset` (in field order).
+    fn from_row_at(row: &Row, offset: usize) -> Result<Self, OrmError>;
+
     /// Decodes a row whose columns are the model's fields in order.
-    fn from_row(row: &Row) -> Result<Self, OrmError>;
+    fn from_row(row: &Row) -> Result<Self, OrmError> {
+        Self::from_row_at(row, 0)
+    }
 
     /// The values of the fields, in the order of [`ModelMeta::fields`].
     fn values(&self) -> Vec<Value>;

@@ -56,3 +56,66 @@ pub async fn drop_table(db: &(impl Connection + ?Sized), meta: &ModelMeta) -> Re
     db.execute_unprepared(&statement).await?;
     Ok(())
 }
+
+/// Creates the tables of `models`, and the through tables of their
+/// many-to-many fields, each after the tables its foreign keys point to
+/// (whatever the order given), on `db` or inside a transaction.
+///
+/// ```no_run
+/// # use flagon_orm::{ForeignKey, Model};
+/// # #[derive(Model, Debug)]
+/// # #[model(app = "lib")]
+/// # struct Author { id: i64 }
+/// # #[derive(Model, Debug)]
+/// # #[model(app = "lib")]
+/// # struct Book { id: i64, #[field(on_delete = "cascade")] author: ForeignKey<Author> }
+/// # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+/// flagon_orm::schema::create_tables(&db, &[Book::META, Author::META]).await?;
+/// # Ok(()) }
+/// ```
+pub async fn create_tables(
+    db: &(impl Connection + ?Sized),
+    models: &[&ModelMeta],
+) -> Result<(), OrmError> {
+    let state = ProjectState::from_models(models.iter().copied());
+    // Targets outside `models` (tables that exist already) are looked up too.
+    let mut lookup = state.clone();
+    for meta in models {
+        for field in meta.fields {
+            if let Some(relation) = &field.relation {
+                let target = (relation.target)();
+                if lookup.model(target.app, target.name).is_none() {
+                    lookup.add_model(ModelState::from_meta(target));
+                }
+            }
+        }
+    }
+    let mut pending: Vec<&ModelState> = state.models.values().collect();
+    let mut created: Vec<(String, String)> = Vec::new();
+    while !pending.is_empty() {
+        let ready = pending
+            .iter()
+            .position(|model| {
+                model
+                    .fields
+                    .iter()
+                    .filter_map(|f| f.relation.as_ref())
+                    .all(|r| {
+                        (r.app == model.app && r.model == model.name)
+                            || created.contains(&(r.app.clone(), r.model.clone()))
+                            || state.model(&r.app, &r.model).is_none()
+                    })
+            })
+            .unwrap_or(0);
+        let model = pending.remove(ready);
+        let statements =
+            ddl::create_model(model, &lookup, db.dialect()).map_err(|err| OrmError::Schema {
+                message: err.to_string(),
+            })?;
+        for statement in statements {
+            db.execute_unprepared(&statement).await?;
+        }
+        created.push((model.app.clone(), model.name.clone()));
+    }
+    Ok(())
+}

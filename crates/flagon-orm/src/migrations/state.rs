@@ -413,11 +413,19 @@ impl ProjectState {
         ProjectState::default()
     }
 
-    /// The state the given models' metadata describe.
+    /// The state the given models' metadata describe, with the through
+    /// tables made for their many-to-many fields.
     pub fn from_models<'a>(models: impl IntoIterator<Item = &'a ModelMeta>) -> Self {
         let mut state = ProjectState::new();
         for meta in models {
             state.add_model(ModelState::from_meta(meta));
+            for field in meta
+                .many_to_many
+                .iter()
+                .filter(|field| field.through.is_none())
+            {
+                state.add_model(auto_through(meta, field));
+            }
         }
         state
     }
@@ -597,4 +605,39 @@ fn check_fields(model: &ModelState, fields: &[String], what: &str) -> Result<(),
         }
         None => Ok(()),
     }
+}
+
+/// The model of the through table made for a many-to-many field: a key,
+/// a foreign key to each side (deleted with either), unique together.
+fn auto_through(meta: &ModelMeta, field: &crate::many_to_many::ManyToManyMeta) -> ModelState {
+    let target = (field.target)();
+    let side = |column: &str, model: &ModelMeta| {
+        let key = model.primary_key();
+        let mut state = FieldState::new(column.trim_end_matches("_id"), key.kind)
+            .column(column)
+            .index()
+            .references(model.app, model.name, OnDelete::Cascade);
+        state.max_length = key.max_length;
+        state
+    };
+    let source = side(field.source_column, meta);
+    let target_field = side(field.target_column, target);
+    let names = [source.name.clone(), target_field.name.clone()];
+    let columns = [source.column.clone(), target_field.column.clone()];
+    ModelState::new(
+        meta.app,
+        format!("{}_{}", meta.name, field.name),
+        field.table,
+    )
+    .field(
+        FieldState::new("id", FieldKind::BigInteger)
+            .primary_key()
+            .auto(),
+    )
+    .field(source)
+    .field(target_field)
+    .constraint(ConstraintState {
+        name: index_name(field.table, &columns, "uniq"),
+        fields: names.to_vec(),
+    })
 }

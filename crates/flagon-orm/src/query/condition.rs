@@ -53,6 +53,34 @@ pub enum Condition {
     Any(Vec<Condition>),
     /// This does not hold.
     Not(Box<Condition>),
+    /// The row's foreign key `column` points to a row of `table` (whose
+    /// key is `key`) for which `condition` holds: Django's
+    /// `filter(author__name=..)`, as `column IN (SELECT key FROM table WHERE ..)`.
+    Related {
+        /// The foreign key column.
+        column: &'static str,
+        /// The target table.
+        table: &'static str,
+        /// The target's key column.
+        key: &'static str,
+        /// What must hold for the target row.
+        condition: Box<Condition>,
+    },
+    /// The row's `column` is among the `select` column of the rows of
+    /// `table` whose `filter` column equals `value` (how a many-to-many
+    /// relation is followed through its table).
+    Through {
+        /// The column of this row.
+        column: &'static str,
+        /// The through table.
+        table: &'static str,
+        /// The column of the through table matched with `column`.
+        select: &'static str,
+        /// The column of the through table compared with `value`.
+        filter: &'static str,
+        /// The value.
+        value: Value,
+    },
 }
 
 impl BitAnd for Condition {
@@ -94,10 +122,13 @@ impl Not for Condition {
 /// An ordering term.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Order {
-    /// The column.
+    /// The column (of the related row, with `via`).
     pub column: &'static str,
     /// Largest first.
     pub descending: bool,
+    /// Order by a column of the row a foreign key points to:
+    /// `(foreign key column, target table, target key column)`.
+    pub via: Option<(&'static str, &'static str, &'static str)>,
 }
 
 /// `column = value` in an update.

@@ -16,6 +16,7 @@ use crate::model::Model;
 
 pub(crate) mod compile;
 pub mod condition;
+pub mod related;
 
 use condition::{Assignment, Condition, Order};
 
@@ -36,6 +37,8 @@ pub struct QuerySet<M> {
     limit: Option<u64>,
     offset: Option<u64>,
     for_update: bool,
+    select_related: Vec<related::RelatedSpec>,
+    prefetch_related: Vec<related::RelatedSpec>,
     marker: PhantomData<fn() -> M>,
 }
 
@@ -47,6 +50,8 @@ impl<M> Clone for QuerySet<M> {
             limit: self.limit,
             offset: self.offset,
             for_update: self.for_update,
+            select_related: self.select_related.clone(),
+            prefetch_related: self.prefetch_related.clone(),
             marker: PhantomData,
         }
     }
@@ -60,6 +65,8 @@ impl<M> std::fmt::Debug for QuerySet<M> {
             .field("limit", &self.limit)
             .field("offset", &self.offset)
             .field("for_update", &self.for_update)
+            .field("select_related", &self.select_related)
+            .field("prefetch_related", &self.prefetch_related)
             .finish()
     }
 }
@@ -79,8 +86,76 @@ impl<M: Model> QuerySet<M> {
             limit: None,
             offset: None,
             for_update: false,
+            select_related: Vec::new(),
+            prefetch_related: Vec::new(),
             marker: PhantomData,
         }
+    }
+
+    /// Loads the row relation `field` points to in the same query (a LEFT
+    /// JOIN), as Django's `select_related`; read it with `.get()` on the
+    /// field (`book.author.get()`).
+    ///
+    /// ```no_run
+    /// # use flagon_orm::{ForeignKey, Model};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Author { id: i64, #[field(max_length = 100)] name: String }
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Book { id: i64, #[field(on_delete = "cascade")] author: ForeignKey<Author> }
+    /// # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+    /// for book in Book::objects().select_related(Book::AUTHOR).all(&db).await? {
+    ///     let author = book.author.get().map(|author| author.name.as_str());
+    ///     println!("{:?}", author);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn select_related<F: related::RelationValue>(mut self, field: crate::Field<M, F>) -> Self {
+        self.select_related.push(related::spec(field));
+        self
+    }
+
+    /// Loads, with one more query, the rows related to each result through
+    /// a reverse foreign key (`Book::AUTHOR` on a query of authors) or a
+    /// many-to-many field (`Post::TAGS` on a query of posts): Django's
+    /// `prefetch_related("book_set")`. The results come as pairs.
+    ///
+    /// ```no_run
+    /// # use flagon_orm::{ForeignKey, Model};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Author { id: i64, #[field(max_length = 100)] name: String }
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Book { id: i64, #[field(on_delete = "cascade")] author: ForeignKey<Author> }
+    /// # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+    /// for (author, books) in Author::objects().with_related(Book::AUTHOR).all(&db).await? {
+    ///     println!("{}: {} books", author.name, books.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn with_related<R: Model, P: related::Prefetch<M, R>>(
+        self,
+        relation: P,
+    ) -> related::WithRelated<M, R, P> {
+        related::WithRelated {
+            query: self,
+            relation,
+            marker: PhantomData,
+        }
+    }
+
+    /// Loads the rows relation `field` points to with one more query for
+    /// all the results (`WHERE key IN (..)`), as Django's
+    /// `prefetch_related` does for a forward relation; read them with
+    /// `.get()` on the field.
+    pub fn prefetch_related<F: related::RelationValue>(
+        mut self,
+        field: crate::Field<M, F>,
+    ) -> Self {
+        self.prefetch_related.push(related::spec(field));
+        self
     }
 
     /// Keeps the rows matching `condition` (and any earlier filter).
@@ -128,6 +203,7 @@ impl<M: Model> QuerySet<M> {
                 M::META.field(name).map(|field| Order {
                     column: field.column,
                     descending: *descending,
+                    via: None,
                 })
             })
             .collect()
@@ -189,9 +265,44 @@ impl<M: Model> QuerySet<M> {
                 ),
             });
         }
-        let (sql, values) = backends::build(dialect, &self.select_statement(dialect));
-        let rows = db.fetch_all(&sql, values).await?;
-        rows.iter().map(M::from_row).collect()
+        let mut objects = if self.select_related.is_empty() {
+            let (sql, values) = backends::build(dialect, &self.select_statement(dialect));
+            let rows = db.fetch_all(&sql, values).await?;
+            rows.iter()
+                .map(M::from_row)
+                .collect::<Result<Vec<M>, OrmError>>()?
+        } else {
+            let joins: Vec<compile::Join> = self
+                .select_related
+                .iter()
+                .enumerate()
+                .map(|(index, spec)| compile::Join {
+                    column: spec.column,
+                    target: spec.target,
+                    alias: format!("r{index}"),
+                })
+                .collect();
+            let mut query = compile::select_joined(
+                M::META,
+                self.filter.as_ref(),
+                &self.ordering(),
+                self.limit,
+                self.offset,
+                &joins,
+            );
+            if self.for_update && dialect != Dialect::Sqlite {
+                query.lock(sea_query::LockType::Update);
+            }
+            let (sql, values) = backends::build(dialect, &query);
+            let rows = db.fetch_all(&sql, values).await?;
+            rows.iter()
+                .map(|row| related::decode_joined::<M>(row, &self.select_related))
+                .collect::<Result<Vec<M>, OrmError>>()?
+        };
+        for spec in &self.prefetch_related {
+            related::prefetch(db, &mut objects, spec).await?;
+        }
+        Ok(objects)
     }
 
     /// The first matching row in the query's order (by primary key when
@@ -202,6 +313,7 @@ impl<M: Model> QuerySet<M> {
             query.order.push(Order {
                 column: M::META.primary_key().column,
                 descending: false,
+                via: None,
             });
         }
         Ok(query.limit(1).all(db).await?.into_iter().next())
@@ -216,13 +328,14 @@ impl<M: Model> QuerySet<M> {
             order.push(Order {
                 column: M::META.primary_key().column,
                 descending: false,
+                via: None,
             });
         }
         query.order = order
             .into_iter()
             .map(|term| Order {
-                column: term.column,
                 descending: !term.descending,
+                ..term
             })
             .collect();
         Ok(query.limit(1).all(db).await?.into_iter().next())

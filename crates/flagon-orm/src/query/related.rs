@@ -1,0 +1,402 @@
+//! Following relations in queries: conditions and orderings on the row a
+//! foreign key points to, `select_related` (a JOIN), `prefetch_related`
+//! (one more query), and `with_related` for reverse and many-to-many
+//! relations.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use super::condition::{Condition, Lookup, Order};
+use crate::connection::Connection;
+use crate::error::OrmError;
+use crate::field::Field;
+use crate::model::{Model, ModelMeta};
+use crate::relation::{ForeignKey, OneToOne};
+use crate::row::Row;
+use crate::value::{FieldType, Value};
+
+/// The value of a forward relation field: `ForeignKey<T>`, `OneToOne<T>`,
+/// or an `Option` of either.
+pub trait RelationValue: FieldType {
+    /// The model it points to.
+    type Target: Model;
+}
+
+impl<T: Model> RelationValue for ForeignKey<T> {
+    type Target = T;
+}
+impl<T: Model> RelationValue for OneToOne<T> {
+    type Target = T;
+}
+impl<T: Model> RelationValue for Option<ForeignKey<T>> {
+    type Target = T;
+}
+impl<T: Model> RelationValue for Option<OneToOne<T>> {
+    type Target = T;
+}
+
+impl<M: Model, F: RelationValue> Field<M, F> {
+    /// Rows whose target row meets `condition` (Django's
+    /// `filter(author__name="Ann")`):
+    /// `Book::AUTHOR.has(Author::NAME.eq("Ann"))`.
+    pub fn has(self, condition: Condition) -> Condition {
+        let target = F::Target::META;
+        Condition::Related {
+            column: self.column(),
+            table: target.table,
+            key: target.primary_key().column,
+            condition: Box::new(condition),
+        }
+    }
+
+    /// Orders by a field of the target row (Django's
+    /// `order_by("author__name")`): `Book::AUTHOR.by(Author::NAME.asc())`.
+    pub fn by(self, order: Order) -> Order {
+        let target = F::Target::META;
+        Order {
+            via: Some((self.column(), target.table, target.primary_key().column)),
+            ..order
+        }
+    }
+}
+
+/// A loaded row of some model, shared.
+pub(crate) type AnyObject = Arc<dyn Any + Send + Sync>;
+
+/// Loaded targets with their keys.
+type Targets = Vec<(Value, AnyObject)>;
+
+/// Loads the targets with these keys.
+type FetchTargets =
+    for<'a> fn(&'a dyn Connection, Vec<Value>) -> BoxFuture<'a, Result<Targets, OrmError>>;
+
+/// Loads the targets a relation field points to, for a query set.
+#[derive(Clone, Copy)]
+pub(crate) struct RelatedSpec {
+    /// The field of the base model.
+    pub field: &'static str,
+    /// Its column.
+    pub column: &'static str,
+    /// The target model.
+    pub target: &'static ModelMeta,
+    /// Decodes a target from a joined row at an offset.
+    pub decode: fn(&Row, usize) -> Result<AnyObject, OrmError>,
+    /// Loads the targets with these keys: `(key, target)` pairs.
+    pub fetch: FetchTargets,
+}
+
+impl std::fmt::Debug for RelatedSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}->{}", self.field, self.target.name)
+    }
+}
+
+fn decode_target<T: Model>(
+    row: &Row,
+    offset: usize,
+) -> Result<Arc<dyn Any + Send + Sync>, OrmError> {
+    Ok(Arc::new(T::from_row_at(row, offset)?))
+}
+
+fn fetch_targets<T: Model>(
+    db: &dyn Connection,
+    keys: Vec<Value>,
+) -> BoxFuture<'_, Result<Targets, OrmError>> {
+    Box::pin(async move {
+        let mut out = Vec::new();
+        // A few hundred at a time keeps every backend's parameter limit far.
+        for chunk in keys.chunks(500) {
+            let targets = T::objects()
+                .filter(Condition::Lookup {
+                    column: T::META.primary_key().column,
+                    lookup: Lookup::In(chunk.to_vec()),
+                })
+                .all(db)
+                .await?;
+            out.extend(targets.into_iter().map(|target| {
+                let key = target.key().to_value();
+                (key, Arc::new(target) as Arc<dyn Any + Send + Sync>)
+            }));
+        }
+        Ok(out)
+    })
+}
+
+/// The spec of a relation field.
+pub(crate) fn spec<M: Model, F: RelationValue>(field: Field<M, F>) -> RelatedSpec {
+    RelatedSpec {
+        field: field.name(),
+        column: field.column(),
+        target: F::Target::META,
+        decode: decode_target::<F::Target>,
+        fetch: fetch_targets::<F::Target>,
+    }
+}
+
+/// A key that compares values of any type by their text (sea-query values
+/// cannot be hashed: they include floats). Integers of every width compare
+/// equal, as keys read back from a through table are 64-bit.
+pub(crate) fn value_key(value: &Value) -> String {
+    match value {
+        Value::TinyInt(Some(v)) => format!("i{v}"),
+        Value::SmallInt(Some(v)) => format!("i{v}"),
+        Value::Int(Some(v)) => format!("i{v}"),
+        Value::BigInt(Some(v)) => format!("i{v}"),
+        Value::String(Some(v)) => format!("s{v}"),
+        Value::Uuid(Some(v)) => format!("u{v}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The value of field `name` of `object`.
+pub(crate) fn field_value<M: Model>(object: &M, name: &str) -> Option<Value> {
+    let index = M::META.fields.iter().position(|field| field.name == name)?;
+    object.values().into_iter().nth(index)
+}
+
+/// Loads and attaches the targets of `spec` to `objects` with one query.
+pub(crate) async fn prefetch<M: Model>(
+    db: &(impl Connection + ?Sized),
+    objects: &mut [M],
+    spec: &RelatedSpec,
+) -> Result<(), OrmError> {
+    let mut keys = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for object in objects.iter() {
+        if let Some(value) = field_value(object, spec.field) {
+            if !crate::value::null_value_matches(&value) && seen.insert(value_key(&value)) {
+                keys.push(value);
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let dynamic = DynRef(db);
+    let targets: HashMap<String, Arc<dyn Any + Send + Sync>> = (spec.fetch)(&dynamic, keys)
+        .await?
+        .into_iter()
+        .map(|(key, target)| (value_key(&key), target))
+        .collect();
+    for object in objects.iter_mut() {
+        if let Some(value) = field_value(object, spec.field) {
+            if let Some(target) = targets.get(&value_key(&value)) {
+                object.set_related(spec.field, Arc::clone(target));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `?Sized` connection as a `dyn Connection`.
+pub(crate) struct DynRef<'a, C: ?Sized>(pub &'a C);
+
+impl<C: Connection + ?Sized> Connection for DynRef<'_, C> {
+    fn dialect(&self) -> crate::Dialect {
+        self.0.dialect()
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.0.in_transaction()
+    }
+
+    fn fetch_all<'a>(
+        &'a self,
+        sql: &'a str,
+        values: sea_query::Values,
+    ) -> BoxFuture<'a, Result<Vec<Row>, OrmError>> {
+        self.0.fetch_all(sql, values)
+    }
+
+    fn execute<'a>(
+        &'a self,
+        sql: &'a str,
+        values: sea_query::Values,
+    ) -> BoxFuture<'a, Result<crate::Executed, OrmError>> {
+        self.0.execute(sql, values)
+    }
+
+    fn execute_unprepared<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<u64, OrmError>> {
+        self.0.execute_unprepared(sql)
+    }
+}
+
+/// Decodes joined rows: the base model, then each `select_related` target
+/// (skipped where the LEFT JOIN found none).
+pub(crate) fn decode_joined<M: Model>(row: &Row, related: &[RelatedSpec]) -> Result<M, OrmError> {
+    let mut object = M::from_row_at(row, 0)?;
+    let mut offset = M::META.fields.len();
+    for spec in related {
+        let key_index = spec
+            .target
+            .fields
+            .iter()
+            .position(|field| field.primary_key)
+            .unwrap_or(0);
+        if !row.is_null(offset + key_index)? {
+            object.set_related(spec.field, (spec.decode)(row, offset)?);
+        }
+        offset += spec.target.fields.len();
+    }
+    Ok(object)
+}
+
+/// A relation whose rows can be loaded for many objects at once: a
+/// foreign key seen from its target (the reverse relation), or a
+/// many-to-many field. What [`QuerySet::with_related`](super::QuerySet::with_related) takes.
+pub trait Prefetch<M: Model, R: Model>: Copy + Send + Sync {
+    /// The `R` rows related to the objects with these keys, each with the
+    /// key of its object (in an internal text form).
+    fn load<'a>(
+        self,
+        db: &'a dyn Connection,
+        keys: Vec<Value>,
+    ) -> BoxFuture<'a, Result<Vec<(String, R)>, OrmError>>;
+}
+
+/// The reverse of foreign key `field` of `R`: the `R` rows pointing to each key.
+fn load_reverse<'a, R: Model>(
+    db: &'a dyn Connection,
+    field: &'static str,
+    column: &'static str,
+    keys: Vec<Value>,
+) -> BoxFuture<'a, Result<Vec<(String, R)>, OrmError>> {
+    Box::pin(async move {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(500) {
+            let rows = R::objects()
+                .filter(Condition::Lookup {
+                    column,
+                    lookup: Lookup::In(chunk.to_vec()),
+                })
+                .all(db)
+                .await?;
+            for row in rows {
+                if let Some(value) = field_value(&row, field) {
+                    out.push((value_key(&value), row));
+                }
+            }
+        }
+        Ok(out)
+    })
+}
+
+macro_rules! reverse_prefetch {
+    ($($ty:ty),*) => {$(
+        impl<M: Model, R: Model> Prefetch<M, R> for Field<R, $ty> {
+            fn load<'a>(
+                self,
+                db: &'a dyn Connection,
+                keys: Vec<Value>,
+            ) -> BoxFuture<'a, Result<Vec<(String, R)>, OrmError>> {
+                load_reverse::<R>(db, self.name(), self.column(), keys)
+            }
+        }
+    )*};
+}
+
+reverse_prefetch!(
+    ForeignKey<M>,
+    Option<ForeignKey<M>>,
+    OneToOne<M>,
+    Option<OneToOne<M>>
+);
+
+impl<M: Model, R: Model + Clone> Prefetch<M, R> for Field<M, crate::ManyToMany<R>> {
+    fn load<'a>(
+        self,
+        db: &'a dyn Connection,
+        keys: Vec<Value>,
+    ) -> BoxFuture<'a, Result<Vec<(String, R)>, OrmError>> {
+        Box::pin(async move {
+            let through = self.through()?;
+            // The pairs, then the targets they name.
+            let mut pairs = Vec::new();
+            for chunk in keys.chunks(500) {
+                let select = sea_query::Query::select()
+                    .column(through.source_column)
+                    .column(through.target_column)
+                    .from(through.table)
+                    .and_where(sea_query::ExprTrait::is_in(
+                        sea_query::Expr::col(through.source_column),
+                        chunk.to_vec(),
+                    ))
+                    .to_owned();
+                let (sql, values) = crate::backends::build(db.dialect(), &select);
+                for row in db.fetch_all(&sql, values).await? {
+                    pairs.push((
+                        crate::many_to_many::raw_key(&row, 0)?,
+                        crate::many_to_many::raw_key(&row, 1)?,
+                    ));
+                }
+            }
+            let mut wanted = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for (_, target) in &pairs {
+                if seen.insert(value_key(target)) {
+                    wanted.push(target.clone());
+                }
+            }
+            let mut targets: HashMap<String, R> = HashMap::new();
+            for chunk in wanted.chunks(500) {
+                for target in R::objects()
+                    .filter(Condition::Lookup {
+                        column: R::META.primary_key().column,
+                        lookup: Lookup::In(chunk.to_vec()),
+                    })
+                    .all(db)
+                    .await?
+                {
+                    targets.insert(value_key(&target.key().to_value()), target);
+                }
+            }
+            Ok(pairs
+                .into_iter()
+                .filter_map(|(source, target)| {
+                    let target = targets.get(&value_key(&target))?.clone();
+                    Some((value_key(&source), target))
+                })
+                .collect())
+        })
+    }
+}
+
+/// A query set whose results come each with their related rows: see
+/// [`QuerySet::with_related`](super::QuerySet::with_related).
+pub struct WithRelated<M: Model, R: Model, P> {
+    pub(crate) query: super::QuerySet<M>,
+    pub(crate) relation: P,
+    pub(crate) marker: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<M: Model, R: Model, P: Prefetch<M, R>> WithRelated<M, R, P> {
+    /// Every matching object with its related rows: two queries (three
+    /// for a many-to-many field), however many objects there are.
+    pub async fn all(&self, db: &(impl Connection + ?Sized)) -> Result<Vec<(M, Vec<R>)>, OrmError> {
+        let objects = self.query.all(db).await?;
+        let keys: Vec<Value> = objects
+            .iter()
+            .map(|object| object.key().to_value())
+            .collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dynamic = DynRef(db);
+        let mut related: HashMap<String, Vec<R>> = HashMap::new();
+        for (key, row) in self.relation.load(&dynamic, keys).await? {
+            related.entry(key).or_default().push(row);
+        }
+        Ok(objects
+            .into_iter()
+            .map(|object| {
+                let rows = related
+                    .remove(&value_key(&object.key().to_value()))
+                    .unwrap_or_default();
+                (object, rows)
+            })
+            .collect())
+    }
+}
