@@ -25,11 +25,13 @@
 use std::ops::Deref;
 
 use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 use sea_query::Values;
 
 use crate::backends::{Db, Dialect, Executed};
 use crate::error::OrmError;
 use crate::row::Row;
+use futures_util::StreamExt;
 
 /// A place to run SQL: a [`Db`] (each statement on a pooled connection, in
 /// autocommit mode) or a [`Transaction`](crate::Transaction) (every
@@ -65,6 +67,26 @@ pub trait Connection: Send + Sync {
 
     /// Runs SQL without parameters (DDL and scripts).
     fn execute_unprepared<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<u64, OrmError>>;
+
+    /// Runs SQL with bound values and hands the rows out one by one. This
+    /// default reads them all first; [`Db`] streams them from the server.
+    fn fetch_stream<'a>(
+        &'a self,
+        sql: String,
+        values: Values,
+    ) -> BoxStream<'a, Result<Row, OrmError>> {
+        Box::pin(
+            futures_util::stream::once(async move { self.fetch_all(&sql, values).await }).flat_map(
+                |result| {
+                    let rows: Vec<Result<Row, OrmError>> = match result {
+                        Ok(rows) => rows.into_iter().map(Ok).collect(),
+                        Err(err) => vec![Err(err)],
+                    };
+                    futures_util::stream::iter(rows)
+                },
+            ),
+        )
+    }
 }
 
 impl Connection for Db {
@@ -94,6 +116,14 @@ impl Connection for Db {
 
     fn execute_unprepared<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<u64, OrmError>> {
         Box::pin(Db::execute_unprepared(self, sql))
+    }
+
+    fn fetch_stream<'a>(
+        &'a self,
+        sql: String,
+        values: Values,
+    ) -> BoxStream<'a, Result<Row, OrmError>> {
+        Db::fetch_stream(self, sql, values)
     }
 }
 
@@ -130,5 +160,13 @@ where
 
     fn execute_unprepared<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<u64, OrmError>> {
         (**self).execute_unprepared(sql)
+    }
+
+    fn fetch_stream<'a>(
+        &'a self,
+        sql: String,
+        values: Values,
+    ) -> BoxStream<'a, Result<Row, OrmError>> {
+        (**self).fetch_stream(sql, values)
     }
 }

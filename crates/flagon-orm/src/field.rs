@@ -121,7 +121,7 @@ impl<M, T: FieldType> Field<M, T> {
     pub fn set(self, value: impl Into<T>) -> Assignment {
         Assignment {
             column: self.column,
-            value: value.into().to_value(),
+            value: crate::query::expr::Operand::Value(value.into().to_value()),
         }
     }
 }

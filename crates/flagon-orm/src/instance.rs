@@ -90,7 +90,7 @@ pub trait ModelExt: Model {
 impl<M: Model> ModelExt for M {}
 
 /// Whether `value` is the unsaved marker of an automatic key (0).
-fn is_unsaved_key(value: &Value) -> bool {
+pub(crate) fn is_unsaved_key(value: &Value) -> bool {
     matches!(
         value,
         Value::BigInt(Some(0))
@@ -172,7 +172,7 @@ fn decimal_problem(
     None
 }
 
-fn validate<M: Model>(values: &[Value]) -> Result<(), OrmError> {
+pub(crate) fn validate<M: Model>(values: &[Value]) -> Result<(), OrmError> {
     for (field, value) in M::META.fields.iter().zip(values) {
         validate_value(M::META, field, value)?;
     }

@@ -39,6 +39,16 @@ impl Row {
         }
     }
 
+    /// The names of the columns, in order.
+    pub fn column_names(&self) -> Vec<&str> {
+        use sqlx::Column as _;
+        match self {
+            Row::Sqlite(row) => row.columns().iter().map(|c| c.name()).collect(),
+            Row::Postgres(row) => row.columns().iter().map(|c| c.name()).collect(),
+            Row::MySql(row) => row.columns().iter().map(|c| c.name()).collect(),
+        }
+    }
+
     /// Whether the row has no columns.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

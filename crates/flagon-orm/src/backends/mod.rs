@@ -226,6 +226,20 @@ impl Db {
         }
     }
 
+    /// Runs SQL with bound values and streams the rows as the server sends
+    /// them.
+    pub fn fetch_stream(
+        &self,
+        sql: String,
+        values: Values,
+    ) -> futures_util::stream::BoxStream<'_, Result<Row, OrmError>> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::fetch_stream(pool, sql, values),
+            Pool::Postgres(pool) => postgres::fetch_stream(pool, sql, values),
+            Pool::MySql(pool) => mysql::fetch_stream(pool, sql, values),
+        }
+    }
+
     /// Runs SQL without parameters (DDL and scripts).
     pub async fn execute_unprepared(&self, sql: &str) -> Result<u64, OrmError> {
         match &self.pool {
@@ -299,6 +313,26 @@ macro_rules! runners {
                         .map(Row::$row)
                         .collect(),
                 )
+            }
+
+            /// Runs SQL with bound values; the rows as they arrive.
+            pub(crate) fn fetch_stream<'c, E>(
+                executor: E,
+                sql: String,
+                values: Values,
+            ) -> futures_util::stream::BoxStream<'c, Result<Row, OrmError>>
+            where
+                E: sqlx::Executor<'c, Database = $db> + 'c,
+            {
+                use futures_util::StreamExt;
+                tracing::debug!(target: "flagon::sql", "{sql}");
+                match bind::$module(sqlx::query(sqlx::AssertSqlSafe(sql)), values) {
+                    Ok(query) => query
+                        .fetch(executor)
+                        .map(|row| row.map(Row::$row).map_err(OrmError::from))
+                        .boxed(),
+                    Err(err) => futures_util::stream::once(async move { Err(err) }).boxed(),
+                }
             }
 
             /// Runs SQL with bound values that returns no rows.

@@ -3,10 +3,13 @@
 use sea_query::{Cond, Expr, ExprTrait, Func, LikeExpr, Order as SeaOrder, Query};
 
 use super::condition::{Condition, Lookup, Order};
-use crate::model::ModelMeta;
+use super::expr::{ArithOp, CompareOp, DatePart, Operand};
+use crate::backends::Dialect;
+use crate::model::{FieldKind, ModelMeta};
 
 /// `SELECT <fields> FROM <table> WHERE .. ORDER BY .. LIMIT .. OFFSET ..`
 pub(crate) fn select(
+    dialect: Dialect,
     meta: &ModelMeta,
     filter: Option<&Condition>,
     order: &[Order],
@@ -18,7 +21,7 @@ pub(crate) fn select(
         .columns(meta.fields.iter().map(|field| field.column))
         .from(meta.table);
     if let Some(filter) = filter {
-        query.cond_where(condition(filter));
+        query.cond_where(condition(dialect, filter));
     }
     for term in order {
         query.order_by_expr(order_expr(meta.table, false, term), direction(term));
@@ -90,6 +93,7 @@ pub(crate) struct Join {
 /// `select` with every column qualified by its table, and the targets of
 /// `joins` LEFT JOINed with their columns after the base model's.
 pub(crate) fn select_joined(
+    dialect: Dialect,
     meta: &'static ModelMeta,
     filter: Option<&Condition>,
     order: &[Order],
@@ -120,7 +124,7 @@ pub(crate) fn select_joined(
         );
     }
     if let Some(filter) = filter {
-        query.cond_where(condition_in(filter, Some(meta.table)));
+        query.cond_where(condition_in(dialect, filter, Some(meta.table)));
     }
     for term in order {
         query.order_by_expr(order_expr(meta.table, true, term), direction(term));
@@ -138,35 +142,55 @@ pub(crate) fn select_joined(
 }
 
 /// `SELECT COUNT(*) FROM <table> WHERE ..`
-pub(crate) fn count(meta: &ModelMeta, filter: Option<&Condition>) -> sea_query::SelectStatement {
+pub(crate) fn count(
+    dialect: Dialect,
+    meta: &ModelMeta,
+    filter: Option<&Condition>,
+) -> sea_query::SelectStatement {
     let mut query = Query::select();
     query
         .expr(Func::count(Expr::col(sea_query::Asterisk)))
         .from(meta.table);
     if let Some(filter) = filter {
-        query.cond_where(condition(filter));
+        query.cond_where(condition(dialect, filter));
     }
     query
 }
 
 /// The WHERE condition for a filter.
-pub(crate) fn condition(filter: &Condition) -> Cond {
-    condition_in(filter, None)
+pub(crate) fn condition(dialect: Dialect, filter: &Condition) -> Cond {
+    condition_in(dialect, filter, None)
 }
 
 /// The WHERE condition for a filter, its columns qualified by `table`.
-pub(crate) fn condition_in(filter: &Condition, table: Option<&'static str>) -> Cond {
+pub(crate) fn condition_in(
+    dialect: Dialect,
+    filter: &Condition,
+    table: Option<&'static str>,
+) -> Cond {
     match filter {
         Condition::Lookup { column, lookup } => {
             Cond::all().add(lookup_expr(column_expr(table, column), lookup))
         }
         Condition::All(items) => items.iter().fold(Cond::all(), |cond, item| {
-            cond.add(condition_in(item, table))
+            cond.add(condition_in(dialect, item, table))
         }),
         Condition::Any(items) => items.iter().fold(Cond::any(), |cond, item| {
-            cond.add(condition_in(item, table))
+            cond.add(condition_in(dialect, item, table))
         }),
-        Condition::Not(inner) => condition_in(inner, table).not(),
+        Condition::Not(inner) => condition_in(dialect, inner, table).not(),
+        Condition::Compare { left, op, right } => {
+            let left = operand(dialect, left, table);
+            let right = operand(dialect, right, table);
+            Cond::all().add(match op {
+                CompareOp::Eq => left.eq(right),
+                CompareOp::Ne => left.ne(right),
+                CompareOp::Lt => left.lt(right),
+                CompareOp::Lte => left.lte(right),
+                CompareOp::Gt => left.gt(right),
+                CompareOp::Gte => left.gte(right),
+            })
+        }
         Condition::Related {
             column,
             table: target,
@@ -176,7 +200,7 @@ pub(crate) fn condition_in(filter: &Condition, table: Option<&'static str>) -> C
             let targets = Query::select()
                 .column((*target, *key))
                 .from(*target)
-                .cond_where(condition_in(inner, Some(target)))
+                .cond_where(condition_in(dialect, inner, Some(target)))
                 .to_owned();
             Cond::all().add(column_expr(table, column).in_subquery(targets))
         }
@@ -195,6 +219,60 @@ pub(crate) fn condition_in(filter: &Condition, table: Option<&'static str>) -> C
             Cond::all().add(column_expr(table, column).in_subquery(targets))
         }
     }
+}
+
+/// An operand as an expression for `dialect`.
+pub(crate) fn operand(dialect: Dialect, operand_: &Operand, table: Option<&'static str>) -> Expr {
+    match operand_ {
+        Operand::Value(value) => Expr::val(value.clone()),
+        Operand::Column(column) => column_expr(table, column),
+        Operand::Arith(left, op, right) => {
+            let left = operand(dialect, left, table);
+            let right = operand(dialect, right, table);
+            match op {
+                ArithOp::Add => left.add(right),
+                ArithOp::Sub => left.sub(right),
+                ArithOp::Mul => left.mul(right),
+                ArithOp::Div => left.div(right),
+            }
+        }
+        Operand::DatePart(part, column, kind) => {
+            let column = column_expr(table, column);
+            let sql = match (dialect, part) {
+                (Dialect::Sqlite, DatePart::Year) => "CAST(strftime('%Y', $1) AS INTEGER)",
+                (Dialect::Sqlite, DatePart::Month) => "CAST(strftime('%m', $1) AS INTEGER)",
+                (Dialect::Sqlite, DatePart::Day) => "CAST(strftime('%d', $1) AS INTEGER)",
+                (Dialect::MySql, DatePart::Year) => "YEAR($1)",
+                (Dialect::MySql, DatePart::Month) => "MONTH($1)",
+                (Dialect::MySql, DatePart::Day) => "DAYOFMONTH($1)",
+                // Instants are stored with their zone: read the UTC calendar.
+                (Dialect::Postgres, part) => {
+                    let unit = match part {
+                        DatePart::Year => "YEAR",
+                        DatePart::Month => "MONTH",
+                        DatePart::Day => "DAY",
+                    };
+                    let sql = if *kind == FieldKind::DateTime {
+                        format!("CAST(EXTRACT({unit} FROM $1 AT TIME ZONE 'UTC') AS INTEGER)")
+                    } else {
+                        format!("CAST(EXTRACT({unit} FROM $1) AS INTEGER)")
+                    };
+                    return custom(dialect, &sql, column);
+                }
+            };
+            custom(dialect, sql, column)
+        }
+    }
+}
+
+/// `template` with `$1` standing for `expr`. sea-query wants the
+/// backend's own placeholder there: `$1` on PostgreSQL, `?` elsewhere.
+pub(crate) fn custom(dialect: Dialect, template: &str, expr: Expr) -> Expr {
+    let template = match dialect {
+        Dialect::Postgres => template.to_owned(),
+        _ => template.replace("$1", "?"),
+    };
+    Expr::cust_with_exprs(template, [expr])
 }
 
 fn lookup_expr(col: Expr, lookup: &Lookup) -> Expr {
@@ -261,7 +339,14 @@ mod tests {
             descending: true,
             via: None,
         }];
-        let query = select(&META, Some(&filter), &order, Some(10), Some(20));
+        let query = select(
+            Dialect::Postgres,
+            &META,
+            Some(&filter),
+            &order,
+            Some(10),
+            Some(20),
+        );
         let (sql, values) = query.build(sea_query::PostgresQueryBuilder);
         assert_eq!(
             sql,
@@ -280,6 +365,7 @@ mod tests {
     #[test]
     fn empty_in_matches_nothing() {
         let query = select(
+            Dialect::Sqlite,
             &META,
             Some(&lookup("id", Lookup::In(Vec::new()))),
             &[],
@@ -288,5 +374,45 @@ mod tests {
         );
         let (sql, _) = query.build(sea_query::SqliteQueryBuilder);
         assert!(sql.ends_with("WHERE 1 = 0"), "{sql}");
+    }
+
+    #[test]
+    fn date_parts_and_arithmetic_render_per_dialect() {
+        let year = Operand::DatePart(DatePart::Year, "seen", FieldKind::DateTime);
+        let filter = Condition::Compare {
+            left: year,
+            op: CompareOp::Eq,
+            right: Operand::Value(Value::Int(Some(2026))),
+        };
+        let render = |dialect| {
+            let query = select(dialect, &META, Some(&filter), &[], None, None);
+            match dialect {
+                Dialect::Sqlite => query.build(sea_query::SqliteQueryBuilder).0,
+                Dialect::Postgres => query.build(sea_query::PostgresQueryBuilder).0,
+                Dialect::MySql => query.build(sea_query::MysqlQueryBuilder).0,
+            }
+        };
+        assert!(
+            render(Dialect::Sqlite)
+                .ends_with(r#"WHERE (CAST(strftime('%Y', "seen") AS INTEGER)) = ?"#),
+            "{}",
+            render(Dialect::Sqlite)
+        );
+        assert!(render(Dialect::Postgres).ends_with(
+            r#"WHERE (CAST(EXTRACT(YEAR FROM "seen" AT TIME ZONE 'UTC') AS INTEGER)) = $1"#
+        ));
+        assert!(render(Dialect::MySql).ends_with("WHERE (YEAR(`seen`)) = ?"));
+
+        let stock = Operand::Arith(
+            Box::new(Operand::Column("stock")),
+            ArithOp::Sub,
+            Box::new(Operand::Value(Value::Int(Some(1)))),
+        );
+        let (sql, _) = Query::update()
+            .table("shop_item")
+            .value("stock", operand(Dialect::Postgres, &stock, None))
+            .to_owned()
+            .build(sea_query::PostgresQueryBuilder);
+        assert_eq!(sql, r#"UPDATE "shop_item" SET "stock" = "stock" - $1"#);
     }
 }

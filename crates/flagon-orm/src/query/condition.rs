@@ -3,6 +3,7 @@
 
 use std::ops::{BitAnd, BitOr, Not};
 
+use super::expr::{CompareOp, Operand};
 use crate::value::Value;
 
 /// A comparison applied to one column.
@@ -65,6 +66,15 @@ pub enum Condition {
         key: &'static str,
         /// What must hold for the target row.
         condition: Box<Condition>,
+    },
+    /// A comparison between expressions (columns, values, arithmetic).
+    Compare {
+        /// The left side.
+        left: Operand,
+        /// The comparison.
+        op: CompareOp,
+        /// The right side.
+        right: Operand,
     },
     /// The row's `column` is among the `select` column of the rows of
     /// `table` whose `filter` column equals `value` (how a many-to-many
@@ -131,11 +141,11 @@ pub struct Order {
     pub via: Option<(&'static str, &'static str, &'static str)>,
 }
 
-/// `column = value` in an update.
+/// `column = value` (or an expression) in an update.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Assignment {
     /// The column.
     pub column: &'static str,
-    /// The new value.
-    pub value: Value,
+    /// The new value, or the expression that computes it.
+    pub value: Operand,
 }

@@ -14,9 +14,15 @@ use crate::connection::Connection;
 use crate::error::OrmError;
 use crate::model::Model;
 
+pub mod aggregate;
 pub(crate) mod compile;
 pub mod condition;
+pub mod expr;
 pub mod related;
+pub mod values;
+mod write;
+
+pub use write::raw;
 
 use condition::{Assignment, Condition, Order};
 
@@ -37,6 +43,7 @@ pub struct QuerySet<M> {
     limit: Option<u64>,
     offset: Option<u64>,
     for_update: bool,
+    distinct: bool,
     select_related: Vec<related::RelatedSpec>,
     prefetch_related: Vec<related::RelatedSpec>,
     marker: PhantomData<fn() -> M>,
@@ -50,6 +57,7 @@ impl<M> Clone for QuerySet<M> {
             limit: self.limit,
             offset: self.offset,
             for_update: self.for_update,
+            distinct: self.distinct,
             select_related: self.select_related.clone(),
             prefetch_related: self.prefetch_related.clone(),
             marker: PhantomData,
@@ -65,6 +73,7 @@ impl<M> std::fmt::Debug for QuerySet<M> {
             .field("limit", &self.limit)
             .field("offset", &self.offset)
             .field("for_update", &self.for_update)
+            .field("distinct", &self.distinct)
             .field("select_related", &self.select_related)
             .field("prefetch_related", &self.prefetch_related)
             .finish()
@@ -86,6 +95,7 @@ impl<M: Model> QuerySet<M> {
             limit: None,
             offset: None,
             for_update: false,
+            distinct: false,
             select_related: Vec::new(),
             prefetch_related: Vec::new(),
             marker: PhantomData,
@@ -179,6 +189,64 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
+    /// Drops duplicate rows (`SELECT DISTINCT`), as Django's `distinct()`;
+    /// it matters with [`values_list`](QuerySet::values_list) and
+    /// filters through relations.
+    pub fn distinct(mut self) -> Self {
+        self.distinct = true;
+        self
+    }
+
+    /// The rows in `range` of the results (Django's `qs[5:10]`), counted
+    /// within any slice taken before: `.slice(10..20)`, `.slice(..5)`,
+    /// `.slice(100..)`.
+    pub fn slice(mut self, range: impl std::ops::RangeBounds<u64>) -> Self {
+        use std::ops::Bound;
+        let start = match range.start_bound() {
+            Bound::Included(start) => *start,
+            Bound::Excluded(start) => start.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(end) => Some(end.saturating_add(1)),
+            Bound::Excluded(end) => Some(*end),
+            Bound::Unbounded => None,
+        };
+        let available = self.limit.map(|limit| limit.saturating_sub(start));
+        let wanted = end.map(|end| end.saturating_sub(start));
+        self.limit = match (available, wanted) {
+            (Some(a), Some(w)) => Some(a.min(w)),
+            (a, w) => a.or(w),
+        };
+        self.offset = match self.offset.unwrap_or(0).saturating_add(start) {
+            0 => None,
+            offset => Some(offset),
+        };
+        self
+    }
+
+    /// The filter in force, if any.
+    pub(crate) fn filter_condition(&self) -> Option<&Condition> {
+        self.filter.as_ref()
+    }
+
+    /// The `SELECT` of the model's columns with filter, order, slice and
+    /// `DISTINCT`, without a lock clause.
+    pub(crate) fn plain_statement(&self, dialect: Dialect) -> sea_query::SelectStatement {
+        let mut query = compile::select(
+            dialect,
+            M::META,
+            self.filter.as_ref(),
+            &self.ordering(),
+            self.limit,
+            self.offset,
+        );
+        if self.distinct {
+            query.distinct();
+        }
+        query
+    }
+
     /// At most `limit` rows.
     pub fn limit(mut self, limit: u64) -> Self {
         self.limit = Some(limit);
@@ -233,13 +301,7 @@ impl<M: Model> QuerySet<M> {
 
     /// The `SELECT` statement for `dialect`, with its lock clause.
     fn select_statement(&self, dialect: Dialect) -> sea_query::SelectStatement {
-        let mut query = compile::select(
-            M::META,
-            self.filter.as_ref(),
-            &self.ordering(),
-            self.limit,
-            self.offset,
-        );
+        let mut query = self.plain_statement(dialect);
         if self.for_update && dialect != Dialect::Sqlite {
             query.lock(sea_query::LockType::Update);
         }
@@ -283,6 +345,7 @@ impl<M: Model> QuerySet<M> {
                 })
                 .collect();
             let mut query = compile::select_joined(
+                dialect,
                 M::META,
                 self.filter.as_ref(),
                 &self.ordering(),
@@ -290,6 +353,9 @@ impl<M: Model> QuerySet<M> {
                 self.offset,
                 &joins,
             );
+            if self.distinct {
+                query.distinct();
+            }
             if self.for_update && dialect != Dialect::Sqlite {
                 query.lock(sea_query::LockType::Update);
             }
@@ -359,8 +425,23 @@ impl<M: Model> QuerySet<M> {
 
     /// How many rows match.
     pub async fn count(&self, db: &(impl Connection + ?Sized)) -> Result<u64, OrmError> {
-        let (sql, values) =
-            backends::build(db.dialect(), &compile::count(M::META, self.filter.as_ref()));
+        let dialect = db.dialect();
+        let statement = if self.limit.is_some() || self.offset.is_some() || self.distinct {
+            // Count what the slice or DISTINCT leaves.
+            let mut inner = self.plain_statement(dialect);
+            if !self.distinct {
+                inner.clear_order_by();
+            }
+            Query::select()
+                .expr(sea_query::Func::count(sea_query::Expr::col(
+                    sea_query::Asterisk,
+                )))
+                .from_subquery(inner, sea_query::Alias::new("flagon_counted"))
+                .to_owned()
+        } else {
+            compile::count(dialect, M::META, self.filter.as_ref())
+        };
+        let (sql, values) = backends::build(dialect, &statement);
         let rows = db.fetch_all(&sql, values).await?;
         let count: i64 = match rows.first() {
             Some(row) => row.get(0)?,
@@ -389,17 +470,19 @@ impl<M: Model> QuerySet<M> {
                 .iter()
                 .find(|f| f.column == assignment.column)
             {
-                crate::instance::validate_value(M::META, field, &assignment.value)?;
+                if let expr::Operand::Value(value) = &assignment.value {
+                    crate::instance::validate_value(M::META, field, value)?;
+                }
             }
         }
         let mut query = Query::update();
         query.table(M::META.table).values(
             assignments
                 .into_iter()
-                .map(|a| (a.column, sea_query::Expr::val(a.value))),
+                .map(|a| (a.column, compile::operand(db.dialect(), &a.value, None))),
         );
         if let Some(filter) = &self.filter {
-            query.cond_where(compile::condition(filter));
+            query.cond_where(compile::condition(db.dialect(), filter));
         }
         let (sql, values) = backends::build(db.dialect(), &query);
         Ok(db.execute(&sql, values).await?.rows_affected)
@@ -410,7 +493,7 @@ impl<M: Model> QuerySet<M> {
         let mut query = Query::delete();
         query.from_table(M::META.table);
         if let Some(filter) = &self.filter {
-            query.cond_where(compile::condition(filter));
+            query.cond_where(compile::condition(db.dialect(), filter));
         }
         let (sql, values) = backends::build(db.dialect(), &query);
         Ok(db.execute(&sql, values).await?.rows_affected)

@@ -1,0 +1,260 @@
+//! Expressions over a row's columns: Django's `F()` objects and date parts.
+//!
+//! ```no_run
+//! # use flagon_orm::{Model, ModelExt};
+//! # #[derive(Model, Debug)]
+//! # #[model(app = "shop")]
+//! # struct Item { id: i64, stock: i32, reserved: i32, added: chrono::NaiveDate }
+//! # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+//! // Items with more in stock than reserved, plus five.
+//! let spare = Item::objects()
+//!     .filter(Item::STOCK.f().gt(Item::RESERVED.f() + 5))
+//!     .count(&db)
+//!     .await?;
+//! // UPDATE shop_item SET stock = stock - 1 WHERE ..., without reading it.
+//! Item::objects()
+//!     .filter(Item::ID.eq(1))
+//!     .update(&db, [Item::STOCK.set_f(Item::STOCK.f() - 1)])
+//!     .await?;
+//! // Added in 2026.
+//! let recent = Item::objects().filter(Item::ADDED.year().eq(2026)).count(&db).await?;
+//! # let _ = (spare, recent); Ok(()) }
+//! ```
+
+use std::marker::PhantomData;
+use std::ops::{Add, Div, Mul, Sub};
+
+use super::condition::{Assignment, Condition};
+use crate::field::Field;
+use crate::model::FieldKind;
+use crate::value::{FieldType, Value};
+
+/// Arithmetic between operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+/// A part of a date or an instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatePart {
+    /// The year.
+    Year,
+    /// The month, 1 to 12.
+    Month,
+    /// The day of the month, 1 to 31.
+    Day,
+}
+
+/// A comparison between operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `=`
+    Eq,
+    /// `<>`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Lte,
+    /// `>`
+    Gt,
+    /// `>=`
+    Gte,
+}
+
+/// An untyped operand: a value, a column, arithmetic, or a date part.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Operand {
+    /// A bound value.
+    Value(Value),
+    /// A column of the row.
+    Column(&'static str),
+    /// `left op right`.
+    Arith(Box<Operand>, ArithOp, Box<Operand>),
+    /// A part of a date or datetime column (of this kind).
+    DatePart(DatePart, &'static str, FieldKind),
+}
+
+/// A typed expression over rows of model `M` with values of type `T`.
+pub struct F<M, T> {
+    pub(crate) operand: Operand,
+    marker: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for F<M, T> {
+    fn clone(&self) -> Self {
+        F::new(self.operand.clone())
+    }
+}
+
+impl<M, T> std::fmt::Debug for F<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "F({:?})", self.operand)
+    }
+}
+
+impl<M, T> F<M, T> {
+    fn new(operand: Operand) -> Self {
+        F {
+            operand,
+            marker: PhantomData,
+        }
+    }
+
+    /// The untyped operand.
+    pub fn operand(&self) -> &Operand {
+        &self.operand
+    }
+
+    fn compare(self, op: CompareOp, other: impl Into<F<M, T>>) -> Condition {
+        Condition::Compare {
+            left: self.operand,
+            op,
+            right: other.into().operand,
+        }
+    }
+
+    /// `self = other`.
+    pub fn eq(self, other: impl Into<F<M, T>>) -> Condition {
+        self.compare(CompareOp::Eq, other)
+    }
+
+    /// `self <> other`.
+    pub fn ne(self, other: impl Into<F<M, T>>) -> Condition {
+        self.compare(CompareOp::Ne, other)
+    }
+
+    /// `self < other`.
+    pub fn lt(self, other: impl Into<F<M, T>>) -> Condition {
+        self.compare(CompareOp::Lt, other)
+    }
+
+    /// `self <= other`.
+    pub fn lte(self, other: impl Into<F<M, T>>) -> Condition {
+        self.compare(CompareOp::Lte, other)
+    }
+
+    /// `self > other`.
+    pub fn gt(self, other: impl Into<F<M, T>>) -> Condition {
+        self.compare(CompareOp::Gt, other)
+    }
+
+    /// `self >= other`.
+    pub fn gte(self, other: impl Into<F<M, T>>) -> Condition {
+        self.compare(CompareOp::Gte, other)
+    }
+
+    /// `low <= self <= high`.
+    pub fn range(self, low: impl Into<F<M, T>>, high: impl Into<F<M, T>>) -> Condition {
+        self.clone().gte(low) & self.lte(high)
+    }
+
+    /// `self` is one of `values` (none: matches nothing).
+    pub fn in_<V: Into<F<M, T>>>(self, values: impl IntoIterator<Item = V>) -> Condition {
+        let alternatives: Vec<Condition> = values
+            .into_iter()
+            .map(|value| self.clone().eq(value))
+            .collect();
+        if alternatives.is_empty() {
+            // An empty IN matches nothing, as a lookup does.
+            return Condition::Compare {
+                left: Operand::Value(Value::Int(Some(1))),
+                op: CompareOp::Eq,
+                right: Operand::Value(Value::Int(Some(0))),
+            };
+        }
+        Condition::Any(alternatives)
+    }
+}
+
+impl<M, T: FieldType> From<T> for F<M, T> {
+    fn from(value: T) -> Self {
+        F::new(Operand::Value(value.to_value()))
+    }
+}
+
+impl<M, T> From<Field<M, T>> for F<M, T> {
+    fn from(field: Field<M, T>) -> Self {
+        F::new(Operand::Column(field.column()))
+    }
+}
+
+macro_rules! arithmetic {
+    ($($trait:ident $method:ident $op:ident),*) => {$(
+        impl<M, T> $trait<F<M, T>> for F<M, T> {
+            type Output = F<M, T>;
+
+            fn $method(self, other: F<M, T>) -> F<M, T> {
+                F::new(Operand::Arith(Box::new(self.operand), ArithOp::$op, Box::new(other.operand)))
+            }
+        }
+
+        impl<M, T: FieldType> $trait<T> for F<M, T> {
+            type Output = F<M, T>;
+
+            fn $method(self, other: T) -> F<M, T> {
+                F::new(Operand::Arith(
+                    Box::new(self.operand),
+                    ArithOp::$op,
+                    Box::new(Operand::Value(other.to_value())),
+                ))
+            }
+        }
+    )*};
+}
+
+arithmetic!(Add add Add, Sub sub Sub, Mul mul Mul, Div div Div);
+
+impl<M, T: FieldType> Field<M, T> {
+    /// The column as an expression (Django's `F("field")`), to compare
+    /// with other columns or compute with.
+    pub fn f(self) -> F<M, T> {
+        F::from(self)
+    }
+
+    /// Sets the column to an expression in an update
+    /// (`stock = stock - 1`), computed by the database row by row.
+    pub fn set_f(self, expression: F<M, T>) -> Assignment {
+        Assignment {
+            column: self.column(),
+            value: expression.operand,
+        }
+    }
+}
+
+/// Fields holding a date: [`chrono::NaiveDate`], [`chrono::DateTime<Utc>`](chrono::DateTime)
+/// and their `Option`s.
+pub trait DateField: FieldType {}
+impl DateField for chrono::NaiveDate {}
+impl DateField for chrono::DateTime<chrono::Utc> {}
+impl<T: DateField> DateField for Option<T> {}
+
+impl<M, T: DateField> Field<M, T> {
+    fn part(self, part: DatePart) -> F<M, i32> {
+        F::new(Operand::DatePart(part, self.column(), T::KIND))
+    }
+
+    /// The year (in UTC for an instant): `PUB_DATE.year().eq(2026)`.
+    pub fn year(self) -> F<M, i32> {
+        self.part(DatePart::Year)
+    }
+
+    /// The month, 1 to 12 (in UTC for an instant).
+    pub fn month(self) -> F<M, i32> {
+        self.part(DatePart::Month)
+    }
+
+    /// The day of the month, 1 to 31 (in UTC for an instant).
+    pub fn day(self) -> F<M, i32> {
+        self.part(DatePart::Day)
+    }
+}

@@ -1,0 +1,265 @@
+//! Writing many rows at once, and finding or making one: `bulk_create`,
+//! `get_or_create`, `update_or_create`; reading a large result as a
+//! stream; and models from SQL of your own (`raw`).
+
+use futures_util::stream::{BoxStream, StreamExt};
+use sea_query::{Expr, Query};
+
+use super::QuerySet;
+use crate::backends::{self, Dialect};
+use crate::connection::Connection;
+use crate::error::{ConstraintKind, OrmError};
+use crate::instance::{is_unsaved_key, validate, ModelExt};
+use crate::model::Model;
+use crate::value::Value;
+
+/// The most parameters one statement carries: under SQLite's 32766 and
+/// the 65535 of PostgreSQL and MySQL.
+const MAX_PARAMETERS: usize = 30_000;
+
+impl<M: Model> QuerySet<M> {
+    /// Inserts `objects` with as few statements as the backend's limit on
+    /// parameters allows, after checking every value (a bad one writes
+    /// nothing). Automatic keys are stored in the objects: read back with
+    /// `RETURNING` on SQLite and PostgreSQL; on MySQL/MariaDB taken from
+    /// the first key of each statement, as one multi-row insert gets
+    /// consecutive keys there.
+    ///
+    /// Not wrapped in a transaction: run it in one for all or nothing when
+    /// it takes several statements.
+    ///
+    /// ```no_run
+    /// # use flagon_orm::Model;
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "polls")]
+    /// # struct Choice { id: i64, #[field(max_length = 200)] text: String }
+    /// # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+    /// let mut choices: Vec<Choice> = ["Yes", "No"]
+    ///     .iter()
+    ///     .map(|text| Choice { id: 0, text: text.to_string() })
+    ///     .collect();
+    /// Choice::objects().bulk_create(&db, &mut choices).await?;
+    /// assert!(choices.iter().all(|choice| choice.id > 0));
+    /// # Ok(()) }
+    /// ```
+    pub async fn bulk_create(
+        &self,
+        db: &(impl Connection + ?Sized),
+        objects: &mut [M],
+    ) -> Result<(), OrmError> {
+        self.bulk_create_in_batches(db, objects, usize::MAX).await
+    }
+
+    /// [`bulk_create`](QuerySet::bulk_create) with at most `batch_size`
+    /// rows per statement (Django's `batch_size`).
+    pub async fn bulk_create_in_batches(
+        &self,
+        db: &(impl Connection + ?Sized),
+        objects: &mut [M],
+        batch_size: usize,
+    ) -> Result<(), OrmError> {
+        let pk = M::META.primary_key();
+        let rows: Vec<Vec<Value>> = objects.iter().map(Model::values).collect();
+        for values in &rows {
+            validate::<M>(values)?;
+        }
+        // All new automatic keys, or none: a statement has one column list.
+        let auto = pk.auto
+            && rows.iter().all(|values| {
+                let index = M::META
+                    .fields
+                    .iter()
+                    .position(|f| f.primary_key)
+                    .unwrap_or(0);
+                values.get(index).is_some_and(is_unsaved_key)
+            });
+        let columns: Vec<&'static str> = M::META
+            .fields
+            .iter()
+            .filter(|field| !(auto && field.primary_key))
+            .map(|field| field.column)
+            .collect();
+        let per_statement = (MAX_PARAMETERS / columns.len().max(1))
+            .min(batch_size)
+            .max(1);
+        let dialect = db.dialect();
+        let mut done = 0;
+        for batch in rows.chunks(per_statement) {
+            let mut insert = Query::insert();
+            insert
+                .into_table(M::META.table)
+                .columns(columns.iter().copied());
+            for values in batch {
+                let values = M::META
+                    .fields
+                    .iter()
+                    .zip(values)
+                    .filter(|(field, _)| !(auto && field.primary_key))
+                    .map(|(_, value)| Expr::val(value.clone()));
+                insert.values(values).map_err(|err| OrmError::Schema {
+                    message: err.to_string(),
+                })?;
+            }
+            let targets = &mut objects[done..done + batch.len()];
+            if !auto {
+                let (sql, values) = backends::build(dialect, &insert);
+                db.execute(&sql, values).await?;
+            } else if dialect == Dialect::MySql {
+                let (sql, values) = backends::build(dialect, &insert);
+                let executed = db.execute(&sql, values).await?;
+                if let Some(first) = executed.last_insert_id {
+                    for (offset, object) in (0_i64..).zip(targets.iter_mut()) {
+                        object.set_auto_pk(first + offset);
+                    }
+                }
+            } else {
+                insert.returning_col(pk.column);
+                let (sql, values) = backends::build(dialect, &insert);
+                let keys = db.fetch_all(&sql, values).await?;
+                for (object, row) in targets.iter_mut().zip(&keys) {
+                    object.set_auto_pk(row.get::<i64>(0)?);
+                }
+            }
+            done += batch.len();
+        }
+        Ok(())
+    }
+
+    /// The one matching row, or a new one made by `make` and saved:
+    /// `(object, created)`, as Django's `get_or_create`. If another writer
+    /// inserts the row between the two (a unique violation), the row is
+    /// read again.
+    ///
+    /// On PostgreSQL inside a transaction, a failed insert spoils the
+    /// transaction: run the call in a nested one (`tx.transaction(..)`).
+    pub async fn get_or_create(
+        &self,
+        db: &(impl Connection + ?Sized),
+        make: impl FnOnce() -> M,
+    ) -> Result<(M, bool), OrmError> {
+        match self.get(db).await {
+            Ok(found) => return Ok((found, false)),
+            Err(OrmError::DoesNotExist { .. }) => {}
+            Err(err) => return Err(err),
+        }
+        let mut object = make();
+        match object.save(db).await {
+            Ok(()) => Ok((object, true)),
+            Err(OrmError::Integrity {
+                kind: ConstraintKind::Unique,
+                constraint,
+                message,
+            }) => match self.get(db).await {
+                Ok(found) => Ok((found, false)),
+                Err(_) => Err(OrmError::Integrity {
+                    kind: ConstraintKind::Unique,
+                    constraint,
+                    message,
+                }),
+            },
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Updates the one matching row with `update` and saves it, or saves a
+    /// new one made by `make`: `(object, created)`, as Django's
+    /// `update_or_create`.
+    pub async fn update_or_create(
+        &self,
+        db: &(impl Connection + ?Sized),
+        make: impl FnOnce() -> M,
+        update: impl FnOnce(&mut M),
+    ) -> Result<(M, bool), OrmError> {
+        match self.get(db).await {
+            Ok(mut found) => {
+                update(&mut found);
+                found.save(db).await?;
+                Ok((found, false))
+            }
+            Err(OrmError::DoesNotExist { .. }) => {
+                let mut object = make();
+                object.save(db).await?;
+                Ok((object, true))
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The matching rows one by one, decoded as they arrive rather than
+    /// collected first: for results too large to hold. On a pooled
+    /// [`Db`](crate::Db) rows stream from the server; inside a transaction
+    /// they are read first, then handed out.
+    ///
+    /// ```no_run
+    /// # use flagon_orm::Model;
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "logs")]
+    /// # struct Event { id: i64 }
+    /// use futures_util::TryStreamExt;
+    /// # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+    /// let mut events = Event::objects().stream(&db);
+    /// while let Some(event) = events.try_next().await? {
+    ///     println!("{event:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stream<'a>(
+        &self,
+        db: &'a (impl Connection + ?Sized),
+    ) -> BoxStream<'a, Result<M, OrmError>> {
+        let dialect = db.dialect();
+        let (sql, values) = backends::build(dialect, &self.plain_statement(dialect));
+        db.fetch_stream(sql, values)
+            .map(|row| row.and_then(|row| M::from_row(&row)))
+            .boxed()
+    }
+}
+
+/// Models from SQL of your own (Django's `Model.objects.raw`). The query
+/// must return the model's columns in field order (`SELECT *` does for a
+/// table the migrations made); a row that does not is an error naming the
+/// columns wanted. Use the backend's own placeholders in `sql` (`$1` on
+/// PostgreSQL, `?` elsewhere) and pass the values in `values`.
+///
+/// ```no_run
+/// # use flagon_orm::Model;
+/// # #[derive(Model, Debug)]
+/// # #[model(app = "polls")]
+/// # struct Question { id: i64, votes: i32 }
+/// # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+/// let popular: Vec<Question> = flagon_orm::query::raw(
+///     &db,
+///     "SELECT id, votes FROM polls_question WHERE votes > ? ORDER BY votes DESC",
+///     vec![10.into()],
+/// )
+/// .await?;
+/// # let _ = popular; Ok(()) }
+/// ```
+pub async fn raw<M: Model>(
+    db: &(impl Connection + ?Sized),
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<M>, OrmError> {
+    let rows = db.fetch_all(sql, sea_query::Values(values)).await?;
+    if let Some(first) = rows.first() {
+        let wanted: Vec<&str> = M::META.fields.iter().map(|field| field.column).collect();
+        let got = first.column_names();
+        let matches = got.len() == wanted.len()
+            && got
+                .iter()
+                .zip(&wanted)
+                .all(|(a, b)| a.eq_ignore_ascii_case(b));
+        if !matches {
+            return Err(OrmError::Decode {
+                column: "(raw)".to_owned(),
+                message: format!(
+                    "raw SQL for {} must return the columns {} in that order; it returned {}",
+                    M::META.name,
+                    wanted.join(", "),
+                    got.join(", ")
+                ),
+            });
+        }
+    }
+    rows.iter().map(M::from_row).collect()
+}
