@@ -475,3 +475,59 @@ fn a_foreign_key_becomes_state_with_its_targets_key_type() {
         sql[0]
     );
 }
+
+#[tokio::test]
+async fn bad_rows_in_a_transaction_leave_nothing_written() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        let db = &t.db;
+        tables(db).await;
+        let result = db
+            .transaction(|tx| async move {
+                let mut ann = Author {
+                    id: 0,
+                    name: "Ann".into(),
+                };
+                ann.save(&tx).await?;
+                let mut orphan = Book {
+                    id: 0,
+                    title: "Orphan".into(),
+                    author: ForeignKey::new(ann.id + 1),
+                    editor: None,
+                };
+                orphan.save(&tx).await
+            })
+            .await;
+        let err = result.expect_err("the bad key fails the block");
+        assert!(
+            matches!(
+                err,
+                flagon_orm::OrmError::Integrity {
+                    kind: ConstraintKind::ForeignKey,
+                    ..
+                }
+            ),
+            "{b}: {err:?}"
+        );
+        assert_eq!(
+            Author::objects().count(db).await.expect("count"),
+            0,
+            "{b}: rolled back"
+        );
+
+        let err = db
+            .execute_unprepared("INSERT INTO lib_author (name) VALUES (NULL)")
+            .await
+            .expect_err("NOT NULL");
+        let flagon_orm::OrmError::Integrity { kind, message, .. } = &err else {
+            panic!("{b}: {err:?}")
+        };
+        assert_eq!(*kind, ConstraintKind::NotNull, "{b}");
+        assert!(
+            message.contains("name"),
+            "{b}: the column is named: {message}"
+        );
+        t
+    })
+    .await;
+}

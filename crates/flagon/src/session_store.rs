@@ -1,6 +1,8 @@
 //! Sessions kept in the database (Django's default session backend).
 
 use chrono::{DateTime, Utc};
+use flagon_orm::migrations::prelude::*;
+use flagon_orm::migrations::AppConfig;
 use flagon_orm::{Model, ModelExt};
 use flagon_web::session::{SessionData, SessionStore, StoreContext};
 use flagon_web::Error;
@@ -9,7 +11,7 @@ use rand::distributions::{Alphanumeric, DistString};
 
 /// A stored session: its key, its data as JSON, and when it expires.
 #[derive(Model, Debug, Clone)]
-#[model(app = "flagon", table = "flagon_session")]
+#[model(app = "flagon_sessions", table = "flagon_session")]
 pub struct SessionRecord {
     /// The random key the cookie carries.
     #[field(primary_key, max_length = 40)]
@@ -46,9 +48,25 @@ impl DatabaseSessionStore {
         DatabaseSessionStore { db }
     }
 
-    /// Creates the `flagon_session` table (until the migration system does).
+    /// Creates the `flagon_session` table directly (for tests and
+    /// scripts); a project registers [`DatabaseSessionStore::app`] instead
+    /// and lets `migrate` create it.
     pub async fn create_table(&self) -> Result<(), flagon_orm::OrmError> {
         flagon_orm::schema::create_table(&self.db, SessionRecord::META).await
+    }
+
+    /// The `flagon_sessions` app: the session table and its migration, to
+    /// register with the project's apps so that `migrate` creates it.
+    ///
+    /// ```
+    /// use flagon::orm::migrations::Apps;
+    /// let apps = Apps::new().app(flagon::DatabaseSessionStore::app());
+    /// # let _ = apps;
+    /// ```
+    pub fn app() -> AppConfig {
+        AppConfig::new("flagon_sessions")
+            .model::<SessionRecord>()
+            .migrations(&[initial_migration])
     }
 
     /// Deletes expired sessions (Django's `clearsessions`); returns how many.
@@ -58,6 +76,20 @@ impl DatabaseSessionStore {
             .delete(&self.db)
             .await
     }
+}
+
+/// The migration that creates `flagon_session` (as `makemigrations` wrote it).
+fn initial_migration() -> Migration {
+    Migration::new("flagon_sessions", "0001_initial").operation(Operation::create_model(
+        ModelState::new("flagon_sessions", "SessionRecord", "flagon_session")
+            .field(
+                FieldState::new("session_key", FieldKind::String)
+                    .max_length(40)
+                    .primary_key(),
+            )
+            .field(FieldState::new("session_data", FieldKind::Text))
+            .field(FieldState::new("expire_date", FieldKind::DateTime).index()),
+    ))
 }
 
 fn expiry(ctx: StoreContext<'_>) -> DateTime<Utc> {

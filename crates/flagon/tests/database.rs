@@ -1,5 +1,9 @@
-//! The web core and the ORM together: the Db extractor, a missing row as a
-//! 404, a database that is gone as a 503, and the database setting.
+//! The web core and the ORM together, on every backend: the Db extractor,
+//! a missing row as a 404, a database that is gone as a 503, and the
+//! database setting.
+
+#[path = "../../flagon-orm/tests/support/mod.rs"]
+mod support;
 
 use flagon::prelude::*;
 use flagon::testing::{test_settings, TestClient};
@@ -25,14 +29,11 @@ async fn create(db: Db, Json(title): Json<String>) -> Result<(StatusCode, Json<N
     Ok((StatusCode::CREATED, Json(note)))
 }
 
-async fn database() -> flagon::orm::Db {
-    let db = flagon::orm::Db::connect("sqlite::memory:")
-        .await
-        .expect("SQLite in memory");
-    flagon::orm::schema::create_table(&db, Note::META)
+async fn database(db: &flagon::orm::Db) -> flagon::orm::Db {
+    flagon::orm::schema::create_table(db, Note::META)
         .await
         .expect("the notes table");
-    db
+    db.clone()
 }
 
 fn app(db: flagon::orm::Db) -> App {
@@ -45,35 +46,46 @@ fn app(db: flagon::orm::Db) -> App {
 
 #[tokio::test]
 async fn handlers_query_through_the_db_extractor() {
-    let client = TestClient::new(app(database().await));
-    let created = client.post("/notes").json("First").send().await;
-    assert_eq!(created.status(), StatusCode::CREATED, "{}", created.text());
-    let id = created.json::<serde_json::Value>()["id"]
-        .as_i64()
-        .expect("an id");
-    let shown = client.get(&format!("/notes/{id}")).send().await;
-    assert_eq!(shown.json::<serde_json::Value>()["title"], "First");
+    support::on_each_backend(|t| async move {
+        let client = TestClient::new(app(database(&t.db).await));
+        let created = client.post("/notes").json("First").send().await;
+        assert_eq!(created.status(), StatusCode::CREATED, "{}", created.text());
+        let id = created.json::<serde_json::Value>()["id"]
+            .as_i64()
+            .expect("an id");
+        let shown = client.get(&format!("/notes/{id}")).send().await;
+        assert_eq!(shown.json::<serde_json::Value>()["title"], "First");
+        t
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_missing_row_is_a_404() {
-    let client = TestClient::new(app(database().await));
-    let response = client
-        .get("/notes/999")
-        .header("accept", "application/json")
-        .send()
-        .await;
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let chain = response.error().expect("an error").chain().join(" ");
-    assert!(
-        chain.contains("Note matching the query does not exist"),
-        "{chain}"
-    );
+    support::on_each_backend(|t| async move {
+        let client = TestClient::new(app(database(&t.db).await));
+        let response = client
+            .get("/notes/999")
+            .header("accept", "application/json")
+            .send()
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let chain = response.error().expect("an error").chain().join(" ");
+        assert!(
+            chain.contains("Note matching the query does not exist"),
+            "{chain}"
+        );
+        t
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_database_that_is_gone_is_a_503() {
-    let db = database().await;
+    let db = flagon::orm::Db::connect("sqlite::memory:")
+        .await
+        .expect("SQLite in memory");
+    let db = database(&db).await;
     db.close().await;
     let client = TestClient::new(app(db));
     let response = client.get("/notes/1").send().await;
@@ -82,11 +94,15 @@ async fn a_database_that_is_gone_is_a_503() {
 
 #[tokio::test]
 async fn too_long_values_are_refused_before_writing() {
-    let client = TestClient::new(app(database().await));
-    let response = client.post("/notes").json(&"x".repeat(101)).send().await;
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let chain = response.error().expect("an error").chain().join(" ");
-    assert!(chain.contains("Note.title"), "{chain}");
+    support::on_each_backend(|t| async move {
+        let client = TestClient::new(app(database(&t.db).await));
+        let response = client.post("/notes").json(&"x".repeat(101)).send().await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let chain = response.error().expect("an error").chain().join(" ");
+        assert!(chain.contains("Note.title"), "{chain}");
+        t
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -1,5 +1,10 @@
-//! Sessions kept in the database.
+//! Sessions kept in the database, on every backend, with the table made by
+//! the sessions app's migration.
 
+#[path = "../../flagon-orm/tests/support/mod.rs"]
+mod support;
+
+use flagon::orm::migrations::{detect_changes, migrate, Apps, GivenAnswers, Target};
 use flagon::prelude::*;
 use flagon::testing::{test_settings, TestClient};
 use flagon::{DatabaseSessionStore, SessionRecord};
@@ -15,12 +20,16 @@ async fn logout(session: Session) -> &'static str {
     "bye"
 }
 
-async fn setup() -> (flagon::orm::Db, TestClient) {
-    let db = flagon::orm::Db::connect("sqlite::memory:")
+async fn setup(db: &flagon::orm::Db) -> (flagon::orm::Db, TestClient) {
+    let db = db.clone();
+    let graph = Apps::new()
+        .app(DatabaseSessionStore::app())
+        .graph()
+        .expect("the sessions app's migrations");
+    migrate(&db, &graph, &Target::All, |_| {})
         .await
-        .expect("SQLite in memory");
+        .expect("the session table");
     let store = DatabaseSessionStore::new(db.clone());
-    store.create_table().await.expect("the session table");
     let app = App::new()
         .settings(test_settings())
         .database(db.clone())
@@ -32,51 +41,76 @@ async fn setup() -> (flagon::orm::Db, TestClient) {
 
 #[tokio::test]
 async fn sessions_live_in_the_table_under_random_keys() {
-    let (db, client) = setup().await;
-    assert_eq!(client.get("/count").send().await.text(), "1");
-    assert_eq!(client.get("/count").send().await.text(), "2");
-    let key = client.cookie("session").expect("a session cookie");
-    assert_eq!(key.len(), 32);
-    let record = SessionRecord::objects()
-        .get(&db)
-        .await
-        .expect("one stored session");
-    assert_eq!(record.session_key, key);
-    assert_eq!(record.session_data, r#"{"n":2}"#);
+    support::on_each_backend(|t| async move {
+        let (db, client) = setup(&t.db).await;
+        assert_eq!(client.get("/count").send().await.text(), "1");
+        assert_eq!(client.get("/count").send().await.text(), "2");
+        let key = client.cookie("session").expect("a session cookie");
+        assert_eq!(key.len(), 32);
+        let record = SessionRecord::objects()
+            .get(&db)
+            .await
+            .expect("one stored session");
+        assert_eq!(record.session_key, key);
+        assert_eq!(record.session_data, r#"{"n":2}"#);
+        t
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn unknown_keys_start_a_new_session_with_a_fresh_key() {
-    let (db, client) = setup().await;
-    client.set_cookie("session", "chosen-by-the-client");
-    assert_eq!(client.get("/count").send().await.text(), "1");
-    let key = client.cookie("session").expect("a session cookie");
-    assert_ne!(key, "chosen-by-the-client");
-    assert_eq!(SessionRecord::objects().count(&db).await.unwrap(), 1);
+    support::on_each_backend(|t| async move {
+        let (db, client) = setup(&t.db).await;
+        client.set_cookie("session", "chosen-by-the-client");
+        assert_eq!(client.get("/count").send().await.text(), "1");
+        let key = client.cookie("session").expect("a session cookie");
+        assert_ne!(key, "chosen-by-the-client");
+        assert_eq!(SessionRecord::objects().count(&db).await.unwrap(), 1);
+        t
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn flush_deletes_the_row_and_expired_sessions_are_ignored() {
-    let (db, client) = setup().await;
-    client.get("/count").send().await;
-    client.get("/logout").send().await;
-    assert_eq!(SessionRecord::objects().count(&db).await.unwrap(), 0);
-    assert!(client.cookie("session").is_none(), "the cookie is removed");
+    support::on_each_backend(|t| async move {
+        let (db, client) = setup(&t.db).await;
+        client.get("/count").send().await;
+        client.get("/logout").send().await;
+        assert_eq!(SessionRecord::objects().count(&db).await.unwrap(), 0);
+        assert!(client.cookie("session").is_none(), "the cookie is removed");
 
-    client.get("/count").send().await;
-    SessionRecord::objects()
-        .update(
-            &db,
-            [SessionRecord::EXPIRE_DATE.set(chrono::Utc::now() - chrono::Duration::hours(1))],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        client.get("/count").send().await.text(),
-        "1",
-        "an expired session starts over"
-    );
-    let store = DatabaseSessionStore::new(db.clone());
-    assert_eq!(store.clear_expired().await.unwrap(), 1);
-    assert_eq!(SessionRecord::objects().count(&db).await.unwrap(), 1);
+        client.get("/count").send().await;
+        SessionRecord::objects()
+            .update(
+                &db,
+                [SessionRecord::EXPIRE_DATE.set(chrono::Utc::now() - chrono::Duration::hours(1))],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            client.get("/count").send().await.text(),
+            "1",
+            "an expired session starts over"
+        );
+        let store = DatabaseSessionStore::new(db.clone());
+        assert_eq!(store.clear_expired().await.unwrap(), 1);
+        assert_eq!(SessionRecord::objects().count(&db).await.unwrap(), 1);
+        t
+    })
+    .await;
+}
+
+#[test]
+fn the_migration_matches_the_session_model() {
+    let apps = Apps::new().app(DatabaseSessionStore::app());
+    let graph = apps.graph().expect("graph");
+    let changes = detect_changes(
+        &graph.final_state().expect("state"),
+        &apps.models_state(),
+        &mut GivenAnswers::default(),
+    )
+    .expect("changes");
+    assert!(changes.is_empty(), "{changes:?}");
 }
