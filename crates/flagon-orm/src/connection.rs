@@ -170,3 +170,44 @@ where
         (**self).fetch_stream(sql, values)
     }
 }
+
+/// A `?Sized` connection as a `dyn Connection`.
+pub(crate) struct DynRef<'a, C: ?Sized>(pub &'a C);
+
+impl<C: Connection + ?Sized> Connection for DynRef<'_, C> {
+    fn dialect(&self) -> Dialect {
+        self.0.dialect()
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.0.in_transaction()
+    }
+
+    fn fetch_all<'a>(
+        &'a self,
+        sql: &'a str,
+        values: Values,
+    ) -> BoxFuture<'a, Result<Vec<Row>, OrmError>> {
+        self.0.fetch_all(sql, values)
+    }
+
+    fn execute<'a>(
+        &'a self,
+        sql: &'a str,
+        values: Values,
+    ) -> BoxFuture<'a, Result<Executed, OrmError>> {
+        self.0.execute(sql, values)
+    }
+
+    fn execute_unprepared<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<u64, OrmError>> {
+        self.0.execute_unprepared(sql)
+    }
+
+    fn fetch_stream<'a>(
+        &'a self,
+        sql: String,
+        values: Values,
+    ) -> BoxStream<'a, Result<Row, OrmError>> {
+        self.0.fetch_stream(sql, values)
+    }
+}

@@ -141,7 +141,7 @@ async fn run_steps(
             let result = match step {
                 Step::Sql(sql) => db.execute_unprepared(sql).await.map(|_| ()),
                 Step::Rust(code) => {
-                    let conn: &dyn Connection = &DynConnection(db);
+                    let conn: &dyn Connection = &crate::connection::DynRef(db);
                     (code.0)(conn).await
                 }
             };
@@ -157,42 +157,6 @@ async fn run_steps(
         }
     }
     Ok(())
-}
-
-/// A `?Sized` connection, made into a `dyn Connection` for data migrations.
-struct DynConnection<'a, C: ?Sized>(&'a C);
-
-impl<C: Connection + ?Sized> Connection for DynConnection<'_, C> {
-    fn dialect(&self) -> Dialect {
-        self.0.dialect()
-    }
-
-    fn in_transaction(&self) -> bool {
-        self.0.in_transaction()
-    }
-
-    fn fetch_all<'a>(
-        &'a self,
-        sql: &'a str,
-        values: sea_query::Values,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<crate::Row>, crate::OrmError>> {
-        self.0.fetch_all(sql, values)
-    }
-
-    fn execute<'a>(
-        &'a self,
-        sql: &'a str,
-        values: sea_query::Values,
-    ) -> futures_util::future::BoxFuture<'a, Result<crate::Executed, crate::OrmError>> {
-        self.0.execute(sql, values)
-    }
-
-    fn execute_unprepared<'a>(
-        &'a self,
-        sql: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<u64, crate::OrmError>> {
-        self.0.execute_unprepared(sql)
-    }
 }
 
 /// Runs one migration's operations and records it, in a transaction when

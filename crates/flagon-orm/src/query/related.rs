@@ -10,7 +10,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use super::condition::{Condition, Lookup, Order};
-use crate::connection::Connection;
+use crate::connection::{Connection, DynRef};
 use crate::error::OrmError;
 use crate::field::Field;
 use crate::model::{Model, ModelMeta};
@@ -189,39 +189,6 @@ pub(crate) async fn prefetch<M: Model>(
         }
     }
     Ok(())
-}
-
-/// A `?Sized` connection as a `dyn Connection`.
-pub(crate) struct DynRef<'a, C: ?Sized>(pub &'a C);
-
-impl<C: Connection + ?Sized> Connection for DynRef<'_, C> {
-    fn dialect(&self) -> crate::Dialect {
-        self.0.dialect()
-    }
-
-    fn in_transaction(&self) -> bool {
-        self.0.in_transaction()
-    }
-
-    fn fetch_all<'a>(
-        &'a self,
-        sql: &'a str,
-        values: sea_query::Values,
-    ) -> BoxFuture<'a, Result<Vec<Row>, OrmError>> {
-        self.0.fetch_all(sql, values)
-    }
-
-    fn execute<'a>(
-        &'a self,
-        sql: &'a str,
-        values: sea_query::Values,
-    ) -> BoxFuture<'a, Result<crate::Executed, OrmError>> {
-        self.0.execute(sql, values)
-    }
-
-    fn execute_unprepared<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<u64, OrmError>> {
-        self.0.execute_unprepared(sql)
-    }
 }
 
 /// Decodes joined rows: the base model, then each `select_related` target
