@@ -345,3 +345,39 @@ fn the_made_for_you_through_table_is_in_the_migration_state() {
     let book_at = created.iter().position(|c| c == "Create model Book");
     assert!(through_at > book_at, "{created:?}");
 }
+
+#[test]
+fn the_apps_check_what_relations_point_to() {
+    use flagon_orm::migrations::{AppConfig, Apps};
+    let missing_target = Apps::new().app(AppConfig::new("shelf").model::<Book>().model::<Tag>());
+    let err = missing_target
+        .check()
+        .expect_err("Author is not registered");
+    assert!(
+        err.to_string()
+            .contains("Book.author points to shelf.Author, which is not registered"),
+        "{err}"
+    );
+    let missing_through = Apps::new().app(
+        AppConfig::new("shelf")
+            .model::<Author>()
+            .model::<Tag>()
+            .model::<Book>()
+            .model::<Reader>(),
+    );
+    let err = missing_through.check().expect_err("Loan is not registered");
+    assert!(
+        err.to_string()
+            .contains("the through model Loan of Reader.borrowed"),
+        "{err}"
+    );
+    let complete = Apps::new().app(
+        AppConfig::new("shelf")
+            .model::<Author>()
+            .model::<Tag>()
+            .model::<Book>()
+            .model::<Reader>()
+            .model::<Loan>(),
+    );
+    complete.check().expect("everything registered");
+}

@@ -139,6 +139,48 @@ impl Apps {
                 }
             }
         }
+        // What the models point to must be registered too.
+        let registered = |target: &ModelMeta| {
+            self.apps.iter().any(|app| {
+                app.models
+                    .iter()
+                    .any(|meta| meta.app == target.app && meta.name == target.name)
+            })
+        };
+        for meta in self.apps.iter().flat_map(|app| app.models.iter()) {
+            for field in meta.fields {
+                if let Some(relation) = &field.relation {
+                    let target = (relation.target)();
+                    if !registered(target) {
+                        return Err(MigrationError::graph(format!(
+                            "{}.{} points to {}.{}, which is not registered: add it with AppConfig::model::<{}>()",
+                            meta.name, field.name, target.app, target.name, target.name
+                        )));
+                    }
+                }
+            }
+            for field in meta.many_to_many {
+                let target = (field.target)();
+                if !registered(target) {
+                    return Err(MigrationError::graph(format!(
+                        "{}.{} links to {}.{}, which is not registered: add it with AppConfig::model::<{}>()",
+                        meta.name, field.name, target.app, target.name, target.name
+                    )));
+                }
+                if let Some(through) = field.through {
+                    let through = through();
+                    if !registered(through) {
+                        return Err(MigrationError::graph(format!(
+                            "the through model {} of {}.{} is not registered: add it with AppConfig::model::<{}>()",
+                            through.name, meta.name, field.name, through.name
+                        )));
+                    }
+                    field
+                        .through(meta)
+                        .map_err(|err| MigrationError::graph(err.to_string()))?;
+                }
+            }
+        }
         Ok(())
     }
 

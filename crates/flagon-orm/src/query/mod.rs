@@ -301,7 +301,33 @@ impl<M: Model> QuerySet<M> {
 
     /// The `SELECT` statement for `dialect`, with its lock clause.
     fn select_statement(&self, dialect: Dialect) -> sea_query::SelectStatement {
-        let mut query = self.plain_statement(dialect);
+        let mut query = if self.select_related.is_empty() {
+            self.plain_statement(dialect)
+        } else {
+            let joins: Vec<compile::Join> = self
+                .select_related
+                .iter()
+                .enumerate()
+                .map(|(index, spec)| compile::Join {
+                    column: spec.column,
+                    target: spec.target,
+                    alias: format!("r{index}"),
+                })
+                .collect();
+            let mut query = compile::select_joined(
+                dialect,
+                M::META,
+                self.filter.as_ref(),
+                &self.ordering(),
+                self.limit,
+                self.offset,
+                &joins,
+            );
+            if self.distinct {
+                query.distinct();
+            }
+            query
+        };
         if self.for_update && dialect != Dialect::Sqlite {
             query.lock(sea_query::LockType::Update);
         }
@@ -327,40 +353,13 @@ impl<M: Model> QuerySet<M> {
                 ),
             });
         }
+        let (sql, values) = backends::build(dialect, &self.select_statement(dialect));
+        let rows = db.fetch_all(&sql, values).await?;
         let mut objects = if self.select_related.is_empty() {
-            let (sql, values) = backends::build(dialect, &self.select_statement(dialect));
-            let rows = db.fetch_all(&sql, values).await?;
             rows.iter()
                 .map(M::from_row)
                 .collect::<Result<Vec<M>, OrmError>>()?
         } else {
-            let joins: Vec<compile::Join> = self
-                .select_related
-                .iter()
-                .enumerate()
-                .map(|(index, spec)| compile::Join {
-                    column: spec.column,
-                    target: spec.target,
-                    alias: format!("r{index}"),
-                })
-                .collect();
-            let mut query = compile::select_joined(
-                dialect,
-                M::META,
-                self.filter.as_ref(),
-                &self.ordering(),
-                self.limit,
-                self.offset,
-                &joins,
-            );
-            if self.distinct {
-                query.distinct();
-            }
-            if self.for_update && dialect != Dialect::Sqlite {
-                query.lock(sea_query::LockType::Update);
-            }
-            let (sql, values) = backends::build(dialect, &query);
-            let rows = db.fetch_all(&sql, values).await?;
             rows.iter()
                 .map(|row| related::decode_joined::<M>(row, &self.select_related))
                 .collect::<Result<Vec<M>, OrmError>>()?
