@@ -1,0 +1,156 @@
+//! The six TechEmpower Framework Benchmarks tests, written with Flagon's
+//! own router, ORM and templates as the guide teaches: `/plaintext`,
+//! `/json`, `/db`, `/queries?queries=N`, `/fortunes` and
+//! `/updates?queries=N`.
+
+use flagon::orm::migrations::{AppConfig, Apps};
+use flagon::prelude::*;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+mod migrations;
+
+/// A row of the `world` table.
+#[derive(Model, Debug, Clone, Serialize)]
+#[model(app = "tfb", table = "world")]
+pub struct World {
+    /// 1 to 10,000.
+    #[field(primary_key)]
+    pub id: i32,
+    /// A number from 1 to 10,000.
+    #[field(db_column = "randomnumber")]
+    #[serde(rename = "randomNumber")]
+    pub random_number: i32,
+}
+
+/// A row of the `fortune` table.
+#[derive(Model, Debug, Clone, Serialize)]
+#[model(app = "tfb", table = "fortune")]
+pub struct Fortune {
+    /// Its key.
+    #[field(primary_key)]
+    pub id: i32,
+    /// The fortune.
+    #[field(max_length = 2048)]
+    pub message: String,
+}
+
+/// The app's models and migrations (`tfb migrate` creates and fills the
+/// tables on SQLite or PostgreSQL).
+pub fn apps() -> Apps {
+    Apps::new().app(
+        AppConfig::new("tfb")
+            .model::<World>()
+            .model::<Fortune>()
+            .migrations(migrations::MIGRATIONS)
+            .directory(concat!(env!("CARGO_MANIFEST_DIR"), "/src/migrations")),
+    )
+}
+
+#[derive(Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+#[derive(Deserialize)]
+struct Queries {
+    queries: Option<String>,
+}
+
+impl Queries {
+    /// The `queries` parameter as the TFB rules read it: 1 to 500, and 1
+    /// when it is missing or not a number.
+    fn count(&self) -> usize {
+        self.queries
+            .as_deref()
+            .and_then(|text| text.parse::<usize>().ok())
+            .unwrap_or(1)
+            .clamp(1, 500)
+    }
+}
+
+fn random_id() -> i32 {
+    rand::thread_rng().gen_range(1..=10_000)
+}
+
+async fn plaintext() -> &'static str {
+    "Hello, World!"
+}
+
+async fn json() -> Json<Message> {
+    Json(Message {
+        message: "Hello, World!",
+    })
+}
+
+async fn find_world(db: &Db) -> Result<World> {
+    Ok(World::objects()
+        .filter(World::ID.eq(random_id()))
+        .get(db)
+        .await?)
+}
+
+async fn single_query(db: Db) -> Result<Json<World>> {
+    Ok(Json(find_world(&db).await?))
+}
+
+async fn queries(db: Db, Query(queries): Query<Queries>) -> Result<Json<Vec<World>>> {
+    let mut worlds = Vec::with_capacity(queries.count());
+    for _ in 0..queries.count() {
+        worlds.push(find_world(&db).await?);
+    }
+    Ok(Json(worlds))
+}
+
+async fn fortunes(db: Db) -> Result<Template> {
+    let mut fortunes = Fortune::objects().all(&db).await?;
+    fortunes.push(Fortune {
+        id: 0,
+        message: "Additional fortune added at request time.".to_owned(),
+    });
+    fortunes.sort_by(|a, b| a.message.cmp(&b.message));
+    Ok(render("fortunes.html", context! { fortunes }))
+}
+
+async fn updates(db: Db, Query(queries): Query<Queries>) -> Result<Json<Vec<World>>> {
+    let mut worlds = Vec::with_capacity(queries.count());
+    for _ in 0..queries.count() {
+        let mut world = find_world(&db).await?;
+        world.random_number = random_id();
+        World::objects()
+            .filter(World::ID.eq(world.id))
+            .update(&db, [World::RANDOM_NUMBER.set(world.random_number)])
+            .await?;
+        worlds.push(world);
+    }
+    Ok(Json(worlds))
+}
+
+/// The app on database `db`.
+pub fn app(db: flagon::orm::Db) -> App {
+    App::new()
+        .root(env!("CARGO_MANIFEST_DIR"))
+        .database(db)
+        .apps(apps())
+        .route("/plaintext", get(plaintext))
+        .route("/json", get(json))
+        .route("/db", get(single_query))
+        .route("/queries", get(queries))
+        .route("/fortunes", get(fortunes))
+        .route("/updates", get(updates))
+        .after_request(|mut response: Response| async move {
+            response
+                .headers_mut()
+                .insert("server", flagon::http::HeaderValue::from_static("flagon"));
+            response
+        })
+}
+
+/// The settings: `flagon.toml`, then `DATABASE_URL` and `FLAGON_*`.
+pub fn settings() -> Result<Settings> {
+    let mut settings = Settings::load_from_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))?;
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        settings.database_url = url;
+    }
+    Ok(settings)
+}
