@@ -7,6 +7,7 @@
 # per second, p50 and p99 latency, peak RSS, and the Flagon/axum ratio.
 #
 #   DURATION=10 CONNECTIONS=64 bench/run.sh
+#   ONLY=json bench/run.sh          # the tests whose names contain "json"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -90,6 +91,7 @@ measure() { # measure APP BINARY PATH DEPTH -> appends "app rps p50 p99 rss_kib"
 printf '%-26s %12s %12s %7s %15s %15s %10s %10s\n' test "flagon req/s" "axum req/s" ratio "flagon p50/p99" "axum p50/p99" "flagon RSS" "axum RSS"
 for entry in "${TESTS[@]}"; do
   IFS='|' read -r name path depth <<<"$entry"
+  if [ -n "${ONLY:-}" ] && [[ "$name" != *"$ONLY"* ]]; then continue; fi
   key=$(echo "$name" | tr -c 'a-z0-9' '_')
   : >"$RESULTS.$key"
   for round in 1 2; do

@@ -90,6 +90,8 @@ pub(crate) struct AppShared {
     pub(crate) templates: TemplateEngine,
     pub(crate) error_handlers: HashMap<StatusCode, Endpoint>,
     pub(crate) error_statuses: Vec<ErrorStatus>,
+    /// The security headers every response gets, parsed once.
+    pub(crate) security_headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 impl AppShared {
@@ -460,7 +462,9 @@ impl App {
         } else {
             None
         };
+        let security_headers = crate::security::fixed_headers(&settings.security);
         let shared = Arc::new(AppShared {
+            security_headers,
             settings,
             router,
             states: self.states,

@@ -26,14 +26,14 @@ pub(crate) fn validate_host(parts: &Parts, settings: &Settings) -> Result<(Strin
 /// The request's `(authority, host)` from `Host` (or the HTTP/2
 /// `:authority`), lower-cased; a missing or malformed host is a 400.
 fn request_host(parts: &Parts) -> Result<(String, String), Error> {
-    let authority = parts
+    let mut authority = parts
         .headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
-        .ok_or_else(|| Error::bad_request("the request has no Host header"))?
-        .to_ascii_lowercase();
+        .ok_or_else(|| Error::bad_request("the request has no Host header"))?;
+    authority.make_ascii_lowercase();
     let host = split_host(&authority)
         .ok_or_else(|| Error::bad_request(format!("invalid Host header {authority:?}")))?
         .to_owned();
@@ -94,7 +94,55 @@ pub(crate) fn is_secure(parts: &Parts, settings: &SecuritySettings) -> bool {
 }
 
 /// Adds the configured security headers the response does not set itself.
+#[cfg(test)]
 pub(crate) fn add_headers(
+    headers: &mut HeaderMap,
+    settings: &SecuritySettings,
+    is_secure: bool,
+    nonce: Option<&str>,
+) {
+    add_fixed_headers(headers, &fixed_headers(settings));
+    add_dynamic_headers(headers, settings, is_secure, nonce);
+}
+
+/// The headers that are the same on every response (nosniff, frame
+/// options, referrer and opener policies), parsed once when the app is
+/// built; a value that is not a valid header value is left out.
+pub(crate) fn fixed_headers(settings: &SecuritySettings) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    let mut push = |name: HeaderName, value: &str| {
+        if value.is_empty() {
+            return;
+        }
+        if let Ok(value) = HeaderValue::from_str(value) {
+            out.push((name, value));
+        }
+    };
+    if settings.content_type_nosniff {
+        push(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    }
+    push(header::X_FRAME_OPTIONS, &settings.frame_options);
+    push(header::REFERRER_POLICY, &settings.referrer_policy);
+    push(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        &settings.cross_origin_opener_policy,
+    );
+    out
+}
+
+/// Adds `fixed` where the response did not set the header itself.
+pub(crate) fn add_fixed_headers(headers: &mut HeaderMap, fixed: &[(HeaderName, HeaderValue)]) {
+    headers.reserve(fixed.len());
+    for (name, value) in fixed {
+        if !headers.contains_key(name) {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+}
+
+/// Adds the headers that depend on the request: HSTS over HTTPS, and the
+/// CSP with its nonce.
+pub(crate) fn add_dynamic_headers(
     headers: &mut HeaderMap,
     settings: &SecuritySettings,
     is_secure: bool,
@@ -108,15 +156,6 @@ pub(crate) fn add_headers(
             headers.insert(name, value);
         }
     };
-    if settings.content_type_nosniff {
-        set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    }
-    set(header::X_FRAME_OPTIONS, &settings.frame_options);
-    set(header::REFERRER_POLICY, &settings.referrer_policy);
-    set(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        &settings.cross_origin_opener_policy,
-    );
     if is_secure && settings.hsts_seconds > 0 {
         let mut value = format!("max-age={}", settings.hsts_seconds);
         if settings.hsts_include_subdomains {

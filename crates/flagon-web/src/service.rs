@@ -115,13 +115,18 @@ impl AppService {
 
     /// Answers one request.
     pub async fn handle(&self, request: Request) -> Response {
+        // The request line is kept only when it will be logged.
+        if !tracing::enabled!(target: "flagon::request", tracing::Level::INFO) {
+            return self.handle_inner(request).await;
+        }
         let started = Instant::now();
         let method = request.method().clone();
-        let path = request.uri().path().to_owned();
+        let uri = request.uri().clone();
         let response = self.handle_inner(request).await;
         tracing::info!(
             target: "flagon::request",
-            "{method} {path} {} {:.1}ms",
+            "{method} {} {} {:.1}ms",
+            uri.path(),
             response.status().as_u16(),
             started.elapsed().as_secs_f64() * 1000.0
         );
@@ -228,7 +233,8 @@ impl AppService {
         {
             add_vary_cookie(response.headers_mut());
         }
-        crate::security::add_headers(
+        crate::security::add_fixed_headers(response.headers_mut(), &shared.security_headers);
+        crate::security::add_dynamic_headers(
             response.headers_mut(),
             &settings.security,
             scope.is_secure,
@@ -285,8 +291,10 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
     let Some(context) = request.extensions().get::<RequestContext>().cloned() else {
         return Error::internal("the request has no scope").into_response();
     };
-    let path = request.uri().path().to_owned();
-    let segments = match decode_path(&path) {
+    // A clone shares the URI's bytes: no copy of the path.
+    let uri = request.uri().clone();
+    let path = uri.path();
+    let segments = match decode_path(path) {
         Ok(segments) => segments,
         Err(err) => return err.into_response(),
     };
