@@ -300,7 +300,7 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
     };
     let segments: Vec<&str> = segments.iter().map(|s| s.as_ref()).collect();
     let method = request.method().clone();
-    let mut response = match shared.router.find(&path, &segments, &method) {
+    let mut response = match shared.router.find(path, &segments, &method) {
         Matched::Route {
             route,
             endpoint,
