@@ -215,16 +215,18 @@ impl AppService {
                 catch_panics(self.inner.call(request)).await
             }
         };
-        finish(&mut response, &scope).await;
+        finish_response(&mut response, &scope).await;
         if settings.csrf.use_sessions {
             if let Err(err) = keep_csrf_secret_in_session(&scope) {
                 response = err.into_response();
-                finish(&mut response, &scope).await;
+                finish_response(&mut response, &scope).await;
             }
         }
-        if let Err(err) = save_session(&scope).await {
-            response = err.into_response();
-            finish(&mut response, &scope).await;
+        if session_modified(&scope) {
+            if let Err(err) = Box::pin(save_session(&scope)).await {
+                response = err.into_response();
+                finish_response(&mut response, &scope).await;
+            }
         }
         write_cookies(&mut response, &scope);
         if scope
@@ -389,6 +391,24 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
 
 /// Renders what the handler left pending: a template, or an error (through
 /// the app's error handler for its status, if any). Idempotent.
+/// [`finish`] with its asynchronous part (error handlers), which few
+/// responses need, boxed: the request's future then carries none of its
+/// state, and moving that future costs less on every request.
+async fn finish_response(response: &mut Response, scope: &Arc<RequestScope>) {
+    crate::templates::render_pending(response, scope);
+    if response.extensions().get::<ErrorReport>().is_some() {
+        Box::pin(finish(response, scope)).await;
+    }
+}
+
+/// Whether the request changed its session (so that it must be saved).
+fn session_modified(scope: &RequestScope) -> bool {
+    scope
+        .session
+        .as_ref()
+        .is_some_and(|session| session.state().modified)
+}
+
 pub(crate) async fn finish(response: &mut Response, scope: &Arc<RequestScope>) {
     crate::templates::render_pending(response, scope);
     let Some(mut report) = response.extensions().get::<ErrorReport>().cloned() else {
