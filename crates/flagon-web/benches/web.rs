@@ -93,7 +93,7 @@ fn app() -> AppService {
             .route(&format!("/static/page{i}/about"), get(|| async { "ok" }))
             .route(
                 &format!("/items{i}/<int:id>"),
-                get(|| async { "ok" }).name(&format!("item{i}")),
+                get(|| async { "ok" }).name(format!("item{i}")),
             )
             .route(&format!("/files{i}/<path:rest>"), get(|| async { "ok" }));
     }
