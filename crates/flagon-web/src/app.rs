@@ -409,11 +409,16 @@ impl App {
                 Some(prefix) => format!("{prefix}.{name}"),
                 None => name,
             });
+            let info = crate::context::RouteInfo {
+                name: name.as_deref().map(Arc::from),
+                blueprint,
+                pattern: Arc::from(pattern.source.as_str()),
+            };
             router.add(RouteEntry {
                 pattern,
                 methods,
                 name,
-                blueprint,
+                info,
             })
         };
         for (path, methods) in self.routes {

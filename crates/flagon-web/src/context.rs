@@ -33,11 +33,11 @@ impl StateMap {
 #[derive(Clone, Debug, Default)]
 pub struct RouteInfo {
     /// The route's full name (`blog.detail`), if it has one.
-    pub name: Option<String>,
+    pub name: Option<Arc<str>>,
     /// The blueprint that registered the route, if any.
     pub blueprint: Option<Arc<str>>,
     /// The route's pattern, such as `/post/<int:id>`.
-    pub pattern: String,
+    pub pattern: Arc<str>,
 }
 
 /// Everything the framework keeps for one request, in one allocation.

@@ -151,12 +151,14 @@ fn debug_page(error: &Error, scope: Option<&Arc<RequestScope>>) -> String {
             (
                 "Route",
                 route
-                    .map(|r| r.pattern.clone())
+                    .map(|r| r.pattern.to_string())
                     .unwrap_or_else(|| "(none matched)".into()),
             ),
             (
                 "Endpoint",
-                route.and_then(|r| r.name.clone()).unwrap_or_default(),
+                route
+                    .and_then(|r| r.name.as_deref().map(str::to_owned))
+                    .unwrap_or_default(),
             ),
         ];
         for (name, value) in rows {

@@ -21,7 +21,7 @@ use http::{Method, StatusCode};
 
 use crate::app::AppShared;
 use crate::body::Body;
-use crate::context::{RequestContext, RequestScope, RouteInfo};
+use crate::context::{RequestContext, RequestScope};
 use crate::cookies::CookieState;
 use crate::csrf::{self, CsrfState};
 use crate::error::{BoxError, Error, ErrorReport};
@@ -296,11 +296,16 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
     // A clone shares the URI's bytes: no copy of the path.
     let uri = request.uri().clone();
     let path = uri.path();
-    let segments = match decode_path(path) {
-        Ok(segments) => segments,
-        Err(err) => return err.into_response(),
+    let decoded;
+    let segments: Vec<&str> = if path.contains('%') {
+        decoded = match decode_path(path) {
+            Ok(segments) => segments,
+            Err(err) => return err.into_response(),
+        };
+        decoded.iter().map(|s| s.as_ref()).collect()
+    } else {
+        path.strip_prefix('/').unwrap_or(path).split('/').collect()
     };
-    let segments: Vec<&str> = segments.iter().map(|s| s.as_ref()).collect();
     let method = request.method().clone();
     let mut response = match shared.router.find(path, &segments, &method) {
         Matched::Route {
@@ -308,11 +313,7 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
             endpoint,
             params,
         } => {
-            let _ = context.route.set(RouteInfo {
-                name: route.name.clone(),
-                blueprint: route.blueprint.clone(),
-                pattern: route.pattern.source.clone(),
-            });
+            let _ = context.route.set(route.info.clone());
             request.extensions_mut().insert(PathParams(params));
             if shared.settings.csrf.enabled
                 && csrf::needs_check(&method)

@@ -303,7 +303,7 @@ impl RequestView {
             args: form_urlencoded::parse(query.as_bytes())
                 .into_owned()
                 .collect(),
-            endpoint: route.and_then(|r| r.name.clone()),
+            endpoint: route.and_then(|r| r.name.as_deref().map(str::to_owned)),
             blueprint: route.and_then(|r| r.blueprint.as_deref().map(str::to_owned)),
             host: scope.host.clone(),
             is_secure: scope.is_secure,

@@ -193,8 +193,9 @@ pub(crate) struct RouteEntry {
     pub(crate) methods: MethodRouter,
     /// The full name, blueprint prefix included.
     pub(crate) name: Option<String>,
-    /// The blueprint that registered the route.
-    pub(crate) blueprint: Option<Arc<str>>,
+    /// What [`RouteInfo`](crate::RouteInfo) reports: the name and the
+    /// pattern, shared so that each request gets them without a copy.
+    pub(crate) info: crate::context::RouteInfo,
 }
 
 /// What the router decided for a request.
