@@ -8,7 +8,6 @@
 //! try. No regular expressions are involved.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use http::Method;
 
