@@ -92,6 +92,8 @@ pub(crate) struct AppShared {
     pub(crate) error_statuses: Vec<ErrorStatus>,
     /// The security headers every response gets, parsed once.
     pub(crate) security_headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// The settings as the templates' `config` global, converted once.
+    pub(crate) template_config: minijinja::Value,
 }
 
 impl AppShared {
@@ -468,8 +470,10 @@ impl App {
             None
         };
         let security_headers = crate::security::fixed_headers(&settings.security);
+        let template_config = minijinja::Value::from_serialize(&settings);
         let shared = Arc::new(AppShared {
             security_headers,
+            template_config,
             settings,
             router,
             states: self.states,

@@ -157,8 +157,60 @@ fn build_env(
 /// Per-request globals: functions that need the request (URLs, CSRF,
 /// flashes) and the `request`, `session` and `config` objects.
 fn request_globals(scope: &Arc<RequestScope>) -> Value {
+    Value::from_object(RequestGlobals(scope.clone()))
+}
+
+/// The request's globals, each built only when a template reads it (a
+/// page that never reads `session` does not vary by cookie, and none pays
+/// for globals it does not use).
+struct RequestGlobals(Arc<RequestScope>);
+
+impl std::fmt::Debug for RequestGlobals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestGlobals")
+    }
+}
+
+const GLOBAL_NAMES: &[&str] = &[
+    "url_for",
+    "static",
+    "csrf_token",
+    "csrf_input",
+    "get_flashed_messages",
+    "request",
+    "session",
+    "config",
+    "csp_nonce",
+];
+
+impl minijinja::value::Object for RequestGlobals {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let scope = &self.0;
+        Some(match key.as_str()? {
+            "url_for" => url_for_global(scope),
+            "static" => static_global(scope),
+            "csrf_token" => {
+                let scope = scope.clone();
+                Value::from_function(move || -> String { scope.csrf_token() })
+            }
+            "csrf_input" => csrf_input_global(scope),
+            "get_flashed_messages" => flashes_global(scope),
+            "request" => Value::from_serialize(RequestView::new(scope)),
+            "session" => session_global(scope),
+            "config" => scope.app.template_config.clone(),
+            "csp_nonce" => Value::from(scope.csp_nonce.clone().unwrap_or_default()),
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Str(GLOBAL_NAMES)
+    }
+}
+
+fn url_for_global(scope: &Arc<RequestScope>) -> Value {
     let url_scope = scope.clone();
-    let url_for = Value::from_function(
+    Value::from_function(
         move |name: String, kwargs: Kwargs| -> Result<String, minijinja::Error> {
             let mut params = Vec::new();
             for key in kwargs.args() {
@@ -167,70 +219,65 @@ fn request_globals(scope: &Arc<RequestScope>) -> Value {
             }
             url_scope.url_for(&name, &params).map_err(url_error)
         },
-    );
+    )
+}
+
+fn static_global(scope: &Arc<RequestScope>) -> Value {
     let static_scope = scope.clone();
-    let static_url = Value::from_function(
+    Value::from_function(
         move |filename: String| -> Result<String, minijinja::Error> {
             static_scope
                 .url_for("static", &[("filename".to_owned(), filename)])
                 .map_err(url_error)
         },
-    );
-    let token_scope = scope.clone();
-    let csrf_token = Value::from_function(move || -> String { token_scope.csrf_token() });
+    )
+}
+
+fn csrf_input_global(scope: &Arc<RequestScope>) -> Value {
     let input_scope = scope.clone();
-    let csrf_input = Value::from_function(move || -> Value {
+    Value::from_function(move || -> Value {
         let field = &input_scope.app.settings.csrf.field_name;
         Value::from_safe_string(format!(
             r#"<input type="hidden" name="{}" value="{}">"#,
             html_escape(field),
             input_scope.csrf_token()
         ))
-    });
+    })
+}
+
+fn flashes_global(scope: &Arc<RequestScope>) -> Value {
     let flash_scope = scope.clone();
-    let get_flashed_messages =
-        Value::from_function(move |kwargs: Kwargs| -> Result<Value, minijinja::Error> {
-            let with_categories: bool = kwargs
-                .get::<Option<bool>>("with_categories")?
-                .unwrap_or(false);
-            let filter: Vec<String> = kwargs
-                .get::<Option<Vec<String>>>("category_filter")?
-                .unwrap_or_default();
-            kwargs.assert_all_used()?;
-            let messages = flash_scope
-                .flashes()
-                .iter()
-                .filter(|(category, _)| filter.is_empty() || filter.contains(category));
-            Ok(if with_categories {
-                Value::from_serialize(messages.collect::<Vec<_>>())
-            } else {
-                Value::from_serialize(messages.map(|(_, message)| message).collect::<Vec<_>>())
-            })
-        });
-    if scope.session.is_some() {
-        // Every page sees `session`: it depends on the session cookie.
-        scope.mark_varies_by_cookie();
-    }
-    let session = scope
-        .session
-        .as_ref()
-        .map(|s| {
-            let mut data = s.state().data.clone();
+    Value::from_function(move |kwargs: Kwargs| -> Result<Value, minijinja::Error> {
+        let with_categories: bool = kwargs
+            .get::<Option<bool>>("with_categories")?
+            .unwrap_or(false);
+        let filter: Vec<String> = kwargs
+            .get::<Option<Vec<String>>>("category_filter")?
+            .unwrap_or_default();
+        kwargs.assert_all_used()?;
+        let messages = flash_scope
+            .flashes()
+            .iter()
+            .filter(|(category, _)| filter.is_empty() || filter.contains(category));
+        Ok(if with_categories {
+            Value::from_serialize(messages.collect::<Vec<_>>())
+        } else {
+            Value::from_serialize(messages.map(|(_, message)| message).collect::<Vec<_>>())
+        })
+    })
+}
+
+fn session_global(scope: &Arc<RequestScope>) -> Value {
+    match &scope.session {
+        Some(session) => {
+            // A page that shows the session depends on the session cookie.
+            scope.mark_varies_by_cookie();
+            let mut data = session.state().data.clone();
             // The unmasked CSRF secret must never reach a page.
             data.remove(crate::service::CSRF_SESSION_KEY);
             Value::from_serialize(&data)
-        })
-        .unwrap_or_else(|| Value::from(()));
-    minijinja::context! {
-        url_for => url_for,
-        static => static_url,
-        csrf_token => csrf_token,
-        csrf_input => csrf_input,
-        get_flashed_messages => get_flashed_messages,
-        request => Value::from_serialize(RequestView::new(scope)),
-        session => session,
-        config => Value::from_serialize(&scope.app.settings),
-        csp_nonce => scope.csp_nonce.clone().unwrap_or_default(),
+        }
+        None => Value::from(()),
     }
 }
 
