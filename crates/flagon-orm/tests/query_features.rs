@@ -388,3 +388,66 @@ async fn streams_and_raw_sql() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn bulk_update_writes_many_rows_in_one_statement() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        let db = &t.db;
+        let mut items = stock(db).await;
+        for item in &mut items {
+            item.stock += 100;
+            item.kind = format!("{}!", item.kind);
+            item.price = -1.0;
+        }
+        let changed = Item::objects()
+            .bulk_update(db, &items, &["stock", "kind"])
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(changed, 4, "{b}");
+        let stored: Vec<(String, i32, String, f64)> = Item::objects()
+            .values_list(db, (Item::NAME, Item::STOCK, Item::KIND, Item::PRICE))
+            .await
+            .expect("values");
+        assert_eq!(
+            stored,
+            [
+                ("hammer".to_owned(), 110, "tool!".to_owned(), 12.5),
+                ("saw".to_owned(), 103, "tool!".to_owned(), 20.0),
+                ("ball".to_owned(), 107, "toy!".to_owned(), 2.5),
+                ("kite".to_owned(), 101, "toy!".to_owned(), 9.0)
+            ],
+            "{b}: only the named fields changed"
+        );
+        let err = Item::objects()
+            .bulk_update(db, &items, &["colour"])
+            .await
+            .expect_err("unknown");
+        assert!(
+            err.to_string().contains("Item has no field `colour`"),
+            "{err}"
+        );
+        let err = Item::objects()
+            .bulk_update(db, &items, &["id"])
+            .await
+            .expect_err("the key");
+        assert!(err.to_string().contains("cannot change it"), "{err}");
+        items[0].kind = "x".repeat(21);
+        let err = Item::objects()
+            .bulk_update(db, &items, &["kind"])
+            .await
+            .expect_err("too long");
+        assert!(err.to_string().contains("Item.kind"), "{b}: {err}");
+        assert_eq!(
+            Item::objects()
+                .filter(Item::KIND.eq("tool!"))
+                .count(db)
+                .await
+                .expect("count"),
+            2,
+            "{b}: nothing written"
+        );
+        t
+    })
+    .await;
+}

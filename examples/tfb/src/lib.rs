@@ -117,12 +117,21 @@ async fn updates(db: Db, Query(queries): Query<Queries>) -> Result<Json<Vec<Worl
     for _ in 0..queries.count() {
         let mut world = find_world(&db).await?;
         world.random_number = random_id();
-        World::objects()
-            .filter(World::ID.eq(world.id))
-            .update(&db, [World::RANDOM_NUMBER.set(world.random_number)])
-            .await?;
         worlds.push(world);
     }
+    // One row read twice gets one number; rows are written in key order,
+    // so that concurrent requests lock them in the same order.
+    let mut sorted = worlds.clone();
+    sorted.sort_by_key(|world| world.id);
+    sorted.dedup_by_key(|world| world.id);
+    for world in &mut worlds {
+        if let Ok(found) = sorted.binary_search_by_key(&world.id, |w| w.id) {
+            world.random_number = sorted[found].random_number;
+        }
+    }
+    World::objects()
+        .bulk_update(&db, &sorted, &["random_number"])
+        .await?;
     Ok(Json(worlds))
 }
 
