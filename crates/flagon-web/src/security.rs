@@ -66,14 +66,21 @@ fn split_host(authority: &str) -> Option<&str> {
 /// subdomains, `*` for any host.
 fn host_allowed(host: &str, allowed: &[String]) -> bool {
     let host = host.trim_end_matches('.');
+    // Compared ignoring ASCII case, without lower-casing copies per request.
+    let ends_with = |suffix: &str| {
+        host.len() >= suffix.len()
+            && host
+                .as_bytes()
+                .get(host.len() - suffix.len()..)
+                .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix.as_bytes()))
+    };
     allowed.iter().any(|pattern| {
-        let pattern = pattern.to_ascii_lowercase();
         if pattern == "*" {
             return true;
         }
         match pattern.strip_prefix('.') {
-            Some(domain) => host == domain || host.ends_with(&pattern),
-            None => host == pattern,
+            Some(domain) => host.eq_ignore_ascii_case(domain) || ends_with(pattern),
+            None => host.eq_ignore_ascii_case(pattern),
         }
     })
 }
