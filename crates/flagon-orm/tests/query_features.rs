@@ -451,3 +451,55 @@ async fn bulk_update_writes_many_rows_in_one_statement() {
     })
     .await;
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app = "qf")]
+struct Label {
+    id: i32,
+    #[field(max_length = 20)]
+    text: String,
+}
+
+#[tokio::test]
+async fn bulk_create_mixes_given_and_automatic_keys_of_any_width() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        let db = &t.db;
+        flagon_orm::schema::create_table(db, Label::META)
+            .await
+            .expect("table");
+        let mut labels = vec![
+            Label {
+                id: 0,
+                text: "auto one".into(),
+            },
+            Label {
+                id: 500,
+                text: "given".into(),
+            },
+            Label {
+                id: 0,
+                text: "auto two".into(),
+            },
+        ];
+        Label::objects()
+            .bulk_create(db, &mut labels)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(labels[1].id, 500, "{b}");
+        assert!(
+            labels[0].id > 0 && labels[2].id > 0 && labels[0].id != labels[2].id,
+            "{b}: {labels:?}"
+        );
+        let mut stored = Label::objects().all(db).await.expect("labels");
+        stored.sort_by_key(|label| label.id);
+        let mut expected = labels.clone();
+        expected.sort_by_key(|label| label.id);
+        assert_eq!(
+            stored, expected,
+            "{b}: the keys stored are the rows' (none is 0)"
+        );
+        t
+    })
+    .await;
+}

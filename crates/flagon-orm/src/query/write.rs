@@ -58,69 +58,24 @@ impl<M: Model> QuerySet<M> {
         objects: &mut [M],
         batch_size: usize,
     ) -> Result<(), OrmError> {
-        let pk = M::META.primary_key();
         let rows: Vec<Vec<Value>> = objects.iter().map(Model::values).collect();
         for values in &rows {
             validate::<M>(values)?;
         }
-        // All new automatic keys, or none: a statement has one column list.
-        let auto = pk.auto
-            && rows.iter().all(|values| {
-                let index = M::META
-                    .fields
-                    .iter()
-                    .position(|f| f.primary_key)
-                    .unwrap_or(0);
-                values.get(index).is_some_and(is_unsaved_key)
-            });
-        let columns: Vec<&'static str> = M::META
+        // Objects whose automatic key is not set yet are inserted without
+        // the key column; the others with theirs (as Django splits them).
+        let pk = M::META.primary_key();
+        let pk_index = M::META
             .fields
             .iter()
-            .filter(|field| !(auto && field.primary_key))
-            .map(|field| field.column)
-            .collect();
-        let per_statement = (MAX_PARAMETERS / columns.len().max(1))
-            .min(batch_size)
-            .max(1);
-        let dialect = db.dialect();
-        let mut done = 0;
-        for batch in rows.chunks(per_statement) {
-            let mut insert = Query::insert();
-            insert
-                .into_table(M::META.table)
-                .columns(columns.iter().copied());
-            for values in batch {
-                let values = M::META
-                    .fields
-                    .iter()
-                    .zip(values)
-                    .filter(|(field, _)| !(auto && field.primary_key))
-                    .map(|(_, value)| Expr::val(value.clone()));
-                insert.values(values).map_err(|err| OrmError::Schema {
-                    message: err.to_string(),
-                })?;
+            .position(|f| f.primary_key)
+            .unwrap_or(0);
+        let (unkeyed, keyed): (Vec<usize>, Vec<usize>) = (0..rows.len())
+            .partition(|&i| pk.auto && rows[i].get(pk_index).is_some_and(is_unsaved_key));
+        for (indices, auto) in [(keyed, false), (unkeyed, true)] {
+            if !indices.is_empty() {
+                insert_batches(db, objects, &rows, &indices, auto, batch_size).await?;
             }
-            let targets = &mut objects[done..done + batch.len()];
-            if !auto {
-                let (sql, values) = backends::build(dialect, &insert);
-                db.execute(&sql, values).await?;
-            } else if dialect == Dialect::MySql {
-                let (sql, values) = backends::build(dialect, &insert);
-                let executed = db.execute(&sql, values).await?;
-                if let Some(first) = executed.last_insert_id {
-                    for (offset, object) in (0_i64..).zip(targets.iter_mut()) {
-                        object.set_auto_pk(first + offset);
-                    }
-                }
-            } else {
-                insert.returning_col(pk.column);
-                let (sql, values) = backends::build(dialect, &insert);
-                let keys = db.fetch_all(&sql, values).await?;
-                for (object, row) in targets.iter_mut().zip(&keys) {
-                    object.set_auto_pk(row.get::<i64>(0)?);
-                }
-            }
-            done += batch.len();
         }
         Ok(())
     }
@@ -228,7 +183,9 @@ impl<M: Model> QuerySet<M> {
             Err(err) => return Err(err),
         }
         let mut object = make();
-        match object.save(db).await {
+        // A plain INSERT: a row a concurrent writer just made is never
+        // overwritten, and its unique key sends us back to read it.
+        match object.insert(db).await {
             Ok(()) => Ok((object, true)),
             Err(OrmError::Integrity {
                 kind: ConstraintKind::Unique,
@@ -298,6 +255,80 @@ impl<M: Model> QuerySet<M> {
             .map(|row| row.and_then(|row| M::from_row(&row)))
             .boxed()
     }
+}
+
+/// Inserts the rows at `indices` in batches; with `auto`, leaves the key
+/// to the database and stores the keys it assigned in the objects.
+async fn insert_batches<M: Model>(
+    db: &(impl Connection + ?Sized),
+    objects: &mut [M],
+    rows: &[Vec<Value>],
+    indices: &[usize],
+    auto: bool,
+    batch_size: usize,
+) -> Result<(), OrmError> {
+    let pk = M::META.primary_key();
+    let columns: Vec<&'static str> = M::META
+        .fields
+        .iter()
+        .filter(|field| !(auto && field.primary_key))
+        .map(|field| field.column)
+        .collect();
+    let per_statement = (MAX_PARAMETERS / columns.len().max(1))
+        .min(batch_size)
+        .max(1);
+    let dialect = db.dialect();
+    for batch in indices.chunks(per_statement) {
+        let mut insert = Query::insert();
+        insert
+            .into_table(M::META.table)
+            .columns(columns.iter().copied());
+        for &index in batch {
+            let values = M::META
+                .fields
+                .iter()
+                .zip(&rows[index])
+                .filter(|(field, _)| !(auto && field.primary_key))
+                .map(|(_, value)| Expr::val(value.clone()));
+            insert.values(values).map_err(|err| OrmError::Schema {
+                message: err.to_string(),
+            })?;
+        }
+        if !auto {
+            let (sql, values) = backends::build(dialect, &insert);
+            db.execute(&sql, values).await?;
+        } else if dialect == Dialect::MySql {
+            let (sql, values) = backends::build(dialect, &insert);
+            let executed = db.execute(&sql, values).await?;
+            if let Some(first) = executed.last_insert_id {
+                for (offset, &index) in (0_i64..).zip(batch) {
+                    objects[index].set_auto_pk(first + offset);
+                }
+            }
+        } else {
+            insert.returning_col(pk.column);
+            let (sql, values) = backends::build(dialect, &insert);
+            let keys = db.fetch_all(&sql, values).await?;
+            if keys.len() != batch.len() {
+                return Err(OrmError::Decode {
+                    column: pk.column.to_owned(),
+                    message: format!(
+                        "the insert of {} rows returned {} keys",
+                        batch.len(),
+                        keys.len()
+                    ),
+                });
+            }
+            for (&index, row) in batch.iter().zip(&keys) {
+                let key = match row.get::<i64>(0) {
+                    Ok(key) => key,
+                    Err(_) => i64::from(row.get::<i32>(0)?),
+                };
+                objects[index].set_auto_pk(key);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Models from SQL of your own (Django's `Model.objects.raw`). The query
