@@ -7,38 +7,6 @@ use super::expr::{ArithOp, CompareOp, DatePart, Operand};
 use crate::backends::Dialect;
 use crate::model::{FieldKind, ModelMeta};
 
-/// `SELECT <fields> FROM <table> WHERE .. ORDER BY .. LIMIT .. OFFSET ..`
-pub(crate) fn select(
-    dialect: Dialect,
-    meta: &ModelMeta,
-    filter: Option<&Condition>,
-    order: &[Order],
-    limit: Option<u64>,
-    offset: Option<u64>,
-) -> sea_query::SelectStatement {
-    let mut query = Query::select();
-    query
-        .columns(meta.fields.iter().map(|field| field.column))
-        .from(meta.table);
-    if let Some(filter) = filter {
-        query.cond_where(condition(dialect, filter));
-    }
-    for term in order {
-        query.order_by_expr(order_expr(meta.table, false, term), direction(term));
-    }
-    if let Some(limit) = limit {
-        query.limit(limit);
-    }
-    if let Some(offset) = offset {
-        if limit.is_none() {
-            // Every backend needs a LIMIT with an OFFSET; this one means "all".
-            query.limit(i64::MAX as u64);
-        }
-        query.offset(offset);
-    }
-    query
-}
-
 fn direction(term: &Order) -> SeaOrder {
     if term.descending {
         SeaOrder::Desc
@@ -90,21 +58,26 @@ pub(crate) struct Join {
     pub alias: String,
 }
 
-/// `select` with every column qualified by its table, and the targets of
-/// `joins` LEFT JOINed with their columns after the base model's.
-pub(crate) fn select_joined(
+/// `SELECT <fields> FROM <table> WHERE .. ORDER BY .. LIMIT .. OFFSET ..`.
+/// With `joins`, every column is qualified by its table and the targets
+/// are LEFT JOINed, their columns after the base model's.
+pub(crate) fn select(
     dialect: Dialect,
-    meta: &'static ModelMeta,
+    meta: &ModelMeta,
     filter: Option<&Condition>,
     order: &[Order],
     limit: Option<u64>,
     offset: Option<u64>,
     joins: &[Join],
 ) -> sea_query::SelectStatement {
+    let qualify = !joins.is_empty();
+    let table = qualify.then_some(meta.table);
     let mut query = Query::select();
-    query
-        .columns(meta.fields.iter().map(|field| (meta.table, field.column)))
-        .from(meta.table);
+    match table {
+        Some(table) => query.columns(meta.fields.iter().map(|field| (table, field.column))),
+        None => query.columns(meta.fields.iter().map(|field| field.column)),
+    };
+    query.from(meta.table);
     for join in joins {
         let alias = sea_query::Alias::new(&join.alias);
         query.columns(
@@ -124,16 +97,17 @@ pub(crate) fn select_joined(
         );
     }
     if let Some(filter) = filter {
-        query.cond_where(condition_in(dialect, filter, Some(meta.table)));
+        query.cond_where(condition_in(dialect, filter, table));
     }
     for term in order {
-        query.order_by_expr(order_expr(meta.table, true, term), direction(term));
+        query.order_by_expr(order_expr(meta.table, qualify, term), direction(term));
     }
     if let Some(limit) = limit {
         query.limit(limit);
     }
     if let Some(offset) = offset {
         if limit.is_none() {
+            // Every backend needs a LIMIT with an OFFSET; this one means "all".
             query.limit(i64::MAX as u64);
         }
         query.offset(offset);
@@ -346,6 +320,7 @@ mod tests {
             &order,
             Some(10),
             Some(20),
+            &[],
         );
         let (sql, values) = query.build(sea_query::PostgresQueryBuilder);
         assert_eq!(
@@ -371,6 +346,7 @@ mod tests {
             &[],
             None,
             None,
+            &[],
         );
         let (sql, _) = query.build(sea_query::SqliteQueryBuilder);
         assert!(sql.ends_with("WHERE 1 = 0"), "{sql}");
@@ -385,7 +361,7 @@ mod tests {
             right: Operand::Value(Value::Int(Some(2026))),
         };
         let render = |dialect| {
-            let query = select(dialect, &META, Some(&filter), &[], None, None);
+            let query = select(dialect, &META, Some(&filter), &[], None, None, &[]);
             match dialect {
                 Dialect::Sqlite => query.build(sea_query::SqliteQueryBuilder).0,
                 Dialect::Postgres => query.build(sea_query::PostgresQueryBuilder).0,

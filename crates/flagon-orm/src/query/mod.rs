@@ -233,6 +233,16 @@ impl<M: Model> QuerySet<M> {
     /// The `SELECT` of the model's columns with filter, order, slice and
     /// `DISTINCT`, without a lock clause.
     pub(crate) fn plain_statement(&self, dialect: Dialect) -> sea_query::SelectStatement {
+        self.statement_with(dialect, &[])
+    }
+
+    /// The `SELECT` with filter, order, slice and `DISTINCT`, joining the
+    /// targets of `joins`.
+    fn statement_with(
+        &self,
+        dialect: Dialect,
+        joins: &[compile::Join],
+    ) -> sea_query::SelectStatement {
         let mut query = compile::select(
             dialect,
             M::META,
@@ -240,6 +250,7 @@ impl<M: Model> QuerySet<M> {
             &self.ordering(),
             self.limit,
             self.offset,
+            joins,
         );
         if self.distinct {
             query.distinct();
@@ -301,33 +312,17 @@ impl<M: Model> QuerySet<M> {
 
     /// The `SELECT` statement for `dialect`, with its lock clause.
     fn select_statement(&self, dialect: Dialect) -> sea_query::SelectStatement {
-        let mut query = if self.select_related.is_empty() {
-            self.plain_statement(dialect)
-        } else {
-            let joins: Vec<compile::Join> = self
-                .select_related
-                .iter()
-                .enumerate()
-                .map(|(index, spec)| compile::Join {
-                    column: spec.column,
-                    target: spec.target,
-                    alias: format!("r{index}"),
-                })
-                .collect();
-            let mut query = compile::select_joined(
-                dialect,
-                M::META,
-                self.filter.as_ref(),
-                &self.ordering(),
-                self.limit,
-                self.offset,
-                &joins,
-            );
-            if self.distinct {
-                query.distinct();
-            }
-            query
-        };
+        let joins: Vec<compile::Join> = self
+            .select_related
+            .iter()
+            .enumerate()
+            .map(|(index, spec)| compile::Join {
+                column: spec.column,
+                target: spec.target,
+                alias: format!("r{index}"),
+            })
+            .collect();
+        let mut query = self.statement_with(dialect, &joins);
         if self.for_update && dialect != Dialect::Sqlite {
             query.lock(sea_query::LockType::Update);
         }
