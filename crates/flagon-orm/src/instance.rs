@@ -248,7 +248,7 @@ async fn name_foreign_key<M: Model, C: Connection + ?Sized>(
             culprit = Some((field, relation, value, name));
             break;
         }
-        if probe && !is_null(value) {
+        if probe && !crate::value::null_value_matches(value) {
             let target = (relation.target)();
             let sql_query = Query::select()
                 .expr(Expr::val(1))
@@ -289,10 +289,6 @@ async fn name_foreign_key<M: Model, C: Connection + ?Sized>(
     }
 }
 
-fn is_null(value: &Value) -> bool {
-    crate::value::null_value_matches(value)
-}
-
 fn display_value(value: &Value) -> String {
     match value {
         Value::BigInt(Some(v)) => v.to_string(),
@@ -307,6 +303,15 @@ fn display_value(value: &Value) -> String {
 async fn insert<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Result<(), OrmError> {
     let auto = M::META.primary_key().auto && is_unsaved_key(&object.pk());
     insert_row(object, db, auto).await
+}
+
+/// The automatic key an `INSERT .. RETURNING` gave back in column 0: a
+/// 64-bit or a 32-bit integer.
+pub(crate) fn returned_key(row: &crate::Row) -> Result<i64, OrmError> {
+    match row.get::<i64>(0) {
+        Ok(key) => Ok(key),
+        Err(_) => Ok(i64::from(row.get::<i32>(0)?)),
+    }
 }
 
 /// Inserts the object; with `auto`, leaves the key to the database and
@@ -353,11 +358,7 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
             column: pk_field.column.to_owned(),
             message: "the insert returned no key".to_owned(),
         })?;
-        let id = match row.get::<i64>(0) {
-            Ok(id) => id,
-            Err(_) => i64::from(row.get::<i32>(0)?),
-        };
-        object.set_auto_pk(id);
+        object.set_auto_pk(returned_key(row)?);
     } else {
         let (sql, values) = backends::build(db.dialect(), &query);
         let done = db.execute(&sql, values).await?;

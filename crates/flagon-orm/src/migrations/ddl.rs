@@ -286,42 +286,32 @@ fn drop_index(dialect: Dialect, name: &str, table: &str) -> String {
     }
 }
 
-/// The indexes of one field's `index` / `unique` flags.
-fn field_indexes(table: &str, field: &FieldState, dialect: Dialect) -> Vec<String> {
-    if field.primary_key {
-        return Vec::new();
+/// The index one field's `unique` or `index` flag asks for: its name and
+/// whether it is unique.
+fn field_index(table: &str, field: &FieldState) -> Option<(String, bool)> {
+    if field.primary_key || !(field.unique || field.index) {
+        return None;
     }
-    let mut out = Vec::new();
-    if field.unique {
-        let name = field_index_name(table, &field.column, true);
-        out.push(create_index(dialect, &name, table, &[&field.column], true));
-    } else if field.index {
-        let name = field_index_name(table, &field.column, false);
-        out.push(create_index(dialect, &name, table, &[&field.column], false));
-    }
-    out
+    Some((
+        field_index_name(table, &field.column, field.unique),
+        field.unique,
+    ))
 }
 
-/// Drops the indexes of one field's flags.
+/// Creates the index of one field's flags.
+fn field_indexes(table: &str, field: &FieldState, dialect: Dialect) -> Vec<String> {
+    field_index(table, field)
+        .map(|(name, unique)| create_index(dialect, &name, table, &[&field.column], unique))
+        .into_iter()
+        .collect()
+}
+
+/// Drops the index of one field's flags.
 fn drop_field_indexes(table: &str, field: &FieldState, dialect: Dialect) -> Vec<String> {
-    if field.primary_key {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    if field.unique {
-        out.push(drop_index(
-            dialect,
-            &field_index_name(table, &field.column, true),
-            table,
-        ));
-    } else if field.index {
-        out.push(drop_index(
-            dialect,
-            &field_index_name(table, &field.column, false),
-            table,
-        ));
-    }
-    out
+    field_index(table, field)
+        .map(|(name, _)| drop_index(dialect, &name, table))
+        .into_iter()
+        .collect()
 }
 
 /// Every index and unique constraint of `model`.

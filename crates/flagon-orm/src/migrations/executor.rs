@@ -1,8 +1,6 @@
 //! Applying and undoing migrations, each in a transaction where the
 //! backend has transactional DDL, and recording them.
 
-use std::collections::BTreeSet;
-
 use crate::backends::{Db, Dialect};
 use crate::connection::Connection;
 
@@ -103,7 +101,9 @@ pub fn migration_sql(
         .get(key)
         .ok_or_else(|| MigrationError::graph(format!("no migration {}", label(key))))?;
     // The state before it: everything it depends on, and their dependencies.
-    let before = graph.state(&ancestors_of(graph, migration))?;
+    let mut ancestors = graph.ancestors(key);
+    ancestors.remove(key);
+    let before = graph.state(&ancestors)?;
     let mut out = Vec::new();
     for operation in planned(migration, &before, direction, dialect)? {
         out.push(format!("-- {}", operation.description));
@@ -115,19 +115,6 @@ pub fn migration_sql(
         }
     }
     Ok(out)
-}
-
-fn ancestors_of(graph: &MigrationGraph, migration: &Migration) -> BTreeSet<MigrationKey> {
-    let mut out = BTreeSet::new();
-    let mut stack = migration.dependencies.clone();
-    while let Some(key) = stack.pop() {
-        if let Some(dependency) = graph.get(&key) {
-            if out.insert(key) {
-                stack.extend(dependency.dependencies.iter().cloned());
-            }
-        }
-    }
-    out
 }
 
 async fn run_steps(
@@ -238,7 +225,7 @@ pub async fn migrate(
     mut progress: impl FnMut(Progress),
 ) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
     recorder::ensure_table(db).await?;
-    let mut applied = recorder::applied(db).await?;
+    let mut applied = recorder::read_applied(db).await?;
     let plan = graph.plan(target, &applied)?;
     // Plan every step first.
     let mut prepared = Vec::new();

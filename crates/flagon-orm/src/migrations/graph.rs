@@ -186,7 +186,7 @@ impl MigrationGraph {
     }
 
     /// `key` and everything it depends on, directly or not.
-    fn ancestors(&self, key: &MigrationKey) -> BTreeSet<MigrationKey> {
+    pub(crate) fn ancestors(&self, key: &MigrationKey) -> BTreeSet<MigrationKey> {
         let mut out = BTreeSet::new();
         let mut stack = vec![key.clone()];
         while let Some(key) = stack.pop() {

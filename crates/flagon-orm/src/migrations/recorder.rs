@@ -66,6 +66,13 @@ pub async fn applied(db: &(impl Connection + ?Sized)) -> Result<BTreeSet<Migrati
     if !table_exists(db, AppliedMigration::META.table).await? {
         return Ok(BTreeSet::new());
     }
+    read_applied(db).await
+}
+
+/// The migrations recorded in `flagon_migrations`, which must exist.
+pub(crate) async fn read_applied(
+    db: &(impl Connection + ?Sized),
+) -> Result<BTreeSet<MigrationKey>, OrmError> {
     Ok(AppliedMigration::objects()
         .all(db)
         .await?

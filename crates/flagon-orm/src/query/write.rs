@@ -320,11 +320,7 @@ async fn insert_batches<M: Model>(
                 });
             }
             for (&index, row) in batch.iter().zip(&keys) {
-                let key = match row.get::<i64>(0) {
-                    Ok(key) => key,
-                    Err(_) => i64::from(row.get::<i32>(0)?),
-                };
-                objects[index].set_auto_pk(key);
+                objects[index].set_auto_pk(crate::instance::returned_key(row)?);
             }
         }
     }
