@@ -181,37 +181,20 @@ impl<M: Model, T: Model> Field<M, ManyToMany<T>> {
 
     /// The `T` rows linked to `object` (Django's `post.tags.all()`).
     pub fn of(self, object: &M) -> QuerySet<T> {
-        match self.through() {
-            Ok(through) => T::objects().filter(Condition::Through {
-                column: T::META.primary_key().column,
-                table: through.table,
-                select: through.target_column,
-                filter: through.source_column,
-                value: object.key().to_value(),
-            }),
-            // Cannot happen for a derived model; match nothing rather than all.
-            Err(_) => T::objects().filter(Condition::Lookup {
-                column: T::META.primary_key().column,
-                lookup: crate::Lookup::In(Vec::new()),
-            }),
-        }
+        linked_rows(
+            self.through(),
+            |t| (t.target_column, t.source_column),
+            object.key().to_value(),
+        )
     }
 
     /// The `M` rows linked to `target` (Django's `tag.post_set.all()`).
     pub fn reverse_of(self, target: &T) -> QuerySet<M> {
-        match self.through() {
-            Ok(through) => M::objects().filter(Condition::Through {
-                column: M::META.primary_key().column,
-                table: through.table,
-                select: through.source_column,
-                filter: through.target_column,
-                value: target.key().to_value(),
-            }),
-            Err(_) => M::objects().filter(Condition::Lookup {
-                column: M::META.primary_key().column,
-                lookup: crate::Lookup::In(Vec::new()),
-            }),
-        }
+        linked_rows(
+            self.through(),
+            |t| (t.source_column, t.target_column),
+            target.key().to_value(),
+        )
     }
 
     /// Links `targets` to `object`; pairs that exist already are left as
@@ -311,6 +294,33 @@ impl<M: Model, T: Model> Field<M, ManyToMany<T>> {
         let (sql, values) = backends::build(db.dialect(), &delete);
         db.execute(&sql, values).await?;
         self.add(db, object, targets).await
+    }
+}
+
+/// The `R` rows whose key is in the `select` column of the through rows
+/// whose `filter` column is `value`; `columns` picks `(select, filter)`.
+fn linked_rows<R: Model>(
+    through: Result<Through, OrmError>,
+    columns: impl FnOnce(&Through) -> (&'static str, &'static str),
+    value: Value,
+) -> QuerySet<R> {
+    let key = R::META.primary_key().column;
+    match through {
+        Ok(through) => {
+            let (select, filter) = columns(&through);
+            R::objects().filter(Condition::Through {
+                column: key,
+                table: through.table,
+                select,
+                filter,
+                value,
+            })
+        }
+        // Cannot happen for a checked app; match nothing rather than all.
+        Err(_) => R::objects().filter(Condition::Lookup {
+            column: key,
+            lookup: crate::Lookup::In(Vec::new()),
+        }),
     }
 }
 
