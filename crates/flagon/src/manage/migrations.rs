@@ -94,13 +94,15 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
         }
     }
 
+    // The state the migrations build: what the models are compared with.
+    let before = graph.final_state().map_err(|err| err.to_string())?;
     let mut operations_by_app = if args.get_flag("empty") {
         if only.is_empty() {
             return Err("--empty needs the app to write the migration for".to_owned());
         }
         only.iter().map(|app| (app.clone(), Vec::new())).collect()
     } else {
-        let from = graph.final_state().map_err(|err| err.to_string())?;
+        let from = &before;
         let to = apps.models_state();
         let interactive = !args.get_flag("noinput") && !check && std::io::stdin().is_terminal();
         let changes = if interactive {
@@ -110,10 +112,10 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
                 input: stdin.lock(),
                 output: std::io::stdout(),
             };
-            detect_changes(&from, &to, &mut questioner as &mut dyn Questioner)
+            detect_changes(from, &to, &mut questioner as &mut dyn Questioner)
         } else {
             let mut given = given;
-            detect_changes(&from, &to, &mut given)
+            detect_changes(from, &to, &mut given)
         }
         .map_err(|err| err.to_string())?;
         for note in &changes.notes {
@@ -131,7 +133,6 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
     }
 
     let now = chrono::Utc::now();
-    let before = graph.final_state().map_err(|err| err.to_string())?;
     // Name every new migration first: one may depend on another app's.
     let mut planned = Vec::new();
     for (app, operations) in operations_by_app {
