@@ -5,6 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::header::{HeaderValue, CONTENT_TYPE, SERVER};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -155,8 +156,14 @@ async fn main() {
         .route("/fortunes", get(fortunes))
         .route("/updates", get(updates))
         .with_state(pool);
+    // TCP_NODELAY, as Flagon's server sets it and as any tuned axum app
+    // does: without it, Nagle's algorithm holds back the second of two
+    // small writes (pipelined responses) until the first is acknowledged.
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
         .await
-        .expect("the port");
+        .expect("the port")
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
     axum::serve(listener, app).await.expect("serving");
 }

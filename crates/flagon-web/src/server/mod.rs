@@ -1,6 +1,9 @@
 //! The HTTP server: hyper 1 with HTTP/1.1 and HTTP/2 (cleartext, by prior
 //! knowledge), keep-alive, limits on the request head, a header-read
-//! timeout, and graceful shutdown on SIGINT/SIGTERM with a drain deadline.
+//! timeout, graceful shutdown on SIGINT/SIGTERM with a drain deadline, and
+//! the responses of pipelined requests sent together ([`coalesce`]).
+
+mod coalesce;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -78,9 +81,10 @@ impl AppService {
             .header_read_timeout(limits.header_read_timeout)
             .max_headers(limits.max_headers)
             .max_buf_size(limits.max_header_size.max(8192))
-            // No `pipeline_flush`: hyper then holds responses back while
-            // unread bytes wait in its buffer, and a connection closed after
-            // an error (431, or 413 with a body left unread) loses its answer.
+            // No `pipeline_flush`: `coalesce` gathers the responses of
+            // pipelined requests instead (hyper's setting drops them when a
+            // connection closes with request bytes unread, and lifts the cap
+            // on its write buffer).
             .keep_alive(true);
         builder
             .http2()
@@ -123,11 +127,14 @@ impl AppService {
                 });
             let builder = builder.clone();
             let timeout = limits.header_read_timeout;
+            let (reader, writer) = stream.into_split();
+            let (io, outgoing) = coalesce::coalescing(reader, writer);
             let connection = graceful.watch(
                 builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), hyper_service)
+                    .serve_connection_with_upgrades(TokioIo::new(io), hyper_service)
                     .into_owned(),
             );
+            let connection = coalesce::Coalesced::new(connection, outgoing);
             connections.spawn(serve_connection(connection, started, timeout, peer));
         }
         drop(listener);

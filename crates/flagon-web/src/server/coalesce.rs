@@ -1,0 +1,394 @@
+//! Write coalescing: the responses a connection's task writes while it runs
+//! are gathered in one buffer and sent with one `write` when the task
+//! yields.
+//!
+//! hyper writes and flushes each HTTP/1 response as soon as it is ready, so
+//! a client that pipelines sixteen requests costs sixteen system calls.
+//! hyper's own `pipeline_flush` setting would gather them, but it lifts the
+//! cap on hyper's write buffer (a slow reader of a large body then makes the
+//! server hold all of it) and it drops what it holds when the connection
+//! closes with request bytes unread (a 413 answer to a client still sending
+//! its body is lost). Here the gathering happens beneath hyper, in the
+//! connection's IO: at most [`GATHER_LIMIT`] bytes wait, and a shutdown
+//! sends what waits before closing.
+//!
+//! The IO ([`CoalescingIo`]) holds writes back only while [`Coalesced`] is
+//! polling the connection, and `Coalesced` sends them before the task
+//! yields; an IO used elsewhere (an upgraded connection, after hyper hands
+//! it over) writes and flushes as usual.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{ready, Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// The most bytes held back; a write that would pass it sends what waits
+/// first, and a write larger than it goes to the socket directly.
+pub(crate) const GATHER_LIMIT: usize = 64 * 1024;
+
+/// Wraps the two halves of a connection: the IO to give hyper, and the
+/// handle [`Coalesced`] sends the gathered bytes with.
+pub(crate) fn coalescing<R, W>(reader: R, writer: W) -> (CoalescingIo<R, W>, Outgoing<W>) {
+    let shared = Arc::new(Shared {
+        deferring: AtomicBool::new(false),
+        pending: Mutex::new(Pending {
+            writer,
+            gathered: Vec::new(),
+            sent: 0,
+            failed: None,
+        }),
+    });
+    (
+        CoalescingIo {
+            reader,
+            shared: shared.clone(),
+        },
+        Outgoing { shared },
+    )
+}
+
+struct Shared<W> {
+    /// Whether [`Coalesced`] is polling the connection (and so will send
+    /// what is gathered before the task yields).
+    deferring: AtomicBool,
+    pending: Mutex<Pending<W>>,
+}
+
+impl<W> Shared<W> {
+    fn lock(&self) -> MutexGuard<'_, Pending<W>> {
+        // The state stays consistent at every point a panic could occur.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+struct Pending<W> {
+    writer: W,
+    /// Bytes written by the connection and not yet sent; `sent` of them
+    /// have gone out already.
+    gathered: Vec<u8>,
+    sent: usize,
+    /// A failed send, reported to the connection at its next write.
+    failed: Option<(io::ErrorKind, String)>,
+}
+
+impl<W: AsyncWrite + Unpin> Pending<W> {
+    fn waiting(&self) -> usize {
+        self.gathered.len() - self.sent
+    }
+
+    fn check_failed(&self) -> io::Result<()> {
+        match &self.failed {
+            Some((kind, message)) => Err(io::Error::new(*kind, message.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends everything gathered; ready once nothing waits.
+    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.check_failed()?;
+        while self.sent < self.gathered.len() {
+            let result = Pin::new(&mut self.writer).poll_write(cx, &self.gathered[self.sent..]);
+            match ready!(result) {
+                Ok(0) => return Poll::Ready(Err(self.fail(io::ErrorKind::WriteZero.into()))),
+                Ok(n) => self.sent += n,
+                Err(err) => return Poll::Ready(Err(self.fail(err))),
+            }
+        }
+        self.gathered.clear();
+        self.sent = 0;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Records a failed send (what waits is dropped: the peer is gone).
+    fn fail(&mut self, err: io::Error) -> io::Error {
+        self.failed = Some((err.kind(), err.to_string()));
+        self.gathered.clear();
+        self.sent = 0;
+        err
+    }
+}
+
+/// A connection's IO whose writes wait to be sent together while
+/// [`Coalesced`] polls the connection.
+pub(crate) struct CoalescingIo<R, W> {
+    reader: R,
+    shared: Arc<Shared<W>>,
+}
+
+impl<R: AsyncRead + Unpin, W> AsyncRead for CoalescingIo<R, W> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.reader).poll_read(cx, buf)
+    }
+}
+
+impl<R: Unpin, W: AsyncWrite + Unpin> AsyncWrite for CoalescingIo<R, W> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let deferring = self.shared.deferring.load(Ordering::Relaxed);
+        let mut pending = self.shared.lock();
+        pending.check_failed()?;
+        let len: usize = bufs.iter().map(|buf| buf.len()).sum();
+        if !deferring || pending.waiting() + len > GATHER_LIMIT {
+            // What waits goes first, to keep the order of the bytes.
+            ready!(pending.poll_send(cx))?;
+            if !deferring || len > GATHER_LIMIT {
+                return Pin::new(&mut pending.writer).poll_write_vectored(cx, bufs);
+            }
+        }
+        for buf in bufs {
+            pending.gathered.extend_from_slice(buf);
+        }
+        Poll::Ready(Ok(len))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.shared.deferring.load(Ordering::Relaxed) {
+            // `Coalesced` sends it all before the task yields.
+            return Poll::Ready(Ok(()));
+        }
+        let mut pending = self.shared.lock();
+        ready!(pending.poll_send(cx))?;
+        Pin::new(&mut pending.writer).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut pending = self.shared.lock();
+        ready!(pending.poll_send(cx))?;
+        Pin::new(&mut pending.writer).poll_shutdown(cx)
+    }
+}
+
+/// The sending side of [`coalescing`], given to [`Coalesced`].
+pub(crate) struct Outgoing<W> {
+    shared: Arc<Shared<W>>,
+}
+
+/// Drives a connection future whose IO is a [`CoalescingIo`]: each time
+/// the connection has done what it can, the bytes it wrote go out in one
+/// send (or, if the socket is full, as soon as it has room).
+pub(crate) struct Coalesced<F: Future, W> {
+    connection: Pin<Box<F>>,
+    outgoing: Outgoing<W>,
+    /// The connection's result, held while its last bytes are still sent.
+    output: Option<F::Output>,
+}
+
+impl<F: Future, W> Coalesced<F, W> {
+    pub(crate) fn new(connection: F, outgoing: Outgoing<W>) -> Self {
+        Coalesced {
+            connection: Box::pin(connection),
+            outgoing,
+            output: None,
+        }
+    }
+}
+
+// No field is pinned in place: the connection is boxed.
+impl<F: Future, W> Unpin for Coalesced<F, W> {}
+
+impl<F: Future, W: AsyncWrite + Unpin> Future for Coalesced<F, W> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let shared = &this.outgoing.shared;
+        if this.output.is_none() {
+            shared.deferring.store(true, Ordering::Relaxed);
+            let polled = this.connection.as_mut().poll(cx);
+            shared.deferring.store(false, Ordering::Relaxed);
+            if let Poll::Ready(output) = polled {
+                this.output = Some(output);
+            }
+        }
+        match shared.lock().poll_send(cx) {
+            // The socket is full: it wakes the task when it has room.
+            Poll::Pending => Poll::Pending,
+            // Sent, or the peer is gone (the connection hears of it at its
+            // next write).
+            Poll::Ready(result) => match this.output.take() {
+                Some(output) => Poll::Ready(output),
+                None => {
+                    if result.is_err() {
+                        // Let the connection find out now rather than at
+                        // its next request.
+                        cx.waker().wake_by_ref();
+                    }
+                    Poll::Pending
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A writer that counts its writes.
+    struct Counting<W> {
+        inner: W,
+        writes: Arc<AtomicUsize>,
+    }
+
+    impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+            if result.is_ready() {
+                self.writes.fetch_add(1, Ordering::Relaxed);
+            }
+            result
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+            if result.is_ready() {
+                self.writes.fetch_add(1, Ordering::Relaxed);
+            }
+            result
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    /// Serves hyper's HTTP/1 over a coalescing in-memory pipe; returns the
+    /// client's end and the count of the server's writes.
+    fn serve(body: &'static str, close_after: bool) -> (tokio::io::DuplexStream, Arc<AtomicUsize>) {
+        let (client, server) = tokio::io::duplex(1 << 20);
+        let (read, write) = tokio::io::split(server);
+        let writes = Arc::new(AtomicUsize::new(0));
+        let (io, outgoing) = coalescing(
+            read,
+            Counting {
+                inner: write,
+                writes: writes.clone(),
+            },
+        );
+        let service = hyper::service::service_fn(move |_request| async move {
+            let mut response = http::Response::new(http_body_util::Full::new(
+                bytes::Bytes::from_static(body.as_bytes()),
+            ));
+            if close_after {
+                response
+                    .headers_mut()
+                    .insert(http::header::CONNECTION, "close".parse().unwrap());
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+        tokio::spawn(Coalesced::new(connection, outgoing));
+        (client, writes)
+    }
+
+    async fn read_responses(client: &mut tokio::io::DuplexStream, count: usize) -> String {
+        let mut received = String::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        while received.matches("HTTP/1.1 200").count() < count || !received.ends_with("hi") {
+            let n = client.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the connection closed early: {received}");
+            received.push_str(std::str::from_utf8(&buf[..n]).unwrap());
+        }
+        received
+    }
+
+    #[tokio::test]
+    async fn pipelined_responses_go_out_in_one_write() {
+        let (mut client, writes) = serve("hi", false);
+        let requests = "GET / HTTP/1.1\r\nhost: x\r\n\r\n".repeat(16);
+        client.write_all(requests.as_bytes()).await.unwrap();
+        let received = read_responses(&mut client, 16).await;
+        assert_eq!(received.matches("HTTP/1.1 200 OK").count(), 16);
+        assert_eq!(writes.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn requests_one_at_a_time_are_answered_one_at_a_time() {
+        let (mut client, writes) = serve("hi", false);
+        for round in 1..=3 {
+            client
+                .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let received = read_responses(&mut client, 1).await;
+            assert!(received.starts_with("HTTP/1.1 200 OK"), "{received}");
+            assert_eq!(writes.load(Ordering::Relaxed), round);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closing_connection_sends_what_it_gathered() {
+        let (mut client, _writes) = serve("hi", true);
+        // A second request waits unread when the first answer closes.
+        let requests = "GET / HTTP/1.1\r\nhost: x\r\n\r\n".repeat(2);
+        client.write_all(requests.as_bytes()).await.unwrap();
+        let mut received = String::new();
+        client.read_to_string(&mut received).await.unwrap();
+        assert_eq!(received.matches("HTTP/1.1 200 OK").count(), 1);
+        assert!(received.ends_with("hi"), "{received}");
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_written_in_full() {
+        let big: &'static str = Box::leak("x".repeat(3 * GATHER_LIMIT).into_boxed_str());
+        let (mut client, _writes) = serve(big, true);
+        client
+            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut received = String::new();
+        client.read_to_string(&mut received).await.unwrap();
+        let body = received.split("\r\n\r\n").nth(1).unwrap();
+        assert_eq!(body.len(), big.len());
+    }
+
+    #[tokio::test]
+    async fn without_the_driver_writes_go_straight_out() {
+        let (mut client, server) = tokio::io::duplex(1024);
+        let (read, write) = tokio::io::split(server);
+        let (mut io, _outgoing) = coalescing(read, write);
+        io.write_all(b"upgraded").await.unwrap();
+        io.flush().await.unwrap();
+        let mut buf = [0u8; 8];
+        client.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"upgraded");
+    }
+}
