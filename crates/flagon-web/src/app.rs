@@ -212,32 +212,38 @@ impl App {
 
     /// Flask's `before_request`, for the whole app: see
     /// [`crate::middleware::before_request`].
-    pub fn before_request<F, Fut, E>(self, f: F) -> Self
+    pub fn before_request<F, Fut, E>(mut self, f: F) -> Self
     where
         F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<Request, E>> + Send + 'static,
         E: IntoResponse + Send + 'static,
     {
-        self.layer(crate::middleware::before_request(f))
+        self.layers
+            .push(Box::new(crate::middleware::hooks::before(f)));
+        self
     }
 
     /// Flask's `after_request`, for the whole app: see
     /// [`crate::middleware::after_request`].
-    pub fn after_request<F, Fut>(self, f: F) -> Self
+    pub fn after_request<F, Fut>(mut self, f: F) -> Self
     where
         F: Fn(crate::response::Response) -> Fut + Clone + Send + Sync + 'static,
         Fut: std::future::Future<Output = crate::response::Response> + Send + 'static,
     {
-        self.layer(crate::middleware::after_request(f))
+        self.layers
+            .push(Box::new(crate::middleware::hooks::after(f)));
+        self
     }
 
     /// Flask's `teardown_request`, for the whole app: see
     /// [`crate::middleware::teardown_request`].
-    pub fn teardown_request<F>(self, f: F) -> Self
+    pub fn teardown_request<F>(mut self, f: F) -> Self
     where
         F: Fn(&crate::response::Response) + Clone + Send + Sync + 'static,
     {
-        self.layer(crate::middleware::teardown_request(f))
+        self.layers
+            .push(Box::new(crate::middleware::hooks::teardown(f)));
+        self
     }
 
     /// Registers a value handlers read with [`crate::State`].

@@ -106,23 +106,27 @@ impl Blueprint {
 
     /// Runs `f` before this blueprint's handlers (Flask's
     /// `Blueprint.before_request`): see [`crate::middleware::before_request`].
-    pub fn before_request<F, Fut, E>(self, f: F) -> Self
+    pub fn before_request<F, Fut, E>(mut self, f: F) -> Self
     where
         F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<Request, E>> + Send + 'static,
         E: IntoResponse + Send + 'static,
     {
-        self.layer(crate::middleware::before_request(f))
+        self.layers
+            .push(Box::new(crate::middleware::hooks::before(f)));
+        self
     }
 
     /// Runs `f` on this blueprint's responses (Flask's
     /// `Blueprint.after_request`): see [`crate::middleware::after_request`].
-    pub fn after_request<F, Fut>(self, f: F) -> Self
+    pub fn after_request<F, Fut>(mut self, f: F) -> Self
     where
         F: Fn(crate::response::Response) -> Fut + Clone + Send + Sync + 'static,
         Fut: std::future::Future<Output = crate::response::Response> + Send + 'static,
     {
-        self.layer(crate::middleware::after_request(f))
+        self.layers
+            .push(Box::new(crate::middleware::hooks::after(f)));
+        self
     }
 
     /// Replays the blueprint (and its children) as prefixed registrations.

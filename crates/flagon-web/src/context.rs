@@ -11,7 +11,6 @@ use http::{Method, Uri};
 use crate::app::AppShared;
 use crate::error::Error;
 use crate::extract::FromRequestParts;
-use crate::session::Session;
 
 /// Values registered with [`crate::App::state`], by type.
 #[derive(Default)]
@@ -45,10 +44,8 @@ pub(crate) struct RequestScope {
     pub(crate) app: Arc<AppShared>,
     pub(crate) method: Method,
     pub(crate) uri: Uri,
-    /// The host without its port, lower-cased.
-    pub(crate) host: String,
     /// The host and port as the client sent them, lower-cased.
-    pub(crate) authority: String,
+    pub(crate) host: crate::security::RequestHost,
     pub(crate) is_secure: bool,
     /// Whether errors show their details: the app's `debug` setting, or
     /// for an app mounted in another, the outer app's.
@@ -59,7 +56,7 @@ pub(crate) struct RequestScope {
     /// The session belongs to the app this one is mounted in, which saves it.
     pub(crate) session_is_outer: bool,
     pub(crate) wants_json: bool,
-    pub(crate) session: Option<Session>,
+    pub(crate) session: crate::session::SessionSlot,
     pub(crate) cookies: Mutex<crate::cookies::CookieState>,
     pub(crate) csrf: Mutex<crate::csrf::CsrfState>,
     pub(crate) csp_nonce: Option<String>,
@@ -77,7 +74,7 @@ pub(crate) struct RequestScope {
 
 impl RequestScope {
     pub(crate) fn authority(&self) -> &str {
-        &self.authority
+        self.host.authority()
     }
 
     /// Runs `f` on the request's cookie jar.
@@ -123,7 +120,7 @@ impl RequestScope {
         let root = &self.script_root;
         if crate::routing::url::wants_external(params) {
             let scheme = if self.is_secure { "https" } else { "http" };
-            Ok(format!("{scheme}://{}{root}{path}", self.authority))
+            Ok(format!("{scheme}://{}{root}{path}", self.authority()))
         } else {
             Ok(format!("{root}{path}"))
         }
@@ -132,7 +129,7 @@ impl RequestScope {
     /// The flash messages for this request: taken from the session on the
     /// first call, the same list on later calls.
     pub(crate) fn flashes(&self) -> &[(String, String)] {
-        self.flashes.get_or_init(|| match &self.session {
+        self.flashes.get_or_init(|| match self.session.if_used() {
             Some(session) => crate::flash::take_flashes(session),
             None => Vec::new(),
         })
@@ -206,7 +203,7 @@ impl RequestInfo {
 
     /// The host the request was sent to (without a port).
     pub fn host(&self) -> &str {
-        &self.context.host
+        self.context.host.host()
     }
 
     /// Whether the request came over HTTPS (as far as the settings let us

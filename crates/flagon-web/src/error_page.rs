@@ -147,7 +147,7 @@ fn debug_page(error: &Error, scope: Option<&Arc<RequestScope>>) -> String {
         let rows = [
             ("Method", scope.method.to_string()),
             ("URL", scope.uri.to_string()),
-            ("Host", scope.authority.clone()),
+            ("Host", scope.authority().to_owned()),
             (
                 "Route",
                 route

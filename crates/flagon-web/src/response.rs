@@ -36,11 +36,11 @@ pub trait IntoResponse {
     fn into_response(self) -> Response;
 }
 
-fn with_content_type(body: Body, content_type: &'static str) -> Response {
+fn with_content_type(body: Body, content_type: HeaderValue) -> Response {
     let mut response = Response::new(body);
     response
         .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        .insert(header::CONTENT_TYPE, content_type);
     response
 }
 
@@ -78,7 +78,7 @@ macro_rules! text_response {
     ($($ty:ty),*) => {$(
         impl IntoResponse for $ty {
             fn into_response(self) -> Response {
-                with_content_type(Body::from(self), "text/plain; charset=utf-8")
+                with_content_type(Body::from(self), const { HeaderValue::from_static("text/plain; charset=utf-8") })
             }
         }
     )*};
@@ -89,7 +89,7 @@ macro_rules! bytes_response {
     ($($ty:ty),*) => {$(
         impl IntoResponse for $ty {
             fn into_response(self) -> Response {
-                with_content_type(Body::from(self), "application/octet-stream")
+                with_content_type(Body::from(self), const { HeaderValue::from_static("application/octet-stream") })
             }
         }
     )*};
@@ -195,7 +195,10 @@ pub struct Html<T>(pub T);
 
 impl<T: Into<Body>> IntoResponse for Html<T> {
     fn into_response(self) -> Response {
-        with_content_type(self.0.into(), "text/html; charset=utf-8")
+        with_content_type(
+            self.0.into(),
+            const { HeaderValue::from_static("text/html; charset=utf-8") },
+        )
     }
 }
 

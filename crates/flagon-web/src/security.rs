@@ -10,34 +10,85 @@ use crate::settings::{SecuritySettings, Settings};
 ///
 /// The `Host` header is used, or for HTTP/2 the `:authority`; a missing or
 /// malformed host, or one not in `allowed_hosts`, is a 400 naming it.
-pub(crate) fn validate_host(parts: &Parts, settings: &Settings) -> Result<(String, String), Error> {
-    let (authority, host) = request_host(parts)?;
-    if !host_allowed(&host, &settings.allowed_hosts) {
+pub(crate) fn validate_host(parts: &Parts, settings: &Settings) -> Result<RequestHost, Error> {
+    let host = request_host(parts)?;
+    if !host_allowed(host.host(), &settings.allowed_hosts) {
         // The hint names the configuration: shown in debug mode only.
         return Err(
-            Error::bad_request(format!("invalid Host header {authority:?}")).with_source(format!(
-                "add {host:?} to allowed_hosts (FLAGON_ALLOWED_HOSTS) if this app should answer it"
-            )),
+            Error::bad_request(format!("invalid Host header {:?}", host.authority())).with_source(
+                format!(
+                    "add {:?} to allowed_hosts (FLAGON_ALLOWED_HOSTS) if this app should answer it",
+                    host.host()
+                ),
+            ),
         );
     }
-    Ok((authority, host))
+    Ok(host)
 }
 
-/// The request's `(authority, host)` from `Host` (or the HTTP/2
-/// `:authority`), lower-cased; a missing or malformed host is a 400.
-fn request_host(parts: &Parts) -> Result<(String, String), Error> {
-    let mut authority = parts
+/// A request's validated host: `host[:port]` lower-cased. It shares the
+/// bytes of the `Host` header (no copy) unless that needed lower-casing.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestHost {
+    authority: HeaderValue,
+    /// The length of the host part (without `:port`).
+    host_len: usize,
+}
+
+impl RequestHost {
+    /// No host (a request refused before its host was read).
+    pub(crate) fn empty() -> Self {
+        RequestHost {
+            authority: HeaderValue::from_static(""),
+            host_len: 0,
+        }
+    }
+
+    /// The host and port as the client sent them, lower-cased.
+    pub(crate) fn authority(&self) -> &str {
+        // Checked to be visible ASCII when it was made.
+        self.authority.to_str().unwrap_or_default()
+    }
+
+    /// The host without its port, lower-cased.
+    pub(crate) fn host(&self) -> &str {
+        self.authority().get(..self.host_len).unwrap_or_default()
+    }
+}
+
+/// The request's host from `Host` (or the HTTP/2 `:authority`),
+/// lower-cased; a missing or malformed host is a 400.
+fn request_host(parts: &Parts) -> Result<RequestHost, Error> {
+    let value = parts
         .headers
         .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
+        .filter(|value| value.to_str().is_ok())
+        .cloned()
+        .or_else(|| {
+            parts
+                .uri
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        })
         .ok_or_else(|| Error::bad_request("the request has no Host header"))?;
-    authority.make_ascii_lowercase();
-    let host = split_host(&authority)
-        .ok_or_else(|| Error::bad_request(format!("invalid Host header {authority:?}")))?
-        .to_owned();
-    Ok((authority, host))
+    let lowered = value
+        .to_str()
+        .ok()
+        .filter(|text| text.bytes().any(|b| b.is_ascii_uppercase()))
+        .map(str::to_ascii_lowercase);
+    let authority = match lowered {
+        Some(text) => HeaderValue::from_str(&text)
+            .map_err(|_| Error::bad_request(format!("invalid Host header {text:?}")))?,
+        None => value,
+    };
+    let text = authority.to_str().unwrap_or_default();
+    let host_len = split_host(text)
+        .ok_or_else(|| Error::bad_request(format!("invalid Host header {text:?}")))?
+        .len();
+    Ok(RequestHost {
+        authority,
+        host_len,
+    })
 }
 
 /// The host part of `host[:port]` or `[v6]:port`, if well formed.
@@ -141,8 +192,9 @@ pub(crate) fn fixed_headers(settings: &SecuritySettings) -> Vec<(HeaderName, Hea
 pub(crate) fn add_fixed_headers(headers: &mut HeaderMap, fixed: &[(HeaderName, HeaderValue)]) {
     headers.reserve(fixed.len());
     for (name, value) in fixed {
-        if !headers.contains_key(name) {
-            headers.insert(name.clone(), value.clone());
+        // One lookup per header (`contains_key` then `insert` hash twice).
+        if let http::header::Entry::Vacant(slot) = headers.entry(name) {
+            slot.insert(value.clone());
         }
     }
 }

@@ -31,7 +31,7 @@ use crate::handler::Endpoint;
 use crate::response::{IntoResponse, Redirect, Response};
 use crate::routing::url::decode_path;
 use crate::routing::Matched;
-use crate::session::{Session, SessionData, StoreContext};
+use crate::session::{Session, SessionSlot, StoreContext};
 use crate::settings::Settings;
 
 /// A built [`crate::App`]: a cheap-to-clone tower [`tower::Service`] that
@@ -142,9 +142,9 @@ impl AppService {
             Some(outer) => Ok(outer.host.clone()),
             None => crate::security::validate_host(&parts, settings),
         };
-        let (authority, host_name, host_error) = match host {
-            Ok((authority, host_name)) => (authority, host_name, None),
-            Err(err) => (String::new(), String::new(), Some(err)),
+        let (host, host_error) = match host {
+            Ok(host) => (host, None),
+            Err(err) => (crate::security::RequestHost::empty(), Some(err)),
         };
         let cookies = CookieState::from_headers(&parts.headers);
         let session_cookie = cookies
@@ -156,21 +156,22 @@ impl AppService {
             .or_else(|| body_too_large(&parts.headers, settings));
         let outer_session = mounted.as_ref().and_then(|outer| outer.session.clone());
         let session_is_outer = outer_session.is_some() && shared.session_store.is_some();
-        let session = match (&shared.session_store, &early_error) {
-            (Some(_), None) if session_is_outer => outer_session,
-            (Some(store), None) => match load_session(shared, store.as_ref(), session_cookie).await
-            {
-                Ok(session) => Some(session),
-                Err(err) => {
-                    early_error = Some(err);
-                    None
+        let session = match (&shared.session_store, &early_error, outer_session) {
+            (Some(_), None, Some(outer)) => SessionSlot::Loaded(outer),
+            (Some(store), None, None) => {
+                match load_session(shared, store.as_ref(), session_cookie).await {
+                    Ok(session) => session,
+                    Err(err) => {
+                        early_error = Some(err);
+                        SessionSlot::Off
+                    }
                 }
-            },
-            _ => None,
+            }
+            _ => SessionSlot::Off,
         };
         let csrf_state = if settings.csrf.use_sessions {
             let secret = session
-                .as_ref()
+                .if_used()
                 .and_then(|s| s.get::<String>(CSRF_SESSION_KEY));
             CsrfState::from_cookie(secret.as_deref())
         } else {
@@ -186,8 +187,7 @@ impl AppService {
             app: shared.clone(),
             method: parts.method.clone(),
             uri: parts.uri.clone(),
-            host: host_name,
-            authority,
+            host,
             is_secure: mounted.as_ref().map_or_else(
                 || crate::security::is_secure(&parts, &settings.security),
                 |outer| outer.is_secure,
@@ -263,9 +263,12 @@ pub(crate) const CSRF_SESSION_KEY: &str = "_csrf_secret";
 /// Stores a CSRF secret made during this request in the session (instead
 /// of the cookie, which `write_cookies` then does not send).
 fn keep_csrf_secret_in_session(scope: &RequestScope) -> Result<(), Error> {
-    match (scope.take_new_csrf_secret(), &scope.session) {
-        (Some(secret), Some(session)) => session.insert(CSRF_SESSION_KEY, secret),
-        _ => Ok(()),
+    match scope.take_new_csrf_secret() {
+        Some(secret) => match scope.session.get() {
+            Some(session) => session.insert(CSRF_SESSION_KEY, secret),
+            None => Ok(()),
+        },
+        None => Ok(()),
     }
 }
 
@@ -280,8 +283,8 @@ fn keep_csrf_secret_in_session(scope: &RequestScope) -> Result<(), Error> {
 struct Mounted {
     is_secure: bool,
     debug: bool,
-    /// The outer app's validated `(authority, host)`.
-    host: (String, String),
+    /// The outer app's validated host.
+    host: crate::security::RequestHost,
     /// Where the mounted app lives: the outer app's own root plus the
     /// mount prefix (WSGI's `SCRIPT_NAME`).
     script_root: String,
@@ -296,18 +299,20 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
     // A clone shares the URI's bytes: no copy of the path.
     let uri = request.uri().clone();
     let path = uri.path();
-    let decoded;
-    let segments: Vec<&str> = if path.contains('%') {
-        decoded = match decode_path(path) {
-            Ok(segments) => segments,
-            Err(err) => return err.into_response(),
-        };
-        decoded.iter().map(|s| s.as_ref()).collect()
-    } else {
-        path.strip_prefix('/').unwrap_or(path).split('/').collect()
-    };
     let method = request.method().clone();
-    let mut response = match shared.router.find(path, &segments, &method) {
+    let query = request.uri().query();
+    let found = with_segments(path, |segments| {
+        let matched = shared.router.find(path, segments, &method);
+        // The redirect's target, built while the segments are at hand.
+        let slash_target = matches!(matched, Matched::AddSlash)
+            .then(|| crate::routing::url::with_trailing_slash(segments, query));
+        (matched, slash_target)
+    });
+    let (matched, slash_target) = match found {
+        Ok(found) => found,
+        Err(err) => return err.into_response(),
+    };
+    let mut response = match matched {
         Matched::Route {
             route,
             endpoint,
@@ -319,7 +324,8 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
                 && csrf::needs_check(&method)
                 && !route.methods.csrf_exempt
             {
-                request = match csrf::check(&context, request).await {
+                // Boxed: only unsafe methods pay for the check's state.
+                request = match Box::pin(csrf::check(&context, request)).await {
                     Ok(request) => request,
                     Err(err) => return err.into_response(),
                 };
@@ -351,7 +357,7 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
             let location = format!(
                 "{}{}",
                 context.script_root,
-                crate::routing::url::with_trailing_slash(&segments, request.uri().query())
+                slash_target.unwrap_or_default()
             );
             Redirect::permanent(location).into_response()
         }
@@ -378,16 +384,36 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
             request.extensions_mut().insert(Mounted {
                 is_secure: context.is_secure,
                 debug: context.debug,
-                host: (context.authority.clone(), context.host.clone()),
+                host: context.host.clone(),
                 script_root: format!("{}{prefix}", context.script_root),
-                session: context.session.clone(),
+                session: context.session.get().cloned(),
             });
             return catch_panics(service.call(request)).await;
         }
         Matched::NotFound => Error::not_found().into_response(),
     };
-    finish(&mut response, &context.0).await;
+    finish_response(&mut response, &context.0).await;
     response
+}
+
+/// Calls `f` with the path's segments (percent-decoded), split on the
+/// stack when there are at most 16 of them.
+fn with_segments<R>(path: &str, f: impl FnOnce(&[&str]) -> R) -> Result<R, Error> {
+    if path.contains('%') {
+        let decoded = decode_path(path)?;
+        let segments: Vec<&str> = decoded.iter().map(|s| s.as_ref()).collect();
+        return Ok(f(&segments));
+    }
+    let trimmed = path.strip_prefix('/').unwrap_or(path);
+    let mut on_stack = [""; 16];
+    let count = trimmed.split('/').count();
+    if count > on_stack.len() {
+        return Ok(f(&trimmed.split('/').collect::<Vec<_>>()));
+    }
+    for (slot, segment) in on_stack.iter_mut().zip(trimmed.split('/')) {
+        *slot = segment;
+    }
+    Ok(f(&on_stack[..count]))
 }
 
 /// Renders what the handler left pending: a template, or an error (through
@@ -406,7 +432,7 @@ async fn finish_response(response: &mut Response, scope: &Arc<RequestScope>) {
 fn session_modified(scope: &RequestScope) -> bool {
     scope
         .session
-        .as_ref()
+        .if_used()
         .is_some_and(|session| session.state().modified)
 }
 
@@ -590,18 +616,18 @@ async fn load_session(
     shared: &AppShared,
     store: &dyn crate::session::SessionStore,
     cookie: Option<String>,
-) -> Result<Session, Error> {
+) -> Result<SessionSlot, Error> {
     let Some(cookie) = cookie else {
-        return Ok(Session::new(SessionData::new(), None));
+        return Ok(SessionSlot::New(OnceLock::new()));
     };
     match store.load(&cookie, store_context(shared)).await? {
-        Some(data) => Ok(Session::new(data, Some(cookie))),
-        None => Ok(Session::new(SessionData::new(), None)),
+        Some(data) => Ok(SessionSlot::Loaded(Session::new(data, Some(cookie)))),
+        None => Ok(SessionSlot::New(OnceLock::new())),
     }
 }
 
 async fn save_session(scope: &RequestScope) -> Result<(), Error> {
-    let (Some(session), Some(store)) = (&scope.session, &scope.app.session_store) else {
+    let (Some(session), Some(store)) = (scope.session.if_used(), &scope.app.session_store) else {
         return Ok(());
     };
     if scope.session_is_outer {

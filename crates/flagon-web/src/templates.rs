@@ -268,7 +268,7 @@ fn flashes_global(scope: &Arc<RequestScope>) -> Value {
 }
 
 fn session_global(scope: &Arc<RequestScope>) -> Value {
-    match &scope.session {
+    match scope.session.get() {
         Some(session) => {
             // A page that shows the session depends on the session cookie.
             scope.mark_varies_by_cookie();
@@ -352,7 +352,7 @@ impl RequestView {
                 .collect(),
             endpoint: route.and_then(|r| r.name.as_deref().map(str::to_owned)),
             blueprint: route.and_then(|r| r.blueprint.as_deref().map(str::to_owned)),
-            host: scope.host.clone(),
+            host: scope.host.host().to_owned(),
             is_secure: scope.is_secure,
             path,
             full_path,

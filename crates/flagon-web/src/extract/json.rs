@@ -81,7 +81,7 @@ impl<T: Serialize> IntoResponse for Json<T> {
                 let mut response = Response::new(Body::from(buffer.into_inner().freeze()));
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
+                    const { HeaderValue::from_static("application/json") },
                 );
                 response
             }

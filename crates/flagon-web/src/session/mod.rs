@@ -112,9 +112,42 @@ impl FromRequestParts for Session {
     async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
         let context = RequestContext::from_parts(parts)?;
         context.mark_varies_by_cookie();
-        context.session.clone().ok_or_else(|| {
+        context.session.get().cloned().ok_or_else(|| {
             Error::internal("sessions are turned off for this app (App::without_sessions)")
         })
+    }
+}
+
+/// A request's session: none (sessions are off, or the request failed
+/// before its session was read), one read from the store, or a new empty
+/// one made on first use (a request without a session cookie that never
+/// touches its session costs nothing).
+pub(crate) enum SessionSlot {
+    Off,
+    Loaded(Session),
+    New(std::sync::OnceLock<Session>),
+}
+
+impl SessionSlot {
+    /// The session, made now if it is new.
+    pub(crate) fn get(&self) -> Option<&Session> {
+        match self {
+            SessionSlot::Off => None,
+            SessionSlot::Loaded(session) => Some(session),
+            SessionSlot::New(cell) => {
+                Some(cell.get_or_init(|| Session::new(SessionData::new(), None)))
+            }
+        }
+    }
+
+    /// The session if it was read or used (a new one nobody touched is
+    /// empty and unmodified).
+    pub(crate) fn if_used(&self) -> Option<&Session> {
+        match self {
+            SessionSlot::Off => None,
+            SessionSlot::Loaded(session) => Some(session),
+            SessionSlot::New(cell) => cell.get(),
+        }
     }
 }
 
