@@ -25,8 +25,38 @@ use crate::response::{IntoResponse, Response};
     note = "check that every argument implements FromRequestParts, or FromRequest for the last one, and that the future is Send"
 )]
 pub trait Handler<T>: Clone + Send + Sync + Sized + 'static {
-    /// Runs the handler on `request`.
+    /// Runs the handler on `request`. Within an app, the response comes
+    /// back finished: a template or error it left pending is rendered, so
+    /// layers around the route see the final body.
     fn call(self, request: Request) -> BoxFuture<'static, Response>;
+}
+
+/// The scope a handler's response is finished with: the request's, unless
+/// the request is an error handler's (the `finish` that called it completes
+/// that response, and must not run a failing error handler in a loop).
+fn finishing_scope(request: &Request) -> Option<Arc<crate::context::RequestScope>> {
+    if request
+        .extensions()
+        .get::<crate::error::ErrorReport>()
+        .is_some()
+    {
+        return None;
+    }
+    request
+        .extensions()
+        .get::<crate::context::RequestContext>()
+        .map(|ctx| ctx.0.clone())
+}
+
+/// Renders what `response` left pending, when there is a scope.
+async fn finished(
+    mut response: Response,
+    scope: Option<Arc<crate::context::RequestScope>>,
+) -> Response {
+    if let Some(scope) = scope {
+        crate::service::finish_response(&mut response, &scope).await;
+    }
+    response
 }
 
 impl<F, Fut, Res> Handler<((),)> for F
@@ -35,8 +65,9 @@ where
     Fut: Future<Output = Res> + Send + 'static,
     Res: IntoResponse,
 {
-    fn call(self, _request: Request) -> BoxFuture<'static, Response> {
-        Box::pin(async move { self().await.into_response() })
+    fn call(self, request: Request) -> BoxFuture<'static, Response> {
+        let scope = finishing_scope(&request);
+        Box::pin(async move { finished(self().await.into_response(), scope).await })
     }
 }
 
@@ -52,20 +83,25 @@ macro_rules! impl_handler {
             $last: FromRequest<M> + Send + 'static,
         {
             fn call(self, request: Request) -> BoxFuture<'static, Response> {
+                let scope = finishing_scope(&request);
                 Box::pin(async move {
-                    let (mut parts, body) = request.into_parts();
-                    $(
-                        let $ty = match $ty::from_request_parts(&mut parts).await {
+                    let response = async move {
+                        let (mut parts, body) = request.into_parts();
+                        $(
+                            let $ty = match $ty::from_request_parts(&mut parts).await {
+                                Ok(value) => value,
+                                Err(err) => return err.into_response(),
+                            };
+                        )*
+                        let request = Request::from_parts(parts, body);
+                        let $last = match $last::from_request(request).await {
                             Ok(value) => value,
                             Err(err) => return err.into_response(),
                         };
-                    )*
-                    let request = Request::from_parts(parts, body);
-                    let $last = match $last::from_request(request).await {
-                        Ok(value) => value,
-                        Err(err) => return err.into_response(),
-                    };
-                    self($($ty,)* $last).await.into_response()
+                        self($($ty,)* $last).await.into_response()
+                    }
+                    .await;
+                    finished(response, scope).await
                 })
             }
         }
@@ -115,31 +151,11 @@ impl std::fmt::Debug for Endpoint {
 
 impl Endpoint {
     /// An endpoint calling `handler`. Templates and errors the handler
-    /// returns are rendered right here, so layers around the endpoint see
-    /// the final body.
+    /// returns are rendered by the handler's future itself (see
+    /// [`Handler::call`]), so layers around the endpoint see the final body.
     pub fn from_handler<H: Handler<T>, T: 'static>(handler: H) -> Self {
         Endpoint(Arc::new(move |request: Request| {
-            // An error handler's response is finished by the `finish` that
-            // called it, which never calls a handler again: a failing error
-            // handler must not run itself in a loop.
-            let is_error_handler = request
-                .extensions()
-                .get::<crate::error::ErrorReport>()
-                .is_some();
-            let scope = request
-                .extensions()
-                .get::<crate::context::RequestContext>()
-                .filter(|_| !is_error_handler)
-                .map(|ctx| ctx.0.clone());
-            let future = handler.clone().call(request);
-            match scope {
-                None => future,
-                Some(scope) => Box::pin(async move {
-                    let mut response = future.await;
-                    crate::service::finish(&mut response, &scope).await;
-                    response
-                }),
-            }
+            handler.clone().call(request)
         }))
     }
 

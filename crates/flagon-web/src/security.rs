@@ -107,9 +107,9 @@ fn split_host(authority: &str) -> Option<&str> {
             && port.starts_with(':')
             && port[1..].bytes().all(|b| b.is_ascii_digit()));
     let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._[]:".contains(&b));
+        && host.bytes().all(|b| {
+            matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'[' | b']' | b':')
+        });
     (port_ok && host_ok).then_some(host)
 }
 

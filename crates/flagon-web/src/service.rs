@@ -421,7 +421,7 @@ fn with_segments<R>(path: &str, f: impl FnOnce(&[&str]) -> R) -> Result<R, Error
 /// [`finish`] with its asynchronous part (error handlers), which few
 /// responses need, boxed: the request's future then carries none of its
 /// state, and moving that future costs less on every request.
-async fn finish_response(response: &mut Response, scope: &Arc<RequestScope>) {
+pub(crate) async fn finish_response(response: &mut Response, scope: &Arc<RequestScope>) {
     crate::templates::render_pending(response, scope);
     if response.extensions().get::<ErrorReport>().is_some() {
         Box::pin(finish(response, scope)).await;

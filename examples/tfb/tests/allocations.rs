@@ -57,5 +57,5 @@ async fn the_hot_paths_stay_within_their_allocation_budgets() {
     );
 }
 
-const PLAINTEXT_BUDGET: f64 = 14.0;
-const JSON_BUDGET: f64 = 16.0;
+const PLAINTEXT_BUDGET: f64 = 13.0;
+const JSON_BUDGET: f64 = 15.0;
