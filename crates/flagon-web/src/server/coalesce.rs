@@ -223,17 +223,25 @@ impl<F: Future, W: AsyncWrite + Unpin> Future for Coalesced<F, W> {
                 this.output = Some(output);
             }
         }
-        match shared.lock().poll_send(cx) {
+        let sent = {
+            let mut pending = shared.lock();
+            let failed_before = pending.failed.is_some();
+            pending
+                .poll_send(cx)
+                .map(|result| result.is_err() && !failed_before)
+        };
+        match sent {
             // The socket is full: it wakes the task when it has room.
             Poll::Pending => Poll::Pending,
             // Sent, or the peer is gone (the connection hears of it at its
             // next write).
-            Poll::Ready(result) => match this.output.take() {
+            Poll::Ready(just_failed) => match this.output.take() {
                 Some(output) => Poll::Ready(output),
                 None => {
-                    if result.is_err() {
+                    if just_failed {
                         // Let the connection find out now rather than at
-                        // its next request.
+                        // its next request (once: the failure stays
+                        // recorded, and waking on every poll would spin).
                         cx.waker().wake_by_ref();
                     }
                     Poll::Pending
@@ -378,6 +386,63 @@ mod tests {
         client.read_to_string(&mut received).await.unwrap();
         let body = received.split("\r\n\r\n").nth(1).unwrap();
         assert_eq!(body.len(), big.len());
+    }
+
+    /// A writer whose peer is gone.
+    struct Broken;
+
+    impl AsyncWrite for Broken {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            _buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    struct CountingWaker(AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn a_failed_send_wakes_the_connection_once() {
+        let (mut io, outgoing) = coalescing(tokio::io::empty(), Broken);
+        // A connection that writes a response, then waits (for a slow
+        // handler, say) without touching its IO again.
+        let mut wrote = false;
+        let connection = std::future::poll_fn(move |cx| {
+            if !wrote {
+                wrote = true;
+                let written = Pin::new(&mut io).poll_write(cx, b"HTTP/1.1 200 OK\r\n\r\n");
+                assert!(matches!(written, Poll::Ready(Ok(_))), "gathered, not sent");
+            }
+            Poll::<()>::Pending
+        });
+        let mut driver = Coalesced::new(connection, outgoing);
+        let wakes = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        for _ in 0..3 {
+            assert!(Pin::new(&mut driver).poll(&mut cx).is_pending());
+        }
+        assert_eq!(wakes.0.load(Ordering::Relaxed), 1);
     }
 
     #[tokio::test]
