@@ -131,11 +131,7 @@ where
     Fut: Future<Output = Result<Request, E>> + Send + 'static,
     E: IntoResponse + Send + 'static,
 {
-    from_fn(
-        move |request: Request, next: Next| -> BoxFuture<'static, Response> {
-            Box::pin(run_before(f.clone(), request, next.inner))
-        },
-    )
+    hook_layer(f, run_before)
 }
 
 async fn run_before<F, Fut, E>(f: F, request: Request, next: Endpoint) -> Response
@@ -174,11 +170,7 @@ where
     F: Fn(Response) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response> + Send + 'static,
 {
-    from_fn(
-        move |request: Request, next: Next| -> BoxFuture<'static, Response> {
-            Box::pin(run_after(f.clone(), request, next.inner))
-        },
-    )
+    hook_layer(f, run_after)
 }
 
 async fn run_after<F, Fut>(f: F, request: Request, next: Endpoint) -> Response
@@ -212,11 +204,7 @@ pub fn teardown_request<F>(
 where
     F: Fn(&Response) + Clone + Send + Sync + 'static,
 {
-    from_fn(
-        move |request: Request, next: Next| -> BoxFuture<'static, Response> {
-            Box::pin(run_teardown(f.clone(), request, next.inner))
-        },
-    )
+    hook_layer(f, run_teardown)
 }
 
 async fn run_teardown<F: Fn(&Response)>(f: F, request: Request, next: Endpoint) -> Response {
@@ -232,12 +220,45 @@ async fn run_teardown<F: Fn(&Response)>(f: F, request: Request, next: Endpoint) 
     response
 }
 
+/// A hook as a `from_fn` layer: `run` runs the hook `f` around the rest
+/// of the stack.
+fn hook_layer<F, R, Fut>(
+    f: F,
+    run: R,
+) -> FromFnLayer<
+    impl Fn(Request, Next) -> BoxFuture<'static, Response> + Clone + Send + Sync + 'static,
+>
+where
+    F: Clone + Send + Sync + 'static,
+    R: Fn(F, Request, Endpoint) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    from_fn(
+        move |request: Request, next: Next| -> BoxFuture<'static, Response> {
+            Box::pin(run(f.clone(), request, next.inner))
+        },
+    )
+}
+
 /// The app's and blueprints' own `before_request`, `after_request` and
 /// `teardown_request`: the same as the layers above, wrapping the endpoint
 /// directly. A request then makes one boxed future per hook instead of
 /// three (tower's service, `from_fn`'s future and the hook's).
 pub(crate) mod hooks {
     use super::*;
+
+    /// Wraps endpoints so that `run` runs the hook `f` around them.
+    fn wrapper<F, R, Fut>(f: F, run: R) -> impl Fn(Endpoint) -> Endpoint + Send + Sync + 'static
+    where
+        F: Clone + Send + Sync + 'static,
+        R: Fn(F, Request, Endpoint) -> Fut + Copy + Send + Sync + 'static,
+        Fut: Future<Output = Response> + Send + 'static,
+    {
+        move |next: Endpoint| {
+            let f = f.clone();
+            Endpoint::from_fn(move |request| Box::pin(run(f.clone(), request, next.clone())))
+        }
+    }
 
     /// [`super::before_request`] as an endpoint wrapper.
     pub(crate) fn before<F, Fut, E>(f: F) -> impl Fn(Endpoint) -> Endpoint + Send + Sync + 'static
@@ -246,10 +267,7 @@ pub(crate) mod hooks {
         Fut: Future<Output = Result<Request, E>> + Send + 'static,
         E: IntoResponse + Send + 'static,
     {
-        move |next: Endpoint| {
-            let f = f.clone();
-            Endpoint::from_fn(move |request| Box::pin(run_before(f.clone(), request, next.clone())))
-        }
+        wrapper(f, run_before)
     }
 
     /// [`super::after_request`] as an endpoint wrapper.
@@ -258,10 +276,7 @@ pub(crate) mod hooks {
         F: Fn(Response) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Response> + Send + 'static,
     {
-        move |next: Endpoint| {
-            let f = f.clone();
-            Endpoint::from_fn(move |request| Box::pin(run_after(f.clone(), request, next.clone())))
-        }
+        wrapper(f, run_after)
     }
 
     /// [`super::teardown_request`] as an endpoint wrapper.
@@ -269,11 +284,6 @@ pub(crate) mod hooks {
     where
         F: Fn(&Response) + Clone + Send + Sync + 'static,
     {
-        move |next: Endpoint| {
-            let f = f.clone();
-            Endpoint::from_fn(move |request| {
-                Box::pin(run_teardown(f.clone(), request, next.clone()))
-            })
-        }
+        wrapper(f, run_teardown)
     }
 }
