@@ -71,15 +71,11 @@ fn request_host(parts: &Parts) -> Result<RequestHost, Error> {
                 .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
         })
         .ok_or_else(|| Error::bad_request("the request has no Host header"))?;
-    let lowered = value
-        .to_str()
-        .ok()
-        .filter(|text| text.bytes().any(|b| b.is_ascii_uppercase()))
-        .map(str::to_ascii_lowercase);
-    let authority = match lowered {
-        Some(text) => HeaderValue::from_str(&text)
-            .map_err(|_| Error::bad_request(format!("invalid Host header {text:?}")))?,
-        None => value,
+    // Visible ASCII (checked above) stays so when lower-cased.
+    let authority = if value.as_bytes().iter().any(u8::is_ascii_uppercase) {
+        HeaderValue::from_bytes(&value.as_bytes().to_ascii_lowercase()).unwrap_or(value)
+    } else {
+        value
     };
     let text = authority.to_str().unwrap_or_default();
     let host_len = split_host(text)
@@ -245,6 +241,16 @@ mod tests {
             .unwrap()
             .into_parts()
             .0
+    }
+
+    #[test]
+    fn the_host_is_lower_cased_and_split_from_its_port() {
+        let settings = Settings::default();
+        let host = validate_host(&parts("LocalHost:8000"), &settings).unwrap();
+        assert_eq!(host.authority(), "localhost:8000");
+        assert_eq!(host.host(), "localhost");
+        let host = validate_host(&parts("[::1]:80"), &settings).unwrap();
+        assert_eq!((host.authority(), host.host()), ("[::1]:80", "[::1]"));
     }
 
     #[test]

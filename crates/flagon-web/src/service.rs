@@ -263,11 +263,11 @@ pub(crate) const CSRF_SESSION_KEY: &str = "_csrf_secret";
 /// Stores a CSRF secret made during this request in the session (instead
 /// of the cookie, which `write_cookies` then does not send).
 fn keep_csrf_secret_in_session(scope: &RequestScope) -> Result<(), Error> {
-    match scope.take_new_csrf_secret() {
-        Some(secret) => match scope.session.get() {
-            Some(session) => session.insert(CSRF_SESSION_KEY, secret),
-            None => Ok(()),
-        },
+    let Some(secret) = scope.take_new_csrf_secret() else {
+        return Ok(());
+    };
+    match scope.session.get() {
+        Some(session) => session.insert(CSRF_SESSION_KEY, secret),
         None => Ok(()),
     }
 }
@@ -300,7 +300,7 @@ async fn dispatch(shared: &AppShared, mut request: Request) -> Response {
     let uri = request.uri().clone();
     let path = uri.path();
     let method = request.method().clone();
-    let query = request.uri().query();
+    let query = uri.query();
     let found = with_segments(path, |segments| {
         let matched = shared.router.find(path, segments, &method);
         // The redirect's target, built while the segments are at hand.
@@ -406,12 +406,13 @@ fn with_segments<R>(path: &str, f: impl FnOnce(&[&str]) -> R) -> Result<R, Error
     }
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     let mut on_stack = [""; 16];
-    let count = trimmed.split('/').count();
-    if count > on_stack.len() {
-        return Ok(f(&trimmed.split('/').collect::<Vec<_>>()));
-    }
-    for (slot, segment) in on_stack.iter_mut().zip(trimmed.split('/')) {
+    let mut count = 0;
+    for segment in trimmed.split('/') {
+        let Some(slot) = on_stack.get_mut(count) else {
+            return Ok(f(&trimmed.split('/').collect::<Vec<_>>()));
+        };
         *slot = segment;
+        count += 1;
     }
     Ok(f(&on_stack[..count]))
 }
