@@ -231,10 +231,16 @@ impl ModelMeta {
     /// The primary key field.
     pub fn primary_key(&self) -> &'static FieldMeta {
         let fields: &'static [FieldMeta] = self.fields;
-        fields
+        &fields[self.primary_key_index()]
+    }
+
+    /// The position of the primary key among the fields (and so in
+    /// [`crate::Model::values`] and in a decoded row).
+    pub fn primary_key_index(&self) -> usize {
+        self.fields
             .iter()
-            .find(|field| field.primary_key)
-            .unwrap_or(&fields[0])
+            .position(|field| field.primary_key)
+            .unwrap_or(0)
     }
 
     /// The field called `name`.

@@ -197,12 +197,7 @@ pub(crate) fn decode_joined<M: Model>(row: &Row, related: &[RelatedSpec]) -> Res
     let mut object = M::from_row_at(row, 0)?;
     let mut offset = M::META.fields.len();
     for spec in related {
-        let key_index = spec
-            .target
-            .fields
-            .iter()
-            .position(|field| field.primary_key)
-            .unwrap_or(0);
+        let key_index = spec.target.primary_key_index();
         if !row.is_null(offset + key_index)? {
             object.set_related(spec.field, (spec.decode)(row, offset)?);
         }

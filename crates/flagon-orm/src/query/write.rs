@@ -65,11 +65,7 @@ impl<M: Model> QuerySet<M> {
         // Objects whose automatic key is not set yet are inserted without
         // the key column; the others with theirs (as Django splits them).
         let pk = M::META.primary_key();
-        let pk_index = M::META
-            .fields
-            .iter()
-            .position(|f| f.primary_key)
-            .unwrap_or(0);
+        let pk_index = M::META.primary_key_index();
         let (unkeyed, keyed): (Vec<usize>, Vec<usize>) = (0..rows.len())
             .partition(|&i| pk.auto && rows[i].get(pk_index).is_some_and(is_unsaved_key));
         for (indices, auto) in [(keyed, false), (unkeyed, true)] {
@@ -105,11 +101,7 @@ impl<M: Model> QuerySet<M> {
         fields: &[&str],
     ) -> Result<u64, OrmError> {
         let pk = M::META.primary_key();
-        let pk_index = M::META
-            .fields
-            .iter()
-            .position(|field| field.primary_key)
-            .unwrap_or(0);
+        let pk_index = M::META.primary_key_index();
         let mut chosen = Vec::with_capacity(fields.len());
         for name in fields {
             let index = M::META
