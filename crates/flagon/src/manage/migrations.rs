@@ -102,7 +102,6 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
         }
         only.iter().map(|app| (app.clone(), Vec::new())).collect()
     } else {
-        let from = &before;
         let to = apps.models_state();
         let interactive = !args.get_flag("noinput") && !check && std::io::stdin().is_terminal();
         let changes = if interactive {
@@ -112,10 +111,10 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
                 input: stdin.lock(),
                 output: std::io::stdout(),
             };
-            detect_changes(from, &to, &mut questioner as &mut dyn Questioner)
+            detect_changes(&before, &to, &mut questioner as &mut dyn Questioner)
         } else {
             let mut given = given;
-            detect_changes(from, &to, &mut given)
+            detect_changes(&before, &to, &mut given)
         }
         .map_err(|err| err.to_string())?;
         for note in &changes.notes {
