@@ -51,6 +51,7 @@ pub struct App {
     blueprints: Vec<Blueprint>,
     mounts: Vec<(String, Endpoint)>,
     layers: Vec<LayerFn>,
+    hooks: Vec<LayerFn>,
     states: StateMap,
     converters: ConverterRegistry,
     error_handlers: HashMap<StatusCode, Endpoint>,
@@ -125,6 +126,7 @@ impl App {
             blueprints: Vec::new(),
             mounts: Vec::new(),
             layers: Vec::new(),
+            hooks: Vec::new(),
             states: StateMap::default(),
             converters: ConverterRegistry::default(),
             error_handlers: HashMap::new(),
@@ -203,7 +205,9 @@ impl App {
     /// after the host check and with the session loaded, but before routing
     /// (so [`crate::RequestInfo::route`] is not known yet) and before the
     /// CSRF check; what they answer still gets the security headers and the
-    /// session and cookies written. The last layer added runs first.
+    /// session and cookies written. As in tower and axum, the last layer
+    /// added runs first; the app's hooks (`before_request`, ...) run inside
+    /// all of its layers.
     pub fn layer(mut self, layer: impl EndpointLayer) -> Self {
         self.layers
             .push(Box::new(move |endpoint| layer.wrap(endpoint)));
@@ -218,7 +222,7 @@ impl App {
         Fut: std::future::Future<Output = Result<Request, E>> + Send + 'static,
         E: IntoResponse + Send + 'static,
     {
-        self.layers
+        self.hooks
             .push(Box::new(crate::middleware::hooks::before(f)));
         self
     }
@@ -230,7 +234,7 @@ impl App {
         F: Fn(crate::response::Response) -> Fut + Clone + Send + Sync + 'static,
         Fut: std::future::Future<Output = crate::response::Response> + Send + 'static,
     {
-        self.layers
+        self.hooks
             .push(Box::new(crate::middleware::hooks::after(f)));
         self
     }
@@ -241,7 +245,7 @@ impl App {
     where
         F: Fn(&crate::response::Response) + Clone + Send + Sync + 'static,
     {
-        self.layers
+        self.hooks
             .push(Box::new(crate::middleware::hooks::teardown(f)));
         self
     }
@@ -489,6 +493,19 @@ impl App {
             error_handlers: self.error_handlers,
             error_statuses: self.error_statuses,
         });
-        Ok(AppService::new(shared, self.layers))
+        Ok(AppService::new(
+            shared,
+            hooks_then_layers(self.hooks, self.layers),
+        ))
     }
+}
+
+/// The order in which wrappers are applied around the router (the last
+/// applied runs first): the hooks, so that the first registered is the
+/// outermost (Flask runs `before_request` functions in registration order
+/// and `after_request` functions in reverse), then the tower layers, each
+/// wrapping what came before (tower's and axum's order: the last added runs
+/// first).
+pub(crate) fn hooks_then_layers<T>(hooks: Vec<T>, layers: Vec<T>) -> Vec<T> {
+    hooks.into_iter().rev().chain(layers).collect()
 }

@@ -32,6 +32,7 @@ pub struct Blueprint {
     url_prefix: String,
     routes: Vec<(String, MethodRouter)>,
     layers: Vec<LayerFn>,
+    hooks: Vec<LayerFn>,
     template_folder: Option<PathBuf>,
     static_folder: Option<PathBuf>,
     children: Vec<Blueprint>,
@@ -66,6 +67,7 @@ impl Blueprint {
             url_prefix: url_prefix.trim_end_matches('/').to_owned(),
             routes: Vec::new(),
             layers: Vec::new(),
+            hooks: Vec::new(),
             template_folder: None,
             static_folder: None,
             children: Vec::new(),
@@ -112,7 +114,7 @@ impl Blueprint {
         Fut: std::future::Future<Output = Result<Request, E>> + Send + 'static,
         E: IntoResponse + Send + 'static,
     {
-        self.layers
+        self.hooks
             .push(Box::new(crate::middleware::hooks::before(f)));
         self
     }
@@ -124,7 +126,7 @@ impl Blueprint {
         F: Fn(crate::response::Response) -> Fut + Clone + Send + Sync + 'static,
         Fut: std::future::Future<Output = crate::response::Response> + Send + 'static,
     {
-        self.layers
+        self.hooks
             .push(Box::new(crate::middleware::hooks::after(f)));
         self
     }
@@ -154,7 +156,14 @@ impl Blueprint {
             format!("{parent_name}.{}", self.name)
         };
         let prefix = format!("{parent_prefix}{}", self.url_prefix);
-        let layers: Vec<&LayerFn> = self.layers.iter().chain(outer.iter().copied()).collect();
+        // This blueprint's hooks (the first registered outermost, as Flask
+        // runs them), then its layers, then those of the blueprints around it.
+        let own: Vec<&LayerFn> = self.hooks.iter().collect();
+        let own_layers: Vec<&LayerFn> = self.layers.iter().collect();
+        let layers: Vec<&LayerFn> = crate::app::hooks_then_layers(own, own_layers)
+            .into_iter()
+            .chain(outer.iter().copied())
+            .collect();
         let wrap = |mut methods: MethodRouter| {
             for (_, endpoint) in &mut methods.endpoints {
                 for layer in &layers {

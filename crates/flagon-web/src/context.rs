@@ -53,8 +53,6 @@ pub(crate) struct RequestScope {
     /// The path this app is mounted under in another app (`""` when it is
     /// not), put before every URL it builds.
     pub(crate) script_root: String,
-    /// The session belongs to the app this one is mounted in, which saves it.
-    pub(crate) session_is_outer: bool,
     pub(crate) wants_json: bool,
     pub(crate) session: crate::session::SessionSlot,
     pub(crate) cookies: Mutex<crate::cookies::CookieState>,
@@ -126,10 +124,32 @@ impl RequestScope {
         }
     }
 
+    /// The request's session, read from the store on first use; `None`
+    /// when sessions are off. When the CSRF secret lives in the session
+    /// (`csrf.use_sessions`), loading the session also gives the request
+    /// its secret.
+    pub(crate) async fn load_session(&self) -> Result<Option<&crate::session::Session>, Error> {
+        let store = self.app.session_store.as_deref();
+        let ctx = crate::session::StoreContext {
+            keys: &self.app.keys,
+            max_age: self.app.settings.session.max_age,
+        };
+        let session = self.session.load(store, ctx).await?;
+        if self.app.settings.csrf.use_sessions {
+            if let Some(session) = session {
+                let secret = session.get::<String>(crate::service::CSRF_SESSION_KEY);
+                self.with_csrf(|state| state.adopt_secret(secret.as_deref()));
+            }
+        }
+        Ok(session)
+    }
+
     /// The flash messages for this request: taken from the session on the
-    /// first call, the same list on later calls.
+    /// first call, the same list on later calls. The session must have
+    /// been loaded ([`RequestScope::load_session`]); templates are rendered
+    /// after it is.
     pub(crate) fn flashes(&self) -> &[(String, String)] {
-        self.flashes.get_or_init(|| match self.session.if_used() {
+        self.flashes.get_or_init(|| match self.session.loaded() {
             Some(session) => crate::flash::take_flashes(session),
             None => Vec::new(),
         })
@@ -196,6 +216,37 @@ impl FromRequestParts for RequestInfo {
 }
 
 impl RequestInfo {
+    /// The context of `request`, when it is going through a Flagon app
+    /// (hooks and middleware receive the request itself).
+    ///
+    /// ```
+    /// use flagon_web::{Error, Request, RequestInfo};
+    ///
+    /// async fn only_https(request: Request) -> Result<Request, Error> {
+    ///     match RequestInfo::of(&request) {
+    ///         Some(info) if !info.is_secure() => Err(Error::forbidden("use https")),
+    ///         _ => Ok(request),
+    ///     }
+    /// }
+    /// ```
+    pub fn of<B>(request: &http::Request<B>) -> Option<RequestInfo> {
+        request
+            .extensions()
+            .get::<RequestContext>()
+            .map(|context| RequestInfo {
+                context: context.clone(),
+            })
+    }
+
+    /// The request's path, percent-decoded: Flask's `request.path`, and
+    /// what the router matched. The app normalises the path before any
+    /// layer, hook or route sees it (`/%61dmin` is `/admin`, `/a/./b` is
+    /// `/a/b`; see [`crate::extract::RequestExt::path`]), so a guard on a
+    /// prefix of this path covers every route below that prefix.
+    pub fn path(&self) -> std::borrow::Cow<'_, str> {
+        crate::service::normalize::decoded_path(self.context.uri.path())
+    }
+
     /// The matched route, once routing has run.
     pub fn route(&self) -> Option<&RouteInfo> {
         self.context.route.get()

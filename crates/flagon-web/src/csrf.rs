@@ -45,6 +45,14 @@ impl CsrfState {
         }
     }
 
+    /// Takes the secret kept in the session (`csrf.use_sessions`), once
+    /// the session is loaded, unless the request already has one.
+    pub(crate) fn adopt_secret(&mut self, value: Option<&str>) {
+        if self.secret.is_none() {
+            self.secret = value.filter(|v| is_valid_secret(v)).map(str::to_owned);
+        }
+    }
+
     /// A masked token for a page, creating the secret if there is none.
     pub(crate) fn token(&mut self) -> String {
         let secret = match &self.secret {
@@ -136,6 +144,9 @@ pub(crate) fn needs_check(method: &Method) -> bool {
 pub(crate) async fn check(scope: &RequestScope, request: Request) -> Result<Request, Error> {
     let settings = &scope.app.settings.csrf;
     check_origin(scope, request.headers())?;
+    if settings.use_sessions {
+        scope.load_session().await?;
+    }
     let secret = scope.with_csrf(|state| state.secret().map(str::to_owned));
     let Some(secret) = secret else {
         let reason = if settings.use_sessions {

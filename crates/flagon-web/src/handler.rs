@@ -54,7 +54,7 @@ async fn finished(
     scope: Option<Arc<crate::context::RequestScope>>,
 ) -> Response {
     if let Some(scope) = scope {
-        crate::service::finish_response(&mut response, &scope).await;
+        crate::service::finish::complete(&mut response, &scope).await;
     }
     response
 }
@@ -159,8 +159,11 @@ impl Endpoint {
         }))
     }
 
-    pub(crate) fn from_arc(f: Arc<EndpointFn>) -> Self {
-        Endpoint(f)
+    /// An endpoint calling `f`, for the framework's own wrappers.
+    pub(crate) fn from_fn(
+        f: impl Fn(Request) -> BoxFuture<'static, Response> + Send + Sync + 'static,
+    ) -> Self {
+        Endpoint(Arc::new(f))
     }
 
     /// An endpoint calling a cloneable tower service. A service error

@@ -268,7 +268,7 @@ fn flashes_global(scope: &Arc<RequestScope>) -> Value {
 }
 
 fn session_global(scope: &Arc<RequestScope>) -> Value {
-    match scope.session.get() {
+    match scope.session.loaded() {
         Some(session) => {
             // A page that shows the session depends on the session cookie.
             scope.mark_varies_by_cookie();
@@ -458,9 +458,11 @@ impl std::fmt::Debug for Templates {
 
 impl crate::extract::FromRequestParts for Templates {
     async fn from_request_parts(parts: &mut http::request::Parts) -> Result<Self, Error> {
-        Ok(Templates {
-            scope: crate::context::RequestContext::from_parts(parts)?.0,
-        })
+        let context = crate::context::RequestContext::from_parts(parts)?;
+        // Templates read the session synchronously (`session`, flashes, a
+        // CSRF secret kept in it): read it from its store first.
+        context.load_session().await?;
+        Ok(Templates { scope: context.0 })
     }
 }
 
@@ -472,6 +474,11 @@ impl Templates {
             .templates
             .render(name, &Value::from_serialize(context), Some(&self.scope))
     }
+}
+
+/// Whether `response` holds a template still to render.
+pub(crate) fn has_pending(response: &Response) -> bool {
+    response.extensions().get::<PendingTemplate>().is_some()
 }
 
 /// Renders a pending template in `response`, if there is one.

@@ -68,6 +68,52 @@ pub trait FromRequest<M = private::ViaRequest>: Sized {
     fn from_request(request: Request) -> impl Future<Output = Result<Self, Error>> + Send;
 }
 
+/// What the framework knows of a request, for hooks and middleware, which
+/// receive the [`Request`] itself.
+///
+/// ```
+/// use flagon_web::extract::RequestExt;
+/// use flagon_web::{App, Error, Request, get};
+///
+/// async fn staff_only(request: Request) -> Result<Request, Error> {
+///     // `/%61dmin/` and `/./admin/` are `/admin/` here, as for the router.
+///     if request.path().starts_with("/admin/") && !request.headers().contains_key("x-staff") {
+///         return Err(Error::forbidden("staff only"));
+///     }
+///     Ok(request)
+/// }
+///
+/// let app = App::new()
+///     .route("/admin/users", get(|| async { "users" }))
+///     .before_request(staff_only);
+/// # let _ = app;
+/// ```
+pub trait RequestExt {
+    /// The path percent-decoded (Flask's `request.path`), as the router
+    /// matches it. Inside an app the request's URI has been normalised
+    /// first: escapes of unreserved characters decoded (`%61` is `a`), the
+    /// other escapes' hex digits upper-cased, and `.`/`..` segments
+    /// removed, so `request.uri().path()` and this path name the same
+    /// route. An encoded slash (`%2F`) and percent sign (`%25`) stay
+    /// encoded: the router keeps `%2F` inside its segment (`/a%2Fb` is one
+    /// segment, `a/b`), and so a guard on `/a/` must not match it.
+    fn path(&self) -> std::borrow::Cow<'_, str>;
+
+    /// The request's context in the app (route, host, client address,
+    /// `url_for`), when it is going through one.
+    fn info(&self) -> Option<crate::context::RequestInfo>;
+}
+
+impl<B> RequestExt for http::Request<B> {
+    fn path(&self) -> std::borrow::Cow<'_, str> {
+        crate::service::normalize::decoded_path(self.uri().path())
+    }
+
+    fn info(&self) -> Option<crate::context::RequestInfo> {
+        crate::context::RequestInfo::of(self)
+    }
+}
+
 /// Marker types that keep the blanket implementations apart.
 pub mod private {
     /// The extractor reads the whole request.

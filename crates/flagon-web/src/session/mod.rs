@@ -112,42 +112,87 @@ impl FromRequestParts for Session {
     async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
         let context = RequestContext::from_parts(parts)?;
         context.mark_varies_by_cookie();
-        context.session.get().cloned().ok_or_else(|| {
+        context.load_session().await?.cloned().ok_or_else(|| {
             Error::internal("sessions are turned off for this app (App::without_sessions)")
         })
     }
 }
 
-/// A request's session: none (sessions are off, or the request failed
-/// before its session was read), one read from the store, or a new empty
-/// one made on first use (a request without a session cookie that never
-/// touches its session costs nothing).
+/// A request's session, read from its store the first time something
+/// uses it (a handler's [`Session`] or [`crate::Flash`] extractor, a
+/// template, the CSRF check when the secret lives in the session). A
+/// request that never touches its session never reads the store: a static
+/// file keeps working while a database session store is down.
 pub(crate) enum SessionSlot {
+    /// Sessions are off for this app.
     Off,
-    Loaded(Session),
-    New(std::sync::OnceLock<Session>),
+    /// Read from the app's store on first use; `cookie` is the session
+    /// cookie the request sent, if any (none: a new, empty session).
+    Lazy {
+        cookie: Option<String>,
+        cell: tokio::sync::OnceCell<Session>,
+    },
+    /// The app this one is mounted in owns the session (one cookie, one
+    /// session), loads and saves it.
+    Outer(Arc<crate::context::RequestScope>),
 }
 
 impl SessionSlot {
-    /// The session, made now if it is new.
-    pub(crate) fn get(&self) -> Option<&Session> {
-        match self {
-            SessionSlot::Off => None,
-            SessionSlot::Loaded(session) => Some(session),
-            SessionSlot::New(cell) => {
-                Some(cell.get_or_init(|| Session::new(SessionData::new(), None)))
-            }
+    /// A slot loading the session with `cookie` on first use.
+    pub(crate) fn lazy(cookie: Option<String>) -> Self {
+        SessionSlot::Lazy {
+            cookie,
+            cell: tokio::sync::OnceCell::new(),
         }
     }
 
-    /// The session if it was read or used (a new one nobody touched is
-    /// empty and unmodified).
-    pub(crate) fn if_used(&self) -> Option<&Session> {
+    /// The session, read from `store` now if this is its first use.
+    /// `None` when sessions are off.
+    pub(crate) fn load<'a>(
+        &'a self,
+        store: Option<&'a dyn SessionStore>,
+        ctx: StoreContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<&'a Session>, Error>> {
+        Box::pin(async move {
+            match (self, store) {
+                (SessionSlot::Off, _) | (SessionSlot::Lazy { .. }, None) => Ok(None),
+                (SessionSlot::Lazy { cookie, cell }, Some(store)) => {
+                    let session = cell
+                        .get_or_try_init(|| async {
+                            let Some(cookie) = cookie else {
+                                return Ok(Session::new(SessionData::new(), None));
+                            };
+                            Ok::<_, Error>(match store.load(cookie, ctx).await? {
+                                Some(data) => Session::new(data, Some(cookie.clone())),
+                                None => Session::new(SessionData::new(), None),
+                            })
+                        })
+                        .await?;
+                    Ok(Some(session))
+                }
+                (SessionSlot::Outer(outer), _) => outer.load_session().await,
+            }
+        })
+    }
+
+    /// The session if it has been loaded (or, for a new session, made):
+    /// what the request used, and so what must be saved.
+    pub(crate) fn loaded(&self) -> Option<&Session> {
         match self {
             SessionSlot::Off => None,
-            SessionSlot::Loaded(session) => Some(session),
-            SessionSlot::New(cell) => cell.get(),
+            SessionSlot::Lazy { cell, .. } => cell.get(),
+            SessionSlot::Outer(outer) => outer.session.loaded(),
         }
+    }
+
+    /// Whether the session belongs to the app this one is mounted in.
+    pub(crate) fn is_outer(&self) -> bool {
+        matches!(self, SessionSlot::Outer(_))
+    }
+
+    /// Whether sessions are on.
+    pub(crate) fn is_on(&self) -> bool {
+        !matches!(self, SessionSlot::Off)
     }
 }
 
