@@ -52,6 +52,7 @@ pub struct App {
     mounts: Vec<(String, Endpoint)>,
     layers: Vec<LayerFn>,
     hooks: Vec<LayerFn>,
+    teardowns: Vec<LayerFn>,
     states: StateMap,
     converters: ConverterRegistry,
     error_handlers: HashMap<StatusCode, Endpoint>,
@@ -127,6 +128,7 @@ impl App {
             mounts: Vec::new(),
             layers: Vec::new(),
             hooks: Vec::new(),
+            teardowns: Vec::new(),
             states: StateMap::default(),
             converters: ConverterRegistry::default(),
             error_handlers: HashMap::new(),
@@ -240,12 +242,14 @@ impl App {
     }
 
     /// Flask's `teardown_request`, for the whole app: see
-    /// [`crate::middleware::teardown_request`].
+    /// [`crate::middleware::teardown_request`]. Teardown functions run
+    /// outside the app's layers (they see what a layer answers, or a
+    /// layer's panic as a 500), the last registered first.
     pub fn teardown_request<F>(mut self, f: F) -> Self
     where
         F: Fn(&crate::response::Response) + Clone + Send + Sync + 'static,
     {
-        self.hooks
+        self.teardowns
             .push(Box::new(crate::middleware::hooks::teardown(f)));
         self
     }
@@ -493,10 +497,11 @@ impl App {
             error_handlers: self.error_handlers,
             error_statuses: self.error_statuses,
         });
-        Ok(AppService::new(
-            shared,
-            hooks_then_layers(self.hooks, self.layers),
-        ))
+        // Teardown functions see every response, the layers' too, and run
+        // in reverse order of registration, as in Flask.
+        let mut wrappers = hooks_then_layers(self.hooks, self.layers);
+        wrappers.extend(self.teardowns.into_iter().rev());
+        Ok(AppService::new(shared, wrappers))
     }
 }
 

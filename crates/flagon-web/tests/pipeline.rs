@@ -156,6 +156,14 @@ fn after(
     }
 }
 
+fn teardown(
+    trail: &Trail,
+    name: &'static str,
+) -> impl Fn(&Response) + Clone + Send + Sync + 'static {
+    let trail = trail.clone();
+    move |_| trail.push(format!("teardown {name}"))
+}
+
 #[tokio::test]
 async fn hooks_run_in_flasks_order_on_the_app_and_on_blueprints() {
     let trail = Trail::default();
@@ -185,7 +193,9 @@ async fn hooks_run_in_flasks_order_on_the_app_and_on_blueprints() {
         .before_request(before(&trail, "app2"))
         .after_request(after(&trail, "app2"))
         .before_request(before(&trail, "app3"))
-        .after_request(after(&trail, "app3"));
+        .after_request(after(&trail, "app3"))
+        .teardown_request(teardown(&trail, "app1"))
+        .teardown_request(teardown(&trail, "app2"));
     let client = TestClient::new(app);
     assert_eq!(client.get("/bp/").send().await.text(), "ok");
     // Flask: before_request in registration order, the app's before the
@@ -204,6 +214,8 @@ async fn hooks_run_in_flasks_order_on_the_app_and_on_blueprints() {
         "after app3",
         "after app2",
         "after app1",
+        "teardown app2",
+        "teardown app1",
     ];
     assert_eq!(trail.take(), expected);
 }
