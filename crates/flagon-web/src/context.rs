@@ -215,6 +215,18 @@ impl FromRequestParts for RequestInfo {
     }
 }
 
+/// `None` outside a Flagon app.
+impl crate::extract::OptionalFromRequestParts for RequestInfo {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Option<Self>, Error> {
+        Ok(parts
+            .extensions
+            .get::<RequestContext>()
+            .map(|context| RequestInfo {
+                context: context.clone(),
+            }))
+    }
+}
+
 impl RequestInfo {
     /// The context of `request`, when it is going through a Flagon app
     /// (hooks and middleware receive the request itself).

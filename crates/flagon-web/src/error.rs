@@ -258,6 +258,13 @@ impl crate::extract::FromRequestParts for ErrorReport {
     }
 }
 
+/// `None` outside an error handler.
+impl crate::extract::OptionalFromRequestParts for ErrorReport {
+    async fn from_request_parts(parts: &mut http::request::Parts) -> Result<Option<Self>, Error> {
+        Ok(parts.extensions.get::<ErrorReport>().cloned())
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(mut self) -> Response {
         let headers = self.0.headers.take();

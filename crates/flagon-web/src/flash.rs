@@ -32,6 +32,14 @@ impl FromRequestParts for Flash {
     }
 }
 
+/// `None` when sessions are off.
+impl crate::extract::OptionalFromRequestParts for Flash {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Option<Self>, Error> {
+        let session = <Option<Session> as FromRequestParts>::from_request_parts(parts).await?;
+        Ok(session.map(|session| Flash { session }))
+    }
+}
+
 impl Flash {
     /// Queues `message` with the category `message` (Flask's default).
     pub fn push(&self, message: impl Into<String>) -> Result<(), Error> {

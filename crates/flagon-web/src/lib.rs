@@ -66,7 +66,10 @@ pub use extract::multipart::{Field, Multipart};
 pub use extract::path::{Path, PathParams};
 pub use extract::query::Query;
 pub use extract::state::{Extension, State};
-pub use extract::{FromRequest, FromRequestParts, Request, RequestExt};
+pub use extract::{
+    FromRequest, FromRequestParts, OptionalFromRequest, OptionalFromRequestParts, Request,
+    RequestExt,
+};
 pub use file::File;
 pub use flash::Flash;
 pub use handler::{Endpoint, EndpointLayer, Handler};

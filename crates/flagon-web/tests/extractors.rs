@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use flagon_web::testing::{test_settings, MultipartForm, TestClient};
 use flagon_web::{
-    get, post, App, Form, HeaderMap, Json, Method, Multipart, Path, Query, Request, Settings,
-    State, StatusCode, Uri,
+    get, post, App, ErrorReport, Extension, Form, HeaderMap, Json, Method, Multipart, Path, Query,
+    Request, Settings, State, StatusCode, Uri,
 };
 use serde::{Deserialize, Serialize};
 
@@ -483,7 +483,7 @@ struct Page {
 }
 
 #[tokio::test]
-async fn optional_extractor_is_none_instead_of_an_error() {
+async fn an_optional_extractor_is_none_only_when_the_thing_is_absent() {
     let app = App::new().route(
         "/list",
         get(|query: Option<Query<Page>>| async move {
@@ -496,9 +496,104 @@ async fn optional_extractor_is_none_instead_of_an_error() {
     let client = TestClient::new(app);
     assert_eq!(client.get("/list?page=4").send().await.text(), "page 4");
     assert_eq!(client.get("/list").send().await.text(), "first page");
+    // Present but malformed: the 400 it would be without the Option.
     let response = client.get("/list?page=x").send().await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.text(), "first page");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().contains("page"), "{}", response.text());
+    let response = client.get("/list?").send().await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "an empty query is present"
+    );
+}
+
+#[tokio::test]
+async fn optional_body_extractors_are_none_without_a_body_and_4xx_when_malformed() {
+    let app = App::new()
+        .route(
+            "/json",
+            post(|body: Option<Json<Page>>| async move {
+                match body {
+                    Some(Json(p)) => format!("page {}", p.page),
+                    None => "no body".to_owned(),
+                }
+            }),
+        )
+        .route(
+            "/form",
+            post(|body: Option<Form<Page>>| async move {
+                match body {
+                    Some(Form(p)) => format!("page {}", p.page),
+                    None => "no form".to_owned(),
+                }
+            }),
+        )
+        .route(
+            "/state",
+            get(
+                |state: Option<State<u64>>,
+                 ext: Option<Extension<String>>,
+                 report: Option<ErrorReport>| async move {
+                    format!("{} {} {}", state.is_some(), ext.is_some(), report.is_some())
+                },
+            ),
+        );
+    let client = TestClient::new(app).with_csrf();
+    assert_eq!(client.post("/json").send().await.text(), "no body");
+    assert_eq!(
+        client
+            .post("/json")
+            .json(&serde_json::json!({"page": 2}))
+            .send()
+            .await
+            .text(),
+        "page 2"
+    );
+    let malformed = client
+        .post("/json")
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await;
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let wrong_shape = client
+        .post("/json")
+        .json(&serde_json::json!({"page": "x"}))
+        .send()
+        .await;
+    assert_eq!(wrong_shape.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let wrong_type = client
+        .post("/json")
+        .header("content-type", "text/plain")
+        .body("hi")
+        .send()
+        .await;
+    assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    assert_eq!(client.post("/form").send().await.text(), "no form");
+    assert_eq!(
+        client
+            .post("/form")
+            .form(&[("page", "3")])
+            .send()
+            .await
+            .text(),
+        "page 3"
+    );
+    assert_eq!(
+        client
+            .post("/form")
+            .form(&[("page", "x")])
+            .send()
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        client.get("/state").send().await.text(),
+        "false false false"
+    );
 }
 
 #[tokio::test]

@@ -44,6 +44,17 @@ impl FromRequestParts for Db {
     }
 }
 
+/// `None` when no database is registered.
+impl flagon_web::OptionalFromRequestParts for Db {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Option<Self>, Error> {
+        Ok(
+            <Option<State<Db>> as FromRequestParts>::from_request_parts(parts)
+                .await?
+                .map(|State(db)| db),
+        )
+    }
+}
+
 /// Connects to the database the settings name (`database_url`,
 /// `database_max_connections`, `database_acquire_timeout`).
 ///

@@ -52,3 +52,22 @@ impl<T: DeserializeOwned + Send> FromRequest for Form<T> {
         parse_urlencoded(&bytes, "form data").map(Form)
     }
 }
+
+/// `None` when no form was sent: no query string on `GET`/`HEAD`, no
+/// `Content-Type` otherwise.
+impl<T: DeserializeOwned + Send> crate::extract::OptionalFromRequest for Form<T> {
+    async fn from_request(request: Request) -> Result<Option<Self>, Error> {
+        let absent =
+            if request.method() == http::Method::GET || request.method() == http::Method::HEAD {
+                request.uri().query().is_none()
+            } else {
+                !crate::extract::has_content_type(&request)
+            };
+        if absent {
+            return Ok(None);
+        }
+        <Form<T> as FromRequest>::from_request(request)
+            .await
+            .map(Some)
+    }
+}

@@ -51,6 +51,19 @@ impl<T: DeserializeOwned + Send> FromRequest for Json<T> {
     }
 }
 
+/// `None` when the request has no `Content-Type` (no body was sent); a
+/// body of another type is still a 415, and malformed JSON a 400.
+impl<T: DeserializeOwned + Send> crate::extract::OptionalFromRequest for Json<T> {
+    async fn from_request(request: Request) -> Result<Option<Self>, Error> {
+        if !crate::extract::has_content_type(&request) {
+            return Ok(None);
+        }
+        <Json<T> as FromRequest>::from_request(request)
+            .await
+            .map(Some)
+    }
+}
+
 /// Deserializes JSON, telling syntax errors (400) from shape errors (422).
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);

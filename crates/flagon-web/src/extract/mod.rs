@@ -131,10 +131,97 @@ impl<T: FromRequestParts> FromRequest<private::ViaParts> for T {
     }
 }
 
-impl<T: FromRequestParts + Send> FromRequestParts for Option<T> {
+/// An extractor that can be absent: `Option<T>` is then an extractor too,
+/// `None` only when the thing is absent (no query string, no such state or
+/// extension, sessions off, not an error handler, ...). Malformed input is
+/// still the 4xx it would be without the `Option`, as in axum 0.8: a
+/// handler taking `Option<Query<Search>>` answers `?page=x` with a 400
+/// rather than running as if no query had been sent.
+///
+/// ```
+/// use flagon_web::{Query, get, App};
+/// use flagon_web::testing::{test_settings, TestClient};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Page { page: u32 }
+///
+/// async fn list(page: Option<Query<Page>>) -> String {
+///     match page {
+///         Some(Query(Page { page })) => format!("page {page}"),
+///         None => "first page".to_owned(),
+///     }
+/// }
+///
+/// # tokio_test_block(async {
+/// let client = TestClient::new(App::new().settings(test_settings()).route("/", get(list)));
+/// assert_eq!(client.get("/").send().await.text(), "first page");
+/// assert_eq!(client.get("/?page=2").send().await.text(), "page 2");
+/// assert_eq!(client.get("/?page=x").send().await.status(), 400);
+/// # });
+/// # fn tokio_test_block(f: impl std::future::Future<Output = ()>) {
+/// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+/// # }
+/// ```
+///
+/// An extractor that is never absent has no `Option` form:
+///
+/// ```compile_fail
+/// use flagon_web::{get, Cookies};
+/// async fn handler(cookies: Option<Cookies>) -> &'static str { "" }
+/// let _ = get(handler);
+/// ```
+pub trait OptionalFromRequestParts: Sized {
+    /// `Ok(None)` when absent, `Err` when present but malformed.
+    fn from_request_parts(
+        parts: &mut Parts,
+    ) -> impl Future<Output = Result<Option<Self>, Error>> + Send;
+}
+
+/// A body extractor that can be absent (no `Content-Type`, so no body of
+/// its kind was sent): `Option<T>` is then a last handler argument, and a
+/// body of the wrong type or malformed is still a 4xx.
+///
+/// ```
+/// use flagon_web::{Json, post, App};
+/// use flagon_web::testing::{test_settings, TestClient};
+///
+/// async fn note(body: Option<Json<serde_json::Value>>) -> String {
+///     match body {
+///         Some(Json(value)) => format!("got {value}"),
+///         None => "no body".to_owned(),
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let app = App::new().settings(test_settings()).route("/", post(note));
+/// let client = TestClient::new(app).with_csrf();
+/// assert_eq!(client.post("/").send().await.text(), "no body");
+/// assert_eq!(client.post("/").json(&1).send().await.text(), "got 1");
+/// let bad = client.post("/").header("content-type", "application/json").body("{").send().await;
+/// assert_eq!(bad.status(), 400);
+/// # });
+/// ```
+pub trait OptionalFromRequest<M = private::ViaRequest>: Sized {
+    /// `Ok(None)` when absent, `Err` when present but malformed.
+    fn from_request(request: Request) -> impl Future<Output = Result<Option<Self>, Error>> + Send;
+}
+
+impl<T: OptionalFromRequestParts + Send> FromRequestParts for Option<T> {
     async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
-        Ok(T::from_request_parts(parts).await.ok())
+        T::from_request_parts(parts).await
     }
+}
+
+impl<T: OptionalFromRequest + Send> FromRequest for Option<T> {
+    async fn from_request(request: Request) -> Result<Self, Error> {
+        T::from_request(request).await
+    }
+}
+
+/// Whether the request declares a body type (no `Content-Type`: an
+/// optional body extractor is absent).
+pub(crate) fn has_content_type(request: &Request) -> bool {
+    request.headers().contains_key(http::header::CONTENT_TYPE)
 }
 
 impl<T: FromRequestParts + Send> FromRequestParts for Result<T, Error> {

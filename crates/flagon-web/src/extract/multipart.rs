@@ -37,6 +37,18 @@ impl std::fmt::Debug for Multipart {
     }
 }
 
+/// `None` when the request has no `Content-Type` (no body was sent).
+impl crate::extract::OptionalFromRequest for Multipart {
+    async fn from_request(request: Request) -> Result<Option<Self>, Error> {
+        if !crate::extract::has_content_type(&request) {
+            return Ok(None);
+        }
+        <Multipart as FromRequest>::from_request(request)
+            .await
+            .map(Some)
+    }
+}
+
 impl FromRequest for Multipart {
     async fn from_request(request: Request) -> Result<Self, Error> {
         let content_type = request

@@ -74,6 +74,22 @@ impl<T: DeserializeOwned + Send> FromRequestParts for Path<T> {
     }
 }
 
+/// `None` when the route has no parameters.
+impl<T: DeserializeOwned + Send> crate::extract::OptionalFromRequestParts for Path<T> {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Option<Self>, Error> {
+        if parts
+            .extensions
+            .get::<PathParams>()
+            .is_none_or(|params| params.0.is_empty())
+        {
+            return Ok(None);
+        }
+        <Path<T> as FromRequestParts>::from_request_parts(parts)
+            .await
+            .map(Some)
+    }
+}
+
 #[derive(Debug)]
 struct PathError {
     message: String,

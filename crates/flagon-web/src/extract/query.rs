@@ -33,6 +33,18 @@ impl<T: DeserializeOwned + Send> FromRequestParts for Query<T> {
     }
 }
 
+/// `None` when the URL has no query string (no `?`).
+impl<T: DeserializeOwned + Send> crate::extract::OptionalFromRequestParts for Query<T> {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Option<Self>, Error> {
+        match parts.uri.query() {
+            Some(query) => {
+                parse_urlencoded(query.as_bytes(), "query string").map(|q| Some(Query(q)))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
 /// Deserializes url-encoded `input` (repeated keys fill a `Vec`), naming
 /// the failing field in the error.
 pub(crate) fn parse_urlencoded<T: DeserializeOwned>(input: &[u8], what: &str) -> Result<T, Error> {

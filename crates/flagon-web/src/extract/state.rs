@@ -47,6 +47,18 @@ impl<T: Clone + Send + Sync + 'static> FromRequestParts for State<T> {
     }
 }
 
+/// `None` when no state of type `T` was registered.
+impl<T: Clone + Send + Sync + 'static> crate::extract::OptionalFromRequestParts for State<T> {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Option<Self>, Error> {
+        Ok(parts
+            .extensions
+            .get::<crate::app::RequestContext>()
+            .and_then(|ctx| ctx.app.states.get::<T>())
+            .cloned()
+            .map(State))
+    }
+}
+
 /// A value a middleware put in the request's extensions, Flask's `g`:
 /// a `before_request` hook loads something once (the current user, a
 /// tenant) and handlers take it as an argument.
@@ -89,5 +101,12 @@ impl<T: Clone + Send + Sync + 'static> FromRequestParts for Extension<T> {
                 std::any::type_name::<T>()
             ))
         })
+    }
+}
+
+/// `None` when no middleware added a value of type `T`.
+impl<T: Clone + Send + Sync + 'static> crate::extract::OptionalFromRequestParts for Extension<T> {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Option<Self>, Error> {
+        Ok(parts.extensions.get::<T>().cloned().map(Extension))
     }
 }

@@ -118,6 +118,16 @@ impl FromRequestParts for Session {
     }
 }
 
+/// `None` when sessions are off for the app; a store that fails is still
+/// an error.
+impl crate::extract::OptionalFromRequestParts for Session {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Option<Self>, Error> {
+        let context = RequestContext::from_parts(parts)?;
+        context.mark_varies_by_cookie();
+        Ok(context.load_session().await?.cloned())
+    }
+}
+
 /// A request's session, read from its store the first time something
 /// uses it (a handler's [`Session`] or [`crate::Flash`] extractor, a
 /// template, the CSRF check when the secret lives in the session). A
