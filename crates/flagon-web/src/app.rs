@@ -183,11 +183,18 @@ impl App {
     /// setting and HTTPS detection hold for it.
     ///
     /// ```
-    /// use flagon_web::{App, Endpoint, get};
+    /// use flagon_web::{App, get};
+    /// # use flagon_web::testing::test_settings;
     ///
-    /// let api = App::new().route("/status", get(|| async { "ok" })).into_service_with_defaults();
+    /// # fn main() -> flagon_web::Result<()> {
+    /// let api = App::new()
+    ///     # .settings(test_settings())
+    ///     .route("/status", get(|| async { "ok" }))
+    ///     .build()?;
     /// let app = App::new().mount("/api", api);
     /// # let _ = app;
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn mount<S>(mut self, prefix: &str, service: S) -> Self
     where
@@ -390,19 +397,6 @@ impl App {
             (None, None) => Settings::load()?,
         };
         self.build_with(settings)
-    }
-
-    /// Builds the app with default settings in debug mode (handy for
-    /// mounting one app in another and for doc examples).
-    pub fn into_service_with_defaults(self) -> AppService {
-        let settings = Settings {
-            debug: true,
-            ..Settings::default()
-        };
-        match self.build_with(settings) {
-            Ok(service) => service,
-            Err(err) => panic!("the app could not be built: {err}"),
-        }
     }
 
     pub(crate) fn build_with(self, mut settings: Settings) -> Result<AppService, Error> {

@@ -275,7 +275,7 @@ async fn blueprint_routes_join_their_prefix_with_one_slash() {
 #[tokio::test]
 async fn a_mount_prefix_must_be_a_path() {
     for prefix in ["api", "/"] {
-        let inner = App::new().into_service_with_defaults();
+        let inner = App::new().settings(test_settings()).build().unwrap();
         let result = App::new()
             .settings(test_settings())
             .mount(prefix, inner)

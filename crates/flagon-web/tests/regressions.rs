@@ -174,7 +174,9 @@ async fn mounted_app_answers_over_http2() {
 
     let api = App::new()
         .route("/status", get(|| async { "api ok" }))
-        .into_service_with_defaults();
+        .settings(test_settings())
+        .build()
+        .unwrap();
     let service = App::new()
         .settings(test_settings())
         .route("/", get(|| async { "outer ok" }))
@@ -236,7 +238,9 @@ fn mounted_api() -> App {
                 info.url_for("items", Vec::<(String, String)>::new())
             }),
         )
-        .into_service_with_defaults();
+        .settings(test_settings())
+        .build()
+        .unwrap();
     App::new().mount("/api", api)
 }
 
@@ -313,7 +317,9 @@ async fn mounted_app_does_not_clobber_the_outer_session() {
                 Ok::<_, Error>("touched")
             }),
         )
-        .into_service_with_defaults();
+        .settings(test_settings())
+        .build()
+        .unwrap();
     let app = App::new()
         .route(
             "/login",

@@ -413,7 +413,9 @@ async fn mounted_app_sees_paths_without_the_prefix() {
             get(|request: Request| async move { format!("api status at {}", request.uri()) }),
         )
         .route("/", get(|| async { "api root" }))
-        .into_service_with_defaults();
+        .settings(test_settings())
+        .build()
+        .unwrap();
     let app = App::new()
         .route("/status", get(|| async { "outer status" }))
         .mount("/api", api);
@@ -510,7 +512,9 @@ async fn explicit_head_and_options_handlers_win() {
 async fn mounted_app_answers_the_outer_apps_hosts() {
     let api = App::new()
         .route("/status", get(|| async { "api ok" }))
-        .into_service_with_defaults();
+        .settings(test_settings())
+        .build()
+        .unwrap();
     let app = App::new()
         .settings(Settings {
             allowed_hosts: vec!["example.com".into()],
@@ -531,14 +535,19 @@ async fn mounted_app_answers_the_outer_apps_hosts() {
 
 #[tokio::test]
 async fn mounted_app_follows_the_outer_apps_debug_setting() {
-    // into_service_with_defaults builds in debug mode; served by a
-    // production app it must not show error details.
+    // The mounted app is built in debug mode; served by a production app
+    // it must not show error details.
     let api = App::new()
         .route(
             "/fail",
             get(|| async { Err::<&str, _>(flagon_web::Error::internal("db password hunter2")) }),
         )
-        .into_service_with_defaults();
+        .settings(Settings {
+            debug: true,
+            ..test_settings()
+        })
+        .build()
+        .unwrap();
     let client = TestClient::new(App::new().mount("/api", api));
     let response = client.get("/api/fail").send().await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -552,7 +561,9 @@ async fn mounted_app_sees_https_as_the_outer_app_does() {
             "/save",
             post(|info: RequestInfo| async move { format!("secure={}", info.is_secure()) }),
         )
-        .into_service_with_defaults();
+        .settings(test_settings())
+        .build()
+        .unwrap();
     let mut settings = test_settings();
     settings.security.secure_proxy_ssl_header = "X-Forwarded-Proto: https".into();
     let client = TestClient::new(App::new().settings(settings).mount("/api", api)).with_csrf();

@@ -83,9 +83,13 @@ impl AppService {
     ///
     /// ```
     /// use flagon_web::{App, get};
+    /// use flagon_web::testing::test_settings;
+    ///
     /// let service = App::new()
+    ///     .settings(test_settings())
     ///     .route("/post/<int:id>", get(|| async { "" }).name("post"))
-    ///     .into_service_with_defaults();
+    ///     .build()
+    ///     .unwrap();
     /// assert_eq!(service.url_for("post", [("id", "3")]).unwrap(), "/post/3");
     /// assert!(service.url_for("nope", [("id", "3")]).is_err());
     /// ```
