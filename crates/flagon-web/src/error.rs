@@ -107,8 +107,26 @@ impl Error {
         let mut error = Error::from_status(StatusCode::INTERNAL_SERVER_ERROR);
         error.0.source = Some(source.into());
         // Server errors are rare and their cause is what one needs to see:
-        // capture always (symbols are resolved only when it is printed).
+        // capture (the stack walk) always; symbols are resolved only when
+        // the backtrace is printed.
         error.0.backtrace = Some(Backtrace::force_capture());
+        error
+    }
+
+    /// An error converted with `?`: a 500 whose backtrace is captured
+    /// unless the app will answer it with a 4xx (its `error_status`
+    /// classifiers say so, as the ORM's does for a missing row) outside
+    /// debug mode: a client who asks for missing rows must not cost the
+    /// server a stack walk each time.
+    fn converted(source: BoxError) -> Self {
+        let capture = policy::current().is_none_or(|policy| {
+            policy.debug || !policy.answers_with_client_error(source.as_ref())
+        });
+        let mut error = Error::from_status(StatusCode::INTERNAL_SERVER_ERROR);
+        error.0.source = Some(source);
+        if capture {
+            error.0.backtrace = Some(Backtrace::force_capture());
+        }
         error
     }
 
@@ -160,8 +178,12 @@ impl Error {
         chain
     }
 
-    /// The backtrace captured when an internal error was made, if one was
-    /// (internal errors and errors converted with `?` have one).
+    /// The backtrace captured when an internal error was made, if one was:
+    /// [`Error::internal`] captures one, and so does an error converted
+    /// with `?`, unless the app answers it with a 4xx outside debug mode
+    /// (an error a client can cause must be cheap). The stack is walked
+    /// when the error is made; its symbols are resolved only when the
+    /// backtrace is printed.
     pub fn backtrace(&self) -> Option<&Backtrace> {
         self.0
             .backtrace
@@ -180,7 +202,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     fn from(err: E) -> Self {
-        Error::internal(err)
+        Error::converted(Box::new(err))
     }
 }
 
@@ -219,6 +241,63 @@ impl fmt::Debug for Error {
             }
         }
         Ok(())
+    }
+}
+
+/// The app answering the current request, as errors converted with `?`
+/// need to know it: a task-local set around the app's request future.
+pub(crate) mod policy {
+    use std::sync::Arc;
+
+    use crate::app::AppShared;
+
+    tokio::task_local! {
+        static CURRENT: Arc<AppShared>;
+    }
+
+    /// Runs `future` with `app` as the current app.
+    pub(crate) fn scope<F: std::future::Future>(
+        app: Arc<AppShared>,
+        future: F,
+    ) -> tokio::task::futures::TaskLocalFuture<Arc<AppShared>, F> {
+        CURRENT.scope(app, future)
+    }
+
+    /// The current app's error policy, inside a request.
+    pub(crate) fn current() -> Option<Policy> {
+        CURRENT
+            .try_with(|app| Policy {
+                debug: app.settings.debug,
+                app: app.clone(),
+            })
+            .ok()
+    }
+
+    pub(crate) struct Policy {
+        pub(crate) debug: bool,
+        app: Arc<AppShared>,
+    }
+
+    impl Policy {
+        /// Whether the app's classifiers give `error` (or one of its
+        /// causes) a 4xx status.
+        pub(crate) fn answers_with_client_error(
+            &self,
+            error: &(dyn std::error::Error + Send + Sync + 'static),
+        ) -> bool {
+            let classifiers = &self.app.error_statuses;
+            if classifiers.is_empty() {
+                return false;
+            }
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+            while let Some(err) = cause {
+                if let Some(status) = classifiers.iter().find_map(|classify| classify(err)) {
+                    return status.is_client_error();
+                }
+                cause = err.source();
+            }
+            false
+        }
     }
 }
 

@@ -454,3 +454,69 @@ async fn error_status_gives_library_errors_their_status() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
 }
+
+/// A library error the app answers with 404 (as the ORM's "does not exist").
+#[derive(Debug)]
+struct MissingRow;
+
+impl std::fmt::Display for MissingRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no such row")
+    }
+}
+
+impl std::error::Error for MissingRow {}
+
+#[derive(Debug)]
+struct Broken;
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("broken")
+    }
+}
+
+impl std::error::Error for Broken {}
+
+/// An app whose handlers report whether converting an error with `?`
+/// captured a backtrace.
+fn backtrace_app(debug: bool) -> App {
+    async fn converted<E: std::error::Error + Send + Sync + 'static>(err: E) -> String {
+        let error: flagon_web::Error = err.into();
+        format!("backtrace={}", error.backtrace().is_some())
+    }
+    App::new()
+        .settings(flagon_web::Settings {
+            debug,
+            ..test_settings()
+        })
+        .error_status(|err| {
+            err.downcast_ref::<MissingRow>()
+                .map(|_| StatusCode::NOT_FOUND)
+        })
+        .route("/missing", get(|| converted(MissingRow)))
+        .route("/broken", get(|| converted(Broken)))
+        .route(
+            "/answer",
+            get(|| async { Err::<&str, flagon_web::Error>(MissingRow.into()) }),
+        )
+}
+
+#[tokio::test]
+async fn errors_a_client_can_cause_capture_no_backtrace_in_production() {
+    let client = TestClient::new(backtrace_app(false));
+    assert_eq!(
+        client.get("/missing").send().await.text(),
+        "backtrace=false"
+    );
+    assert_eq!(client.get("/broken").send().await.text(), "backtrace=true");
+    assert_eq!(
+        client.get("/answer").send().await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let debug = TestClient::new(backtrace_app(true));
+    assert_eq!(debug.get("/missing").send().await.text(), "backtrace=true");
+    // Outside a request nothing says what the status will be: captured.
+    let outside: flagon_web::Error = MissingRow.into();
+    assert!(outside.backtrace().is_some());
+}

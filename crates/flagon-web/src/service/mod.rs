@@ -128,13 +128,20 @@ impl AppService {
     /// Answers one request.
     pub async fn handle(&self, request: Request) -> Response {
         // The request line is kept only when it will be logged.
+        let shared = self.shared.clone();
         if !tracing::enabled!(target: "flagon::request", tracing::Level::INFO) {
-            return pipeline::run(&self.shared, &self.inner, request).await;
+            return crate::error::policy::scope(
+                shared,
+                pipeline::run(&self.shared, &self.inner, request),
+            )
+            .await;
         }
         let started = Instant::now();
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let response = pipeline::run(&self.shared, &self.inner, request).await;
+        let response =
+            crate::error::policy::scope(shared, pipeline::run(&self.shared, &self.inner, request))
+                .await;
         tracing::info!(
             target: "flagon::request",
             "{method} {} {} {:.1}ms",
