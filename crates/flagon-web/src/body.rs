@@ -100,12 +100,7 @@ impl Body {
         }
         match Limited::new(self, limit).collect().await {
             Ok(collected) => Ok(collected.to_bytes()),
-            Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-                Err(Error::payload_too_large(limit))
-            }
-            Err(err) => Err(Error::bad_request(format!(
-                "the request body could not be read: {err}"
-            ))),
+            Err(err) => Err(read_error(err)),
         }
     }
 
@@ -117,6 +112,35 @@ impl Body {
             _ => None,
         }
     }
+}
+
+/// The error a failed body read answers with: 413 for a body over a limit
+/// (this one, or a `RequestBodyLimitLayer`'s), 408 for a body that stopped
+/// arriving (a `RequestBodyTimeoutLayer`'s timeout), 400 otherwise.
+pub(crate) fn read_error(err: BoxError) -> Error {
+    if err.is::<http_body_util::LengthLimitError>() {
+        return Error::new(
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is larger than the limit.",
+        )
+        .with_header(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        )
+        .with_source(err);
+    }
+    if err.is::<tower_http::timeout::TimeoutError>() {
+        return Error::new(
+            http::StatusCode::REQUEST_TIMEOUT,
+            "The request body did not arrive in time.",
+        )
+        .with_header(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        )
+        .with_source(err);
+    }
+    Error::bad_request(format!("the request body could not be read: {err}"))
 }
 
 impl Default for Body {

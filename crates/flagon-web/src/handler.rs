@@ -195,7 +195,15 @@ impl Endpoint {
     }
 }
 
-impl tower_service::Service<Request> for Endpoint {
+/// An endpoint takes a request with any body of bytes, so tower layers that
+/// wrap the request body (tower-http's `RequestBodyLimitLayer`,
+/// `RequestBodyTimeoutLayer`, `RequestDecompressionLayer`) can wrap it. A
+/// [`crate::Body`] is passed on as it is; any other body is boxed once.
+impl<B> tower_service::Service<http::Request<B>> for Endpoint
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     type Response = Response;
     type Error = Infallible;
     type Future = Map<BoxFuture<'static, Response>, fn(Response) -> Result<Response, Infallible>>;
@@ -204,8 +212,9 @@ impl tower_service::Service<Request> for Endpoint {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
-        (self.0)(request).map(Ok as fn(Response) -> Result<Response, Infallible>)
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        (self.0)(request.map(crate::body::Body::new))
+            .map(Ok as fn(Response) -> Result<Response, Infallible>)
     }
 }
 
