@@ -114,3 +114,46 @@ fn the_migration_matches_the_session_model() {
     .expect("changes");
     assert!(changes.is_empty(), "{changes:?}");
 }
+
+#[tokio::test]
+async fn requests_that_do_not_use_the_session_work_while_its_database_is_down() {
+    support::on_each_backend(|t| async move {
+        let graph = Apps::new()
+            .app(DatabaseSessionStore::app())
+            .graph()
+            .expect("the sessions app's migrations");
+        migrate(&t.db, &graph, &Target::All, |_| {})
+            .await
+            .expect("the session table");
+        let static_dir = tempfile::tempdir().expect("a folder for static files");
+        std::fs::write(static_dir.path().join("site.css"), "p{}").expect("a static file");
+        let settings = Settings {
+            static_dir: static_dir.path().to_owned(),
+            ..test_settings()
+        };
+        let app = App::new()
+            .settings(settings)
+            .session_store(DatabaseSessionStore::new(t.db.clone()))
+            .route("/count", get(counter))
+            .route("/health", get(|| async { "ok" }));
+        let client = TestClient::new(app);
+        assert_eq!(client.get("/count").send().await.text(), "1");
+        assert!(client.cookie("session").is_some());
+        // The database stops: every query on its pool fails from now on.
+        t.db.close().await;
+        assert_eq!(client.get("/health").send().await.text(), "ok");
+        assert_eq!(client.get("/static/site.css").send().await.text(), "p{}");
+        assert_eq!(
+            client.get("/missing").send().await.status(),
+            StatusCode::NOT_FOUND
+        );
+        let count = client.get("/count").send().await;
+        assert!(
+            count.status().is_server_error(),
+            "a route using the session reports the database: {}",
+            count.status()
+        );
+        t
+    })
+    .await;
+}
