@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use flagon_web::settings::Limits;
-use flagon_web::{get, post, App, AppService, Error, Settings};
+use flagon_web::{get, post, App, AppService, ClientAddr, Error, Extension, Settings};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -780,6 +780,28 @@ async fn an_unknown_host_is_400() {
             .await;
         let response = client.read_response().await;
         assert_eq!((response.status, response.text().as_str()), (200, "hello"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_see_the_client_address() {
+    bounded(async {
+        let app = hello_app(Limits::default()).route(
+            "/whoami",
+            get(|Extension(ClientAddr(addr)): Extension<ClientAddr>| async move {
+                addr.to_string()
+            }),
+        );
+        let server = TestServer::start(app).await;
+        let mut client = server.connect().await;
+        let local = client.stream.local_addr().unwrap();
+        for _ in 0..2 {
+            client.send(get_request("/whoami").as_bytes()).await;
+            let response = client.read_response().await;
+            assert_eq!(response.status, 200, "{}", response.text());
+            assert_eq!(response.text(), local.to_string());
+        }
     })
     .await;
 }

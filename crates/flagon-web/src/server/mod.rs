@@ -26,6 +26,27 @@ use crate::service::AppService;
 /// may take before the connection is closed.
 const HTTP2_KEEP_ALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The address of the client at the other end of the connection, in the
+/// extensions of every request Flagon's server reads ([`App::serve`],
+/// [`App::run`], [`AppService::serve_listener`]).
+///
+/// Behind a reverse proxy it is the proxy's address. Requests that did not
+/// come through the server (the [`crate::testing::TestClient`], an app
+/// called as a tower `Service`) carry none.
+///
+/// ```
+/// use flagon_web::{get, App, ClientAddr, Extension};
+///
+/// async fn whoami(Extension(ClientAddr(addr)): Extension<ClientAddr>) -> String {
+///     format!("you are {}", addr.ip())
+/// }
+///
+/// let app = App::new().route("/whoami", get(whoami));
+/// # let _ = app;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
 impl App {
     /// Builds the app and serves it on `addr` until SIGINT or SIGTERM.
     ///
@@ -117,14 +138,16 @@ impl AppService {
             let service = self.clone();
             let started = Arc::new(AtomicBool::new(false));
             let seen = started.clone();
-            let hyper_service =
-                hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+            let hyper_service = hyper::service::service_fn(
+                move |mut request: http::Request<hyper::body::Incoming>| {
                     seen.store(true, Ordering::Relaxed);
+                    request.extensions_mut().insert(ClientAddr(peer));
                     let service = service.clone();
                     async move {
                         Ok::<_, Infallible>(service.handle(request.map(Body::from_incoming)).await)
                     }
-                });
+                },
+            );
             let builder = builder.clone();
             let timeout = limits.header_read_timeout;
             let (reader, writer) = stream.into_split();
