@@ -87,7 +87,9 @@ pub struct Settings {
     /// Older secret keys still accepted when reading cookies, so a key can
     /// be rotated without logging everybody out.
     pub secret_key_fallbacks: Vec<Secret>,
-    /// The address `serve` binds when given none.
+    /// The address [`crate::App::run`] and the `runserver` command serve
+    /// on (`App::serve(addr)` serves on the one it is given). Default
+    /// `127.0.0.1:8000`.
     pub addr: String,
     /// Host names the app answers (`.example.com` also matches subdomains,
     /// `*` matches all). Other `Host` headers get a 400.

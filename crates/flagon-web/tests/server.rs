@@ -805,3 +805,94 @@ async fn handlers_see_the_client_address() {
     })
     .await;
 }
+
+/// The variable that turns [`serve_child_process`] into a server.
+const CHILD_ADDR_VAR: &str = "SERVER_TEST_CHILD_ADDR";
+
+/// Not a test by itself: the child process of
+/// `an_explicit_serve_address_wins_over_flagon_addr`, which runs this test
+/// binary again with [`CHILD_ADDR_VAR`] set; without it, it does nothing.
+#[test]
+fn serve_child_process() {
+    let Ok(addr) = std::env::var(CHILD_ADDR_VAR) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(hello_app(Limits::default()).serve(&addr))
+        .unwrap();
+}
+
+/// Kills the child process if the test fails half-way.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback address with a port that was free a moment ago.
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// A blocking `GET /` on a connection of its own.
+fn blocking_get(addr: SocketAddr) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, STEP_LIMIT)?;
+    stream.set_read_timeout(Some(STEP_LIMIT))?;
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+#[test]
+fn an_explicit_serve_address_wins_over_flagon_addr() {
+    let explicit = free_addr();
+    let from_env = free_addr();
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["serve_child_process", "--exact", "--nocapture"])
+        .env(CHILD_ADDR_VAR, explicit.to_string())
+        .env("FLAGON_ADDR", from_env.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test binary runs again");
+    let mut child = ChildGuard(child);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let response = loop {
+        match blocking_get(explicit) {
+            Ok(response) => break response,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(err) => panic!("nothing answered on the address given to serve: {err}"),
+        }
+    };
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        blocking_get(from_env).is_err(),
+        "the server also answered on FLAGON_ADDR"
+    );
+
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let mut printed = String::new();
+    if let Some(mut stderr) = child.0.stderr.take() {
+        use std::io::Read;
+        stderr.read_to_string(&mut printed).unwrap();
+    }
+    assert!(
+        printed.contains(&format!("FLAGON_ADDR={from_env} is ignored")),
+        "no warning about the ignored FLAGON_ADDR in {printed:?}"
+    );
+}

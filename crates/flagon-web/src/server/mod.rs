@@ -50,17 +50,51 @@ pub struct ClientAddr(pub SocketAddr);
 impl App {
     /// Builds the app and serves it on `addr` until SIGINT or SIGTERM.
     ///
-    /// `FLAGON_ADDR`, when set, wins over `addr`, so any app can be moved
-    /// without a rebuild (`FLAGON_ADDR=127.0.0.1:9000 cargo run`).
-    /// Outside debug mode, starting without a secret key is refused.
+    /// The address given here is the one served on: `FLAGON_ADDR` and the
+    /// `addr` setting do not move it (a warning says so when `FLAGON_ADDR`
+    /// is set to another address). To let the settings choose, use
+    /// [`App::run`]. Outside debug mode, starting without a secret key is
+    /// refused.
+    ///
+    /// ```no_run
+    /// # async fn start() -> flagon_web::Result<()> {
+    /// use flagon_web::{get, App};
+    ///
+    /// App::new()
+    ///     .route("/", get(|| async { "hello" }))
+    ///     .serve("127.0.0.1:8000")
+    ///     .await
+    /// # }
+    /// ```
     pub async fn serve(self, addr: &str) -> Result<(), Error> {
         let service = self.build()?;
-        let addr = std::env::var("FLAGON_ADDR").unwrap_or_else(|_| addr.to_owned());
-        service.serve(&addr).await
+        if let Some(ignored) = std::env::var_os("FLAGON_ADDR") {
+            if ignored != addr {
+                let ignored = ignored.to_string_lossy();
+                let message = format!(
+                    "FLAGON_ADDR={ignored} is ignored: serve(\"{addr}\") was given an address; \
+                     use App::run() to serve on the `addr` setting, which FLAGON_ADDR overrides"
+                );
+                tracing::warn!(target: "flagon::server", "{message}");
+                eprintln!("warning: {message}");
+            }
+        }
+        service.serve(addr).await
     }
 
-    /// Builds the app and serves it on the `addr` setting (`flagon.toml` or
-    /// `FLAGON_ADDR`, default `127.0.0.1:8000`).
+    /// Builds the app and serves it on the `addr` setting until SIGINT or
+    /// SIGTERM: `FLAGON_ADDR` when set, else `addr` in `flagon.toml`, else
+    /// `127.0.0.1:8000`; so an app can be moved without a rebuild
+    /// (`FLAGON_ADDR=127.0.0.1:9000 cargo run`). Settings given with
+    /// [`App::settings`] are used as they are (their `addr` included).
+    ///
+    /// ```no_run
+    /// # async fn start() -> flagon_web::Result<()> {
+    /// use flagon_web::{get, App};
+    ///
+    /// App::new().route("/", get(|| async { "hello" })).run().await
+    /// # }
+    /// ```
     pub async fn run(self) -> Result<(), Error> {
         let service = self.build()?;
         let addr = service.settings().addr.clone();
