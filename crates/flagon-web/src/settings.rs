@@ -163,6 +163,11 @@ pub struct Limits {
     /// an idle HTTP/1.1 keep-alive connection stays open. Default 10 s.
     #[serde(with = "duration")]
     pub header_read_timeout: Duration,
+    /// How long sending a response may go without progress (a client
+    /// that stops reading) before the connection is closed; also bounds
+    /// sending the last bytes of a closing connection. Default 30 s.
+    #[serde(with = "duration")]
+    pub write_timeout: Duration,
     /// How long shutdown waits for requests in flight. Default 30 s.
     #[serde(with = "duration")]
     pub shutdown_timeout: Duration,
@@ -176,6 +181,7 @@ impl Default for Limits {
             max_headers: 100,
             max_header_size: 16 * 1024,
             header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
         }
     }

@@ -896,3 +896,50 @@ fn an_explicit_serve_address_wins_over_flagon_addr() {
         "no warning about the ignored FLAGON_ADDR in {printed:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
+    bounded(async {
+        const BIG: usize = 32 * 1024 * 1024;
+        let timeout = Duration::from_millis(300);
+        let app = App::new()
+            .settings(settings(Limits {
+                write_timeout: timeout,
+                // Far longer than the test: an idle keep-alive connection
+                // must not be what closes it.
+                header_read_timeout: Duration::from_secs(600),
+                ..Limits::default()
+            }))
+            .route("/big", get(|| async { vec![b'x'; BIG] }));
+        let server = TestServer::start(app).await;
+        // A small receive window, so that the sockets fill up soon.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = step("connect", socket.connect(server.addr)).await.unwrap();
+        let mut client = Client {
+            stream,
+            buf: Vec::new(),
+        };
+        client.send(get_request("/big").as_bytes()).await;
+        // Read nothing for a while: the server gives up on the response.
+        tokio::time::sleep(timeout * 4).await;
+        let received = client.closed_within(STEP_LIMIT).await;
+        assert!(
+            received.starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&received[..received.len().min(200)])
+        );
+        assert!(
+            received.len() < BIG,
+            "the whole response arrived ({} bytes): the connection was not dropped",
+            received.len()
+        );
+
+        // The server goes on.
+        let mut client = server.connect().await;
+        client.send(get_request("/big").as_bytes()).await;
+        let response = client.read_response().await;
+        assert_eq!((response.status, response.body.len()), (200, BIG));
+    })
+    .await;
+}

@@ -31,8 +31,11 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::stall::StallTimer;
 
 /// The most bytes held back; a write that would pass it sends what waits
 /// first, and a write larger than it goes to the socket directly.
@@ -42,12 +45,21 @@ pub(crate) const GATHER_LIMIT: usize = 64 * 1024;
 const RETAINED_CAPACITY: usize = 16 * 1024;
 
 /// Wraps the two halves of a connection: the IO to give hyper, and the
-/// handle [`Coalesced`] sends the gathered bytes with.
-pub(crate) fn coalescing<R, W>(reader: R, writer: W) -> (CoalescingIo<R, W>, Outgoing<W>) {
+/// handle [`Coalesced`] sends the gathered bytes with. Writes to `writer`
+/// that make no progress for `write_timeout` fail with `TimedOut`.
+pub(crate) fn coalescing<R, W>(
+    reader: R,
+    writer: W,
+    write_timeout: Duration,
+) -> (CoalescingIo<R, W>, Outgoing<W>) {
     let shared = Arc::new(Shared {
         deferring: AtomicBool::new(false),
         pending: Mutex::new(Pending {
-            writer,
+            writer: TimedWriter {
+                writer,
+                timeout: write_timeout,
+                stall: StallTimer::new(),
+            },
             gathered: Vec::new(),
             sent: 0,
             failed: None,
@@ -77,8 +89,37 @@ impl<W> Shared<W> {
     }
 }
 
-struct Pending<W> {
+/// The socket's writing half, whose writes fail once they have been
+/// waiting (the client reads nothing) for `timeout`.
+struct TimedWriter<W> {
     writer: W,
+    timeout: Duration,
+    stall: StallTimer,
+}
+
+impl<W: AsyncWrite + Unpin> TimedWriter<W> {
+    fn poll<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        op: impl FnOnce(Pin<&mut W>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if let Poll::Ready(result) = op(Pin::new(&mut self.writer), cx) {
+            self.stall.progressed();
+            return Poll::Ready(result);
+        }
+        ready!(self.stall.poll_expired(cx, self.timeout));
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "the client read nothing for {:?} (limits.write_timeout)",
+                self.timeout
+            ),
+        )))
+    }
+}
+
+struct Pending<W> {
+    writer: TimedWriter<W>,
     /// Bytes written by the connection and not yet sent; `sent` of them
     /// have gone out already.
     gathered: Vec<u8>,
@@ -103,7 +144,10 @@ impl<W: AsyncWrite + Unpin> Pending<W> {
     fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.check_failed()?;
         while self.sent < self.gathered.len() {
-            let result = Pin::new(&mut self.writer).poll_write(cx, &self.gathered[self.sent..]);
+            let waiting = &self.gathered[self.sent..];
+            let result = self
+                .writer
+                .poll(cx, |writer, cx| writer.poll_write(cx, waiting));
             match ready!(result) {
                 Ok(0) => return Poll::Ready(Err(self.fail(io::ErrorKind::WriteZero.into()))),
                 Ok(n) => self.sent += n,
@@ -184,7 +228,9 @@ impl<R: Unpin, W: AsyncWrite + Unpin> AsyncWrite for CoalescingIo<R, W> {
             // What waits goes first, to keep the order of the bytes.
             ready!(pending.poll_send(cx))?;
             if direct {
-                return Pin::new(&mut pending.writer).poll_write_vectored(cx, bufs);
+                return pending
+                    .writer
+                    .poll(cx, |writer, cx| writer.poll_write_vectored(cx, bufs));
             }
         }
         for buf in bufs {
@@ -205,13 +251,15 @@ impl<R: Unpin, W: AsyncWrite + Unpin> AsyncWrite for CoalescingIo<R, W> {
             return Poll::Ready(pending.check_failed());
         }
         ready!(pending.poll_send(cx))?;
-        Pin::new(&mut pending.writer).poll_flush(cx)
+        pending.writer.poll(cx, |writer, cx| writer.poll_flush(cx))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut pending = self.shared.lock();
         ready!(pending.poll_send(cx))?;
-        Pin::new(&mut pending.writer).poll_shutdown(cx)
+        pending
+            .writer
+            .poll(cx, |writer, cx| writer.poll_shutdown(cx))
     }
 }
 
@@ -291,6 +339,8 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    const TEST_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
     /// A writer that counts its writes.
     struct Counting<W> {
         inner: W,
@@ -343,6 +393,7 @@ mod tests {
                 inner: write,
                 writes: writes.clone(),
             },
+            TEST_WRITE_TIMEOUT,
         );
         let service = hyper::service::service_fn(move |_request| async move {
             let mut response = http::Response::new(http_body_util::Full::new(
@@ -457,7 +508,7 @@ mod tests {
 
     #[test]
     fn a_failed_send_wakes_the_connection_once() {
-        let (mut io, outgoing) = coalescing(tokio::io::empty(), Broken);
+        let (mut io, outgoing) = coalescing(tokio::io::empty(), Broken, TEST_WRITE_TIMEOUT);
         // A connection that writes a response, then waits (for a slow
         // handler, say) without touching its IO again.
         let mut wrote = false;
@@ -483,7 +534,7 @@ mod tests {
     async fn without_the_driver_writes_go_straight_out() {
         let (mut client, server) = tokio::io::duplex(1024);
         let (read, write) = tokio::io::split(server);
-        let (mut io, _outgoing) = coalescing(read, write);
+        let (mut io, _outgoing) = coalescing(read, write, TEST_WRITE_TIMEOUT);
         io.write_all(b"upgraded").await.unwrap();
         io.flush().await.unwrap();
         let mut buf = [0u8; 8];
@@ -510,6 +561,7 @@ mod tests {
                 inner: write,
                 writes: writes.clone(),
             },
+            TEST_WRITE_TIMEOUT,
         );
         let shared = io.shared.clone();
         let seen_writes = writes.clone();
@@ -544,7 +596,7 @@ mod tests {
     async fn the_buffer_shrinks_after_a_burst() {
         let (mut client, server) = tokio::io::duplex(1 << 20);
         let (read, write) = tokio::io::split(server);
-        let (mut io, outgoing) = coalescing(read, write);
+        let (mut io, outgoing) = coalescing(read, write, TEST_WRITE_TIMEOUT);
         let shared = io.shared.clone();
         let gathered = shared.clone();
         client.write_all(b"requests").await.unwrap();
@@ -579,7 +631,7 @@ mod tests {
 
     #[test]
     fn a_failed_send_surfaces_from_flush() {
-        let (mut io, outgoing) = coalescing(tokio::io::empty(), Broken);
+        let (mut io, outgoing) = coalescing(tokio::io::empty(), Broken, TEST_WRITE_TIMEOUT);
         let mut step = 0;
         let flushed = Arc::new(Mutex::new(None));
         let seen = flushed.clone();
@@ -658,7 +710,7 @@ mod tests {
             most,
             calls: 0,
         };
-        let (io, outgoing) = coalescing(read, writer);
+        let (io, outgoing) = coalescing(read, writer, TEST_WRITE_TIMEOUT);
         let service = hyper::service::service_fn(|request: http::Request<_>| async move {
             let body = match request.uri().path() {
                 "/big" => big_body(),
@@ -739,5 +791,65 @@ mod tests {
             );
             drop(sender.await.unwrap());
         }
+    }
+
+    /// A socket whose peer never reads: every write waits forever.
+    struct Stuck;
+
+    impl AsyncWrite for Stuck {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            _buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Pending
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_without_progress_times_out() {
+        let (mut io, outgoing) = coalescing(tokio::io::empty(), Stuck, TEST_WRITE_TIMEOUT);
+        let big = vec![b'x'; 2 * GATHER_LIMIT];
+        let started = tokio::time::Instant::now();
+        let driver = Coalesced::new(Box::pin(async move { io.write_all(&big).await }), outgoing);
+        let result = tokio::time::timeout(Duration::from_secs(60), driver)
+            .await
+            .expect("the write gives up within the write timeout");
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), TEST_WRITE_TIMEOUT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_last_send_of_a_closing_connection_times_out() {
+        let (mut io, outgoing) = coalescing(&b"GET / HTTP/1.1"[..], Stuck, TEST_WRITE_TIMEOUT);
+        let shared = io.shared.clone();
+        // The connection reads a request, writes its answer (held back)
+        // and ends at once.
+        let driver = Coalesced::new(
+            connection(move |cx| {
+                let mut buf = [0u8; 8];
+                let mut buf = ReadBuf::new(&mut buf);
+                assert!(Pin::new(&mut io).poll_read(cx, &mut buf).is_ready());
+                let written = Pin::new(&mut io).poll_write(cx, b"HTTP/1.1 200 OK\r\n\r\n");
+                assert!(matches!(written, Poll::Ready(Ok(_))), "{written:?}");
+                Poll::Ready(())
+            }),
+            outgoing,
+        );
+        let started = tokio::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(60), driver)
+            .await
+            .expect("the driver gives up on the last send within the write timeout");
+        assert_eq!(started.elapsed(), TEST_WRITE_TIMEOUT);
+        let failed = shared.lock().failed.clone();
+        assert_eq!(failed.map(|(kind, _)| kind), Some(io::ErrorKind::TimedOut));
     }
 }

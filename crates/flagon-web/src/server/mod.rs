@@ -4,6 +4,7 @@
 //! the responses of pipelined requests sent together ([`coalesce`]).
 
 mod coalesce;
+mod stall;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -185,7 +186,7 @@ impl AppService {
             let builder = builder.clone();
             let timeout = limits.header_read_timeout;
             let (reader, writer) = stream.into_split();
-            let (io, outgoing) = coalesce::coalescing(reader, writer);
+            let (io, outgoing) = coalesce::coalescing(reader, writer, limits.write_timeout);
             let connection = graceful.watch(
                 builder
                     .serve_connection_with_upgrades(TokioIo::new(io), hyper_service)
