@@ -163,6 +163,15 @@ pub struct Limits {
     /// an idle HTTP/1.1 keep-alive connection stays open. Default 10 s.
     #[serde(with = "duration")]
     pub header_read_timeout: Duration,
+    /// How long a request body may go without the client sending any of
+    /// it while the app reads it (a stalled upload). The read then fails,
+    /// the request is answered 408 and its connection closed. It bounds
+    /// each wait, not the whole body: a large upload over a slow link is
+    /// not cut off, its size is bounded by `max_body_size` and
+    /// `max_upload_size`, and the first request of a connection must be
+    /// read in full within `header_read_timeout`. Default 30 s.
+    #[serde(with = "duration")]
+    pub body_read_timeout: Duration,
     /// How long sending a response may go without progress (a client
     /// that stops reading) before the connection is closed; also bounds
     /// sending the last bytes of a closing connection. Default 30 s.
@@ -181,6 +190,7 @@ impl Default for Limits {
             max_headers: 100,
             max_header_size: 16 * 1024,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
         }

@@ -943,3 +943,48 @@ async fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_is_answered_408_after_the_body_read_timeout() {
+    bounded(async {
+        let timeout = Duration::from_millis(300);
+        let server = TestServer::start(echo_app(1024).settings(settings(Limits {
+            body_read_timeout: timeout,
+            // Far longer than the test: only the body timeout may end it.
+            header_read_timeout: Duration::from_secs(600),
+            ..Limits::default()
+        })))
+        .await;
+        let mut client = server.connect().await;
+        let started = Instant::now();
+        client
+            .send(
+                b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n\
+                  Content-Length: 100\r\n\r\n0123456789",
+            )
+            .await;
+        let response = client.read_response().await;
+        assert_eq!(response.status, 408, "{}", response.text());
+        assert!(
+            response.text().contains("limits.body_read_timeout"),
+            "{}",
+            response.text()
+        );
+        assert_eq!(response.header("connection"), Some("close"));
+        client.closed_within(STEP_LIMIT).await;
+        let elapsed = started.elapsed();
+        assert!(elapsed >= timeout, "answered after only {elapsed:?}");
+
+        // The server goes on.
+        let mut client = server.connect().await;
+        client
+            .send(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello")
+            .await;
+        let response = client.read_response().await;
+        assert_eq!(
+            (response.status, response.text().as_str()),
+            (200, "got 5 bytes")
+        );
+    })
+    .await;
+}

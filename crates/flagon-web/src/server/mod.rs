@@ -4,7 +4,10 @@
 //! the responses of pipelined requests sent together ([`coalesce`]).
 
 mod coalesce;
+mod incoming;
 mod stall;
+
+pub(crate) use incoming::IncomingBody;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -130,6 +133,7 @@ impl AppService {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), Error> {
         let limits = self.settings().limits.clone();
+        let body_read_timeout = limits.body_read_timeout;
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -177,10 +181,11 @@ impl AppService {
                 move |mut request: http::Request<hyper::body::Incoming>| {
                     seen.store(true, Ordering::Relaxed);
                     request.extensions_mut().insert(ClientAddr(peer));
+                    let request = request.map(|incoming| {
+                        Body::from_incoming(IncomingBody::new(incoming, body_read_timeout, None))
+                    });
                     let service = service.clone();
-                    async move {
-                        Ok::<_, Infallible>(service.handle(request.map(Body::from_incoming)).await)
-                    }
+                    async move { Ok::<_, Infallible>(service.handle(request).await) }
                 },
             );
             let builder = builder.clone();
