@@ -160,7 +160,10 @@ pub struct Limits {
     /// Largest request head (request line and headers), in bytes (431 beyond). Default 16 KiB.
     pub max_header_size: usize,
     /// How long a client may take to send its request head; also how long
-    /// an idle HTTP/1.1 keep-alive connection stays open. Default 10 s.
+    /// an idle HTTP/1.1 keep-alive connection stays open. A connection's
+    /// first request must be in within it from the connection's start,
+    /// body included (time the app takes before reading the body does not
+    /// count). Default 10 s.
     #[serde(with = "duration")]
     pub header_read_timeout: Duration,
     /// How long a request body may go without the client sending any of

@@ -988,3 +988,64 @@ async fn a_stalled_body_is_answered_408_after_the_body_read_timeout() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_request_whose_body_trickles_is_cut_off_at_the_deadline() {
+    bounded(async {
+        let deadline = Duration::from_secs(1);
+        let server = TestServer::start(echo_app(1024).settings(settings(Limits {
+            header_read_timeout: deadline,
+            // Each byte comes well within the body read timeout.
+            body_read_timeout: Duration::from_secs(600),
+            ..Limits::default()
+        })))
+        .await;
+        let stream = step("connect", TcpStream::connect(server.addr))
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let (mut reader, mut writer) = stream.into_split();
+        // The head at once, then the body a byte at a time: 100 bytes
+        // would take 25 s.
+        let trickle = tokio::spawn(async move {
+            writer
+                .write_all(
+                    b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n\
+                      Content-Length: 100\r\n\r\n",
+                )
+                .await?;
+            for _ in 0..100 {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                writer.write_all(b"x").await?;
+            }
+            Ok::<_, std::io::Error>(())
+        });
+        let mut received = Vec::new();
+        let closed = tokio::time::timeout(STEP_LIMIT, async {
+            let mut chunk = [0u8; 1024];
+            loop {
+                match reader.read(&mut chunk).await {
+                    Ok(0) => break,
+                    Ok(n) => received.extend_from_slice(&chunk[..n]),
+                    Err(err) if is_reset(&err) => break,
+                    Err(err) => panic!("reading failed: {err}"),
+                }
+            }
+        })
+        .await;
+        let elapsed = started.elapsed();
+        trickle.abort();
+        assert!(
+            closed.is_ok(),
+            "the connection was still open after {STEP_LIMIT:?}"
+        );
+        // A 408 (a reset may also swallow it: the client is still sending).
+        let text = String::from_utf8_lossy(&received);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "{text}"
+        );
+        assert!(elapsed >= deadline, "cut off after only {elapsed:?}");
+    })
+    .await;
+}

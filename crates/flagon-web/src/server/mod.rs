@@ -174,15 +174,23 @@ impl AppService {
                 () = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
+            // The first request must be in, body included, by then.
+            let first_deadline =
+                tokio::time::Instant::now().checked_add(limits.header_read_timeout);
             let service = self.clone();
             let started = Arc::new(AtomicBool::new(false));
             let seen = started.clone();
             let hyper_service = hyper::service::service_fn(
                 move |mut request: http::Request<hyper::body::Incoming>| {
-                    seen.store(true, Ordering::Relaxed);
+                    let first = !seen.swap(true, Ordering::Relaxed);
+                    // What is left of the first-request deadline binds the
+                    // reading of its body.
+                    let budget = first_deadline.filter(|_| first).map(|deadline| {
+                        deadline.saturating_duration_since(tokio::time::Instant::now())
+                    });
                     request.extensions_mut().insert(ClientAddr(peer));
                     let request = request.map(|incoming| {
-                        Body::from_incoming(IncomingBody::new(incoming, body_read_timeout, None))
+                        Body::from_incoming(IncomingBody::new(incoming, body_read_timeout, budget))
                     });
                     let service = service.clone();
                     async move { Ok::<_, Infallible>(service.handle(request).await) }
@@ -217,7 +225,11 @@ impl AppService {
 
 /// Drives one connection. Before its first request is complete the client
 /// gets `timeout` in all (hyper's own timeout covers later request heads),
-/// so a client that trickles its first bytes cannot hold the connection.
+/// so a client that trickles its first bytes cannot hold the connection:
+/// a connection with no request head by then is dropped here, and the
+/// first request's body fails to read past it ([`IncomingBody`], which
+/// counts only the time spent waiting on the client, so that a handler
+/// that reads the body late is not held against it).
 async fn serve_connection<C, E>(
     connection: C,
     started: Arc<AtomicBool>,
