@@ -1049,3 +1049,49 @@ async fn a_first_request_whose_body_trickles_is_cut_off_at_the_deadline() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_over_the_cap_is_answered_503() {
+    bounded(async {
+        let server = TestServer::start(hello_app(Limits {
+            max_connections: 2,
+            ..Limits::default()
+        }))
+        .await;
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let mut client = server.connect().await;
+            client.send(get_request("/").as_bytes()).await;
+            assert_eq!(client.read_response().await.status, 200);
+            held.push(client);
+        }
+
+        let mut refused = server.connect().await;
+        refused.send(get_request("/").as_bytes()).await;
+        let response = refused.read_response().await;
+        assert_eq!(response.status, 503, "{}", response.text());
+        assert_eq!(response.header("connection"), Some("close"));
+        refused.closed_within(STEP_LIMIT).await;
+        // The connections held are still served.
+        held[0].send(get_request("/other").as_bytes()).await;
+        assert_eq!(held[0].read_response().await.text(), "other");
+
+        // Once one closes, a new connection is served.
+        drop(held.pop());
+        step("a connection served after one closed", async {
+            loop {
+                let mut client = server.connect().await;
+                client.send(get_request("/").as_bytes()).await;
+                let response = client.read_response().await;
+                if response.status == 200 {
+                    break;
+                }
+                // The server has not seen the close yet.
+                assert_eq!(response.status, 503);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+    })
+    .await;
+}

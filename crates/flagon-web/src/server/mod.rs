@@ -1,8 +1,11 @@
 //! The HTTP server: hyper 1 with HTTP/1.1 and HTTP/2 (cleartext, by prior
-//! knowledge), keep-alive, limits on the request head, a header-read
-//! timeout, graceful shutdown on SIGINT/SIGTERM with a drain deadline, and
-//! the responses of pipelined requests sent together ([`coalesce`]).
+//! knowledge), keep-alive, limits on the request head, timeouts on reading
+//! the request head and body ([`incoming`]) and on writing the response,
+//! a cap on connections ([`cap`]), graceful shutdown on SIGINT/SIGTERM with
+//! a drain deadline, and the responses of pipelined requests sent together
+//! ([`coalesce`]).
 
+mod cap;
 mod coalesce;
 mod incoming;
 mod stall;
@@ -158,6 +161,7 @@ impl AppService {
         let graceful = GracefulShutdown::new();
         // Owns the connection tasks, so that none outlives the server.
         let mut connections = JoinSet::new();
+        let mut cap = cap::ConnectionCap::new(limits.max_connections);
         tokio::pin!(shutdown);
         loop {
             let (stream, peer) = tokio::select! {
@@ -172,6 +176,10 @@ impl AppService {
                     }
                 },
                 () = &mut shutdown => break,
+            };
+            let Some(place) = cap.admit() else {
+                cap.refuse(stream, peer, &mut connections);
+                continue;
             };
             let _ = stream.set_nodelay(true);
             // The first request must be in, body included, by then.
@@ -206,7 +214,10 @@ impl AppService {
                     .into_owned(),
             );
             let connection = coalesce::Coalesced::new(connection, outgoing);
-            connections.spawn(serve_connection(connection, started, timeout, peer));
+            connections.spawn(async move {
+                serve_connection(connection, started, timeout, peer).await;
+                drop(place);
+            });
         }
         drop(listener);
         tracing::info!(target: "flagon::server", "shutting down: waiting for requests in flight");
