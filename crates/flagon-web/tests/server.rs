@@ -1000,10 +1000,11 @@ async fn a_first_request_whose_body_trickles_is_cut_off_at_the_deadline() {
             ..Limits::default()
         })))
         .await;
+        // Before connecting: the server's clock starts when it accepts.
+        let started = Instant::now();
         let stream = step("connect", TcpStream::connect(server.addr))
             .await
             .unwrap();
-        let started = Instant::now();
         let (mut reader, mut writer) = stream.into_split();
         // The head at once, then the body a byte at a time: 100 bytes
         // would take 25 s.
