@@ -2,6 +2,7 @@
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::TryStream;
@@ -29,7 +30,7 @@ pub struct Body(Inner);
 enum Inner {
     Empty,
     Full(Option<Bytes>),
-    Incoming(hyper::body::Incoming),
+    Incoming(crate::server::IncomingBody),
     Boxed(UnsyncBoxBody<Bytes, BoxError>),
 }
 
@@ -82,14 +83,15 @@ impl Body {
         Body(Inner::Boxed(StreamBody::new(frames).boxed_unsync()))
     }
 
-    pub(crate) fn from_incoming(incoming: hyper::body::Incoming) -> Self {
+    pub(crate) fn from_incoming(incoming: crate::server::IncomingBody) -> Self {
         Body(Inner::Incoming(incoming))
     }
 
     /// Reads the whole body into memory, refusing more than `limit` bytes.
     ///
-    /// A body over the limit is an [`Error`] with status 413; a connection
-    /// that fails while sending is a 400.
+    /// A body over the limit is an [`Error`] with status 413; a client that
+    /// stops sending it ([`ReadTimeout`]) a 408; a connection that fails
+    /// while sending is a 400.
     pub async fn to_bytes(self, limit: usize) -> Result<Bytes, Error> {
         if let Inner::Full(bytes) = self.0 {
             let bytes = bytes.unwrap_or_default();
@@ -114,34 +116,135 @@ impl Body {
     }
 }
 
-/// The error a failed body read answers with: 413 for a body over a limit
-/// (this one, or a `RequestBodyLimitLayer`'s), 408 for a body that stopped
-/// arriving (a `RequestBodyTimeoutLayer`'s timeout), 400 otherwise.
+/// The error a failed read of a request body answers with: 408 when the
+/// client stopped sending it ([`ReadTimeout`], or a
+/// `RequestBodyTimeoutLayer`'s timeout), 413 for a body over a limit (the
+/// extractor's, or a `RequestBodyLimitLayer`'s), else 400.
 pub(crate) fn read_error(err: BoxError) -> Error {
-    if err.is::<http_body_util::LengthLimitError>() {
-        return Error::new(
+    if let Some(timeout) = ReadTimeout::find(&*err) {
+        return timeout.to_error();
+    }
+    let answer = if err.is::<http_body_util::LengthLimitError>() {
+        Some((
             http::StatusCode::PAYLOAD_TOO_LARGE,
             "The request body is larger than the limit.",
-        )
-        .with_header(
-            http::header::CONNECTION,
-            http::HeaderValue::from_static("close"),
-        )
-        .with_source(err);
-    }
-    if err.is::<tower_http::timeout::TimeoutError>() {
-        return Error::new(
+        ))
+    } else if err.is::<tower_http::timeout::TimeoutError>() {
+        Some((
             http::StatusCode::REQUEST_TIMEOUT,
             "The request body did not arrive in time.",
-        )
-        .with_header(
-            http::header::CONNECTION,
-            http::HeaderValue::from_static("close"),
-        )
-        .with_source(err);
+        ))
+    } else {
+        None
+    };
+    if let Some((status, message)) = answer {
+        return Error::new(status, message)
+            .with_header(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            )
+            .with_source(err);
     }
     Error::bad_request(format!("the request body could not be read: {err}"))
 }
+
+/// The error a request body read by Flagon's server fails with when the
+/// client stops sending it: it sent none of it for the
+/// `limits.body_read_timeout` setting, or (for the first request of a
+/// connection) the request was not in by `limits.header_read_timeout`.
+///
+/// The extractors that read the body (`String`, `Bytes`, `Form`, `Json`,
+/// `Multipart`) answer it with 408 Request Timeout and close the
+/// connection. Code reading a [`Body`] itself finds it in the error:
+///
+/// ```
+/// use flagon_web::body::ReadTimeout;
+/// use flagon_web::{Body, Error, StatusCode};
+/// use http_body_util::BodyExt;
+///
+/// async fn count_bytes(mut body: Body) -> Result<usize, Error> {
+///     let mut count = 0;
+///     while let Some(frame) = body.frame().await {
+///         match frame {
+///             Ok(frame) => count += frame.data_ref().map_or(0, |data| data.len()),
+///             Err(err) if err.is::<ReadTimeout>() => {
+///                 return Err(Error::new(StatusCode::REQUEST_TIMEOUT, err.to_string()))
+///             }
+///             Err(err) => return Err(Error::bad_request(err.to_string())),
+///         }
+///     }
+///     Ok(count)
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ReadTimeout {
+    /// The body read timeout that passed; `None` for the first-request
+    /// deadline.
+    waited: Option<Duration>,
+}
+
+impl ReadTimeout {
+    /// The client sent nothing for `waited` (`limits.body_read_timeout`).
+    pub(crate) fn body(waited: Duration) -> Self {
+        ReadTimeout {
+            waited: Some(waited),
+        }
+    }
+
+    /// The connection's first request was not in within
+    /// `limits.header_read_timeout`.
+    pub(crate) fn first_request() -> Self {
+        ReadTimeout { waited: None }
+    }
+
+    /// The `ReadTimeout` among `err` and its causes, if there is one.
+    pub(crate) fn find<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a ReadTimeout> {
+        let mut next = Some(err);
+        while let Some(err) = next {
+            if let Some(timeout) = err.downcast_ref::<ReadTimeout>() {
+                return Some(timeout);
+            }
+            // An `io::Error`'s `source` skips the error it wraps.
+            next = match err
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => err.source(),
+            };
+        }
+        None
+    }
+
+    /// The 408 it answers with; the connection is closed, since the rest
+    /// of the body is still on its way.
+    pub(crate) fn to_error(&self) -> Error {
+        Error::new(
+            http::StatusCode::REQUEST_TIMEOUT,
+            format!("The request was not received in time: {self}."),
+        )
+        .with_header(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        )
+    }
+}
+
+impl std::fmt::Display for ReadTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.waited {
+            Some(waited) => write!(
+                f,
+                "the client sent none of the request body for {waited:?} (limits.body_read_timeout)"
+            ),
+            None => f.write_str(
+                "the client did not send its first request in full within limits.header_read_timeout",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReadTimeout {}
 
 impl Default for Body {
     fn default() -> Self {
@@ -192,9 +295,7 @@ impl http_body::Body for Body {
         match &mut self.get_mut().0 {
             Inner::Empty => Poll::Ready(None),
             Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Inner::Incoming(incoming) => Pin::new(incoming)
-                .poll_frame(cx)
-                .map_err(|err| Box::new(err) as BoxError),
+            Inner::Incoming(incoming) => Pin::new(incoming).poll_frame(cx),
             Inner::Boxed(boxed) => Pin::new(boxed).poll_frame(cx),
         }
     }
@@ -223,6 +324,7 @@ impl http_body::Body for Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::response::IntoResponse;
 
     #[tokio::test]
     async fn full_body_reads_back() {
@@ -237,5 +339,36 @@ mod tests {
         let stream = futures_util::stream::iter(vec![Ok::<_, std::io::Error>("abc"), Ok("def")]);
         let err = Body::from_stream(stream).to_bytes(4).await.unwrap_err();
         assert_eq!(err.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[tokio::test]
+    async fn a_read_timeout_is_408_however_it_is_wrapped() {
+        let timeout = || ReadTimeout::body(Duration::from_millis(300));
+        let chunks = futures_util::stream::iter(vec![
+            Ok::<_, BoxError>(Bytes::from_static(b"abc")),
+            Err(Box::new(timeout()) as BoxError),
+        ]);
+        let err = Body::from_stream(chunks).to_bytes(100).await.unwrap_err();
+        assert_eq!(err.status(), http::StatusCode::REQUEST_TIMEOUT);
+        assert!(
+            err.message().contains("limits.body_read_timeout"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(
+            err.into_response().headers()[http::header::CONNECTION],
+            "close"
+        );
+
+        let in_io = std::io::Error::other(timeout());
+        assert!(ReadTimeout::find(&in_io).is_some());
+        let in_multer = multer::Error::StreamReadFailed(Box::new(std::io::Error::other(timeout())));
+        assert!(ReadTimeout::find(&in_multer).is_some());
+        assert!(ReadTimeout::find(&std::io::Error::other("reset")).is_none());
+
+        let chunks =
+            futures_util::stream::iter(vec![Err::<Bytes, _>(std::io::Error::other("reset"))]);
+        let err = Body::from_stream(chunks).to_bytes(100).await.unwrap_err();
+        assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
     }
 }

@@ -77,7 +77,7 @@ pub use http::{self, header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 pub use keys::Keys;
 pub use response::{redirect, Html, IntoResponse, Redirect, Response, Stream};
 pub use routing::{any_of, delete, get, head, options, patch, post, put, MethodRouter};
-pub use server::shutdown_signal;
+pub use server::{shutdown_signal, ClientAddr};
 pub use service::AppService;
 pub use session::{CookieStore, MemoryStore, Session, SessionStore};
 pub use settings::Settings;

@@ -87,7 +87,9 @@ pub struct Settings {
     /// Older secret keys still accepted when reading cookies, so a key can
     /// be rotated without logging everybody out.
     pub secret_key_fallbacks: Vec<Secret>,
-    /// The address `serve` binds when given none.
+    /// The address [`crate::App::run`] and the `runserver` command serve
+    /// on (`App::serve(addr)` serves on the one it is given). Default
+    /// `127.0.0.1:8000`.
     pub addr: String,
     /// Host names the app answers (`.example.com` also matches subdomains,
     /// `*` matches all). Other `Host` headers get a 400.
@@ -157,10 +159,31 @@ pub struct Limits {
     pub max_headers: usize,
     /// Largest request head (request line and headers), in bytes (431 beyond). Default 16 KiB.
     pub max_header_size: usize,
+    /// Most connections served at once; one more is answered 503 and
+    /// closed (and a warning logged) rather than left waiting. At least 1.
+    /// Default 10 000.
+    pub max_connections: usize,
     /// How long a client may take to send its request head; also how long
-    /// an idle HTTP/1.1 keep-alive connection stays open. Default 10 s.
+    /// an idle HTTP/1.1 keep-alive connection stays open. A connection's
+    /// first request must be in within it from the connection's start,
+    /// body included (time the app takes before reading the body does not
+    /// count). Default 10 s.
     #[serde(with = "duration")]
     pub header_read_timeout: Duration,
+    /// How long a request body may go without the client sending any of
+    /// it while the app reads it (a stalled upload). The read then fails,
+    /// the request is answered 408 and its connection closed. It bounds
+    /// each wait, not the whole body: a large upload over a slow link is
+    /// not cut off, its size is bounded by `max_body_size` and
+    /// `max_upload_size`, and the first request of a connection must be
+    /// read in full within `header_read_timeout`. Default 30 s.
+    #[serde(with = "duration")]
+    pub body_read_timeout: Duration,
+    /// How long sending a response may go without progress (a client
+    /// that stops reading) before the connection is closed; also bounds
+    /// sending the last bytes of a closing connection. Default 30 s.
+    #[serde(with = "duration")]
+    pub write_timeout: Duration,
     /// How long shutdown waits for requests in flight. Default 30 s.
     #[serde(with = "duration")]
     pub shutdown_timeout: Duration,
@@ -173,7 +196,10 @@ impl Default for Limits {
             max_upload_size: 64 * 1024 * 1024,
             max_headers: 100,
             max_header_size: 16 * 1024,
+            max_connections: 10_000,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
         }
     }
@@ -436,6 +462,21 @@ impl Settings {
 
     /// Fails on combinations that cannot work, naming the keys.
     pub fn check(&self) -> Result<(), Error> {
+        if self.limits.max_connections == 0 {
+            return Err(Error::internal(
+                "limits.max_connections = 0 would refuse every connection: set it to 1 or more (default 10000)",
+            ));
+        }
+        for (key, value) in [
+            ("body_read_timeout", self.limits.body_read_timeout),
+            ("write_timeout", self.limits.write_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(Error::internal(format!(
+                    "limits.{key} = 0 would fail every wait on a client: set it above 0 (default \"30s\")"
+                )));
+            }
+        }
         if self.session.same_site == SameSite::None && !self.session.secure {
             return Err(Error::internal(
                 "session.same_site = \"None\" needs session.secure = true: browsers refuse SameSite=None cookies without Secure",
@@ -687,6 +728,34 @@ mod tests {
         assert!(err.chain().join(" ").contains("session.secure"), "{err}");
         let secure = Settings::from_toml("[session]\nsame_site = 'None'\nsecure = true").unwrap();
         assert!(secure.check().is_ok());
+    }
+
+    #[test]
+    fn limits_that_cannot_work_are_named() {
+        let settings = Settings::from_toml("[limits]\nmax_connections = 0").unwrap();
+        let err = settings.check().unwrap_err();
+        assert!(
+            err.chain().join(" ").contains("limits.max_connections"),
+            "{err:?}"
+        );
+        for key in ["body_read_timeout", "write_timeout"] {
+            let settings = Settings::from_toml(&format!("[limits]\n{key} = 0")).unwrap();
+            let err = settings.check().unwrap_err();
+            assert!(
+                err.chain().join(" ").contains(&format!("limits.{key}")),
+                "{err:?}"
+            );
+        }
+        let settings = Settings::from_sources(
+            Some("[limits]\nmax_connections = 2\nbody_read_timeout = '5s'\nwrite_timeout = 1"),
+            Path::new("flagon.toml"),
+            env(&[("FLAGON_LIMITS__WRITE_TIMEOUT", "2")]),
+        )
+        .unwrap();
+        settings.check().unwrap();
+        assert_eq!(settings.limits.max_connections, 2);
+        assert_eq!(settings.limits.body_read_timeout, Duration::from_secs(5));
+        assert_eq!(settings.limits.write_timeout, Duration::from_secs(2));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use flagon_web::settings::Limits;
-use flagon_web::{get, post, App, AppService, Error, Settings};
+use flagon_web::{get, post, App, AppService, ClientAddr, Error, Extension, Settings};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -780,6 +780,319 @@ async fn an_unknown_host_is_400() {
             .await;
         let response = client.read_response().await;
         assert_eq!((response.status, response.text().as_str()), (200, "hello"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_see_the_client_address() {
+    bounded(async {
+        let app = hello_app(Limits::default()).route(
+            "/whoami",
+            get(|Extension(ClientAddr(addr)): Extension<ClientAddr>| async move {
+                addr.to_string()
+            }),
+        );
+        let server = TestServer::start(app).await;
+        let mut client = server.connect().await;
+        let local = client.stream.local_addr().unwrap();
+        for _ in 0..2 {
+            client.send(get_request("/whoami").as_bytes()).await;
+            let response = client.read_response().await;
+            assert_eq!(response.status, 200, "{}", response.text());
+            assert_eq!(response.text(), local.to_string());
+        }
+    })
+    .await;
+}
+
+/// The variable that turns [`serve_child_process`] into a server.
+const CHILD_ADDR_VAR: &str = "SERVER_TEST_CHILD_ADDR";
+
+/// Not a test by itself: the child process of
+/// `an_explicit_serve_address_wins_over_flagon_addr`, which runs this test
+/// binary again with [`CHILD_ADDR_VAR`] set; without it, it does nothing.
+#[test]
+fn serve_child_process() {
+    let Ok(addr) = std::env::var(CHILD_ADDR_VAR) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(hello_app(Limits::default()).serve(&addr))
+        .unwrap();
+}
+
+/// Kills the child process if the test fails half-way.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback address with a port that was free a moment ago.
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// A blocking `GET /` on a connection of its own.
+fn blocking_get(addr: SocketAddr) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, STEP_LIMIT)?;
+    stream.set_read_timeout(Some(STEP_LIMIT))?;
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+#[test]
+fn an_explicit_serve_address_wins_over_flagon_addr() {
+    let explicit = free_addr();
+    let from_env = free_addr();
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["serve_child_process", "--exact", "--nocapture"])
+        .env(CHILD_ADDR_VAR, explicit.to_string())
+        .env("FLAGON_ADDR", from_env.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test binary runs again");
+    let mut child = ChildGuard(child);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let response = loop {
+        match blocking_get(explicit) {
+            Ok(response) => break response,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(err) => panic!("nothing answered on the address given to serve: {err}"),
+        }
+    };
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        blocking_get(from_env).is_err(),
+        "the server also answered on FLAGON_ADDR"
+    );
+
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let mut printed = String::new();
+    if let Some(mut stderr) = child.0.stderr.take() {
+        use std::io::Read;
+        stderr.read_to_string(&mut printed).unwrap();
+    }
+    assert!(
+        printed.contains(&format!("FLAGON_ADDR={from_env} is ignored")),
+        "no warning about the ignored FLAGON_ADDR in {printed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
+    bounded(async {
+        const BIG: usize = 32 * 1024 * 1024;
+        let timeout = Duration::from_millis(300);
+        let app = App::new()
+            .settings(settings(Limits {
+                write_timeout: timeout,
+                // Far longer than the test: an idle keep-alive connection
+                // must not be what closes it.
+                header_read_timeout: Duration::from_secs(600),
+                ..Limits::default()
+            }))
+            .route("/big", get(|| async { vec![b'x'; BIG] }));
+        let server = TestServer::start(app).await;
+        // A small receive window, so that the sockets fill up soon.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = step("connect", socket.connect(server.addr)).await.unwrap();
+        let mut client = Client {
+            stream,
+            buf: Vec::new(),
+        };
+        client.send(get_request("/big").as_bytes()).await;
+        // Read nothing for a while: the server gives up on the response.
+        tokio::time::sleep(timeout * 4).await;
+        let received = client.closed_within(STEP_LIMIT).await;
+        assert!(
+            received.starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&received[..received.len().min(200)])
+        );
+        assert!(
+            received.len() < BIG,
+            "the whole response arrived ({} bytes): the connection was not dropped",
+            received.len()
+        );
+
+        // The server goes on.
+        let mut client = server.connect().await;
+        client.send(get_request("/big").as_bytes()).await;
+        let response = client.read_response().await;
+        assert_eq!((response.status, response.body.len()), (200, BIG));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_is_answered_408_after_the_body_read_timeout() {
+    bounded(async {
+        let timeout = Duration::from_millis(300);
+        let server = TestServer::start(echo_app(1024).settings(settings(Limits {
+            body_read_timeout: timeout,
+            // Far longer than the test: only the body timeout may end it.
+            header_read_timeout: Duration::from_secs(600),
+            ..Limits::default()
+        })))
+        .await;
+        let mut client = server.connect().await;
+        let started = Instant::now();
+        client
+            .send(
+                b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n\
+                  Content-Length: 100\r\n\r\n0123456789",
+            )
+            .await;
+        let response = client.read_response().await;
+        assert_eq!(response.status, 408, "{}", response.text());
+        assert!(
+            response.text().contains("limits.body_read_timeout"),
+            "{}",
+            response.text()
+        );
+        assert_eq!(response.header("connection"), Some("close"));
+        client.closed_within(STEP_LIMIT).await;
+        let elapsed = started.elapsed();
+        assert!(elapsed >= timeout, "answered after only {elapsed:?}");
+
+        // The server goes on.
+        let mut client = server.connect().await;
+        client
+            .send(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello")
+            .await;
+        let response = client.read_response().await;
+        assert_eq!(
+            (response.status, response.text().as_str()),
+            (200, "got 5 bytes")
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_request_whose_body_trickles_is_cut_off_at_the_deadline() {
+    bounded(async {
+        let deadline = Duration::from_secs(1);
+        let server = TestServer::start(echo_app(1024).settings(settings(Limits {
+            header_read_timeout: deadline,
+            // Each byte comes well within the body read timeout.
+            body_read_timeout: Duration::from_secs(600),
+            ..Limits::default()
+        })))
+        .await;
+        // Before connecting: the server's clock starts when it accepts.
+        let started = Instant::now();
+        let stream = step("connect", TcpStream::connect(server.addr))
+            .await
+            .unwrap();
+        let (mut reader, mut writer) = stream.into_split();
+        // The head at once, then the body a byte at a time: 100 bytes
+        // would take 25 s.
+        let trickle = tokio::spawn(async move {
+            writer
+                .write_all(
+                    b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n\
+                      Content-Length: 100\r\n\r\n",
+                )
+                .await?;
+            for _ in 0..100 {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                writer.write_all(b"x").await?;
+            }
+            Ok::<_, std::io::Error>(())
+        });
+        let mut received = Vec::new();
+        let closed = tokio::time::timeout(STEP_LIMIT, async {
+            let mut chunk = [0u8; 1024];
+            loop {
+                match reader.read(&mut chunk).await {
+                    Ok(0) => break,
+                    Ok(n) => received.extend_from_slice(&chunk[..n]),
+                    Err(err) if is_reset(&err) => break,
+                    Err(err) => panic!("reading failed: {err}"),
+                }
+            }
+        })
+        .await;
+        let elapsed = started.elapsed();
+        trickle.abort();
+        assert!(
+            closed.is_ok(),
+            "the connection was still open after {STEP_LIMIT:?}"
+        );
+        // A 408 (a reset may also swallow it: the client is still sending).
+        let text = String::from_utf8_lossy(&received);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "{text}"
+        );
+        assert!(elapsed >= deadline, "cut off after only {elapsed:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_over_the_cap_is_answered_503() {
+    bounded(async {
+        let server = TestServer::start(hello_app(Limits {
+            max_connections: 2,
+            ..Limits::default()
+        }))
+        .await;
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let mut client = server.connect().await;
+            client.send(get_request("/").as_bytes()).await;
+            assert_eq!(client.read_response().await.status, 200);
+            held.push(client);
+        }
+
+        let mut refused = server.connect().await;
+        refused.send(get_request("/").as_bytes()).await;
+        let response = refused.read_response().await;
+        assert_eq!(response.status, 503, "{}", response.text());
+        assert_eq!(response.header("connection"), Some("close"));
+        refused.closed_within(STEP_LIMIT).await;
+        // The connections held are still served.
+        held[0].send(get_request("/other").as_bytes()).await;
+        assert_eq!(held[0].read_response().await.text(), "other");
+
+        // Once one closes, a new connection is served.
+        drop(held.pop());
+        step("a connection served after one closed", async {
+            loop {
+                let mut client = server.connect().await;
+                client.send(get_request("/").as_bytes()).await;
+                let response = client.read_response().await;
+                if response.status == 200 {
+                    break;
+                }
+                // The server has not seen the close yet.
+                assert_eq!(response.status, 503);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
     })
     .await;
 }

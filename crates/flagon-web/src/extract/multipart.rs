@@ -153,6 +153,40 @@ fn multipart_error(err: multer::Error, limit: usize) -> Error {
         multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
             Error::payload_too_large(limit)
         }
-        other => Error::bad_request(format!("malformed multipart body: {other}")),
+        other => match crate::body::ReadTimeout::find(&other) {
+            Some(timeout) => timeout.to_error(),
+            None => Error::bad_request(format!("malformed multipart body: {other}")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::{Body, ReadTimeout};
+    use crate::error::BoxError;
+
+    #[tokio::test]
+    async fn a_stalled_upload_is_408() {
+        let chunks = futures_util::stream::iter(vec![
+            Ok::<_, BoxError>(Bytes::from_static(
+                b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nsome",
+            )),
+            Err(Box::new(ReadTimeout::body(std::time::Duration::from_secs(30))) as BoxError),
+        ]);
+        let request = http::Request::post("/")
+            .header(
+                http::header::CONTENT_TYPE,
+                "multipart/form-data; boundary=b",
+            )
+            .body(Body::from_stream(chunks))
+            .unwrap();
+        let mut form = Multipart::from_request(request).await.unwrap();
+        let err = match form.next_field().await {
+            Ok(Some(field)) => field.bytes().await.unwrap_err(),
+            Ok(None) => panic!("no field"),
+            Err(err) => err,
+        };
+        assert_eq!(err.status(), http::StatusCode::REQUEST_TIMEOUT, "{err}");
     }
 }

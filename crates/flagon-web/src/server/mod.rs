@@ -1,9 +1,16 @@
 //! The HTTP server: hyper 1 with HTTP/1.1 and HTTP/2 (cleartext, by prior
-//! knowledge), keep-alive, limits on the request head, a header-read
-//! timeout, graceful shutdown on SIGINT/SIGTERM with a drain deadline, and
-//! the responses of pipelined requests sent together ([`coalesce`]).
+//! knowledge), keep-alive, limits on the request head, timeouts on reading
+//! the request head and body ([`incoming`]) and on writing the response,
+//! a cap on connections ([`cap`]), graceful shutdown on SIGINT/SIGTERM with
+//! a drain deadline, and the responses of pipelined requests sent together
+//! ([`coalesce`]).
 
+mod cap;
 mod coalesce;
+mod incoming;
+mod stall;
+
+pub(crate) use incoming::IncomingBody;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -26,20 +33,75 @@ use crate::service::AppService;
 /// may take before the connection is closed.
 const HTTP2_KEEP_ALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The address of the client at the other end of the connection, in the
+/// extensions of every request Flagon's server reads ([`App::serve`],
+/// [`App::run`], [`AppService::serve_listener`]).
+///
+/// Behind a reverse proxy it is the proxy's address. Requests that did not
+/// come through the server (the [`crate::testing::TestClient`], an app
+/// called as a tower `Service`) carry none.
+///
+/// ```
+/// use flagon_web::{get, App, ClientAddr, Extension};
+///
+/// async fn whoami(Extension(ClientAddr(addr)): Extension<ClientAddr>) -> String {
+///     format!("you are {}", addr.ip())
+/// }
+///
+/// let app = App::new().route("/whoami", get(whoami));
+/// # let _ = app;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
 impl App {
     /// Builds the app and serves it on `addr` until SIGINT or SIGTERM.
     ///
-    /// `FLAGON_ADDR`, when set, wins over `addr`, so any app can be moved
-    /// without a rebuild (`FLAGON_ADDR=127.0.0.1:9000 cargo run`).
-    /// Outside debug mode, starting without a secret key is refused.
+    /// The address given here is the one served on: `FLAGON_ADDR` and the
+    /// `addr` setting do not move it (a warning says so when `FLAGON_ADDR`
+    /// is set to another address). To let the settings choose, use
+    /// [`App::run`]. Outside debug mode, starting without a secret key is
+    /// refused.
+    ///
+    /// ```no_run
+    /// # async fn start() -> flagon_web::Result<()> {
+    /// use flagon_web::{get, App};
+    ///
+    /// App::new()
+    ///     .route("/", get(|| async { "hello" }))
+    ///     .serve("127.0.0.1:8000")
+    ///     .await
+    /// # }
+    /// ```
     pub async fn serve(self, addr: &str) -> Result<(), Error> {
         let service = self.build()?;
-        let addr = std::env::var("FLAGON_ADDR").unwrap_or_else(|_| addr.to_owned());
-        service.serve(&addr).await
+        if let Some(ignored) = std::env::var_os("FLAGON_ADDR") {
+            if ignored != addr {
+                let ignored = ignored.to_string_lossy();
+                let message = format!(
+                    "FLAGON_ADDR={ignored} is ignored: serve(\"{addr}\") was given an address; \
+                     use App::run() to serve on the `addr` setting, which FLAGON_ADDR overrides"
+                );
+                tracing::warn!(target: "flagon::server", "{message}");
+                eprintln!("warning: {message}");
+            }
+        }
+        service.serve(addr).await
     }
 
-    /// Builds the app and serves it on the `addr` setting (`flagon.toml` or
-    /// `FLAGON_ADDR`, default `127.0.0.1:8000`).
+    /// Builds the app and serves it on the `addr` setting until SIGINT or
+    /// SIGTERM: `FLAGON_ADDR` when set, else `addr` in `flagon.toml`, else
+    /// `127.0.0.1:8000`; so an app can be moved without a rebuild
+    /// (`FLAGON_ADDR=127.0.0.1:9000 cargo run`). Settings given with
+    /// [`App::settings`] are used as they are (their `addr` included).
+    ///
+    /// ```no_run
+    /// # async fn start() -> flagon_web::Result<()> {
+    /// use flagon_web::{get, App};
+    ///
+    /// App::new().route("/", get(|| async { "hello" })).run().await
+    /// # }
+    /// ```
     pub async fn run(self) -> Result<(), Error> {
         let service = self.build()?;
         let addr = service.settings().addr.clone();
@@ -74,6 +136,7 @@ impl AppService {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), Error> {
         let limits = self.settings().limits.clone();
+        let body_read_timeout = limits.body_read_timeout;
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -98,6 +161,7 @@ impl AppService {
         let graceful = GracefulShutdown::new();
         // Owns the connection tasks, so that none outlives the server.
         let mut connections = JoinSet::new();
+        let mut cap = cap::ConnectionCap::new(limits.max_connections);
         tokio::pin!(shutdown);
         loop {
             let (stream, peer) = tokio::select! {
@@ -113,29 +177,47 @@ impl AppService {
                 },
                 () = &mut shutdown => break,
             };
+            let Some(place) = cap.admit() else {
+                cap.refuse(stream, peer, &mut connections);
+                continue;
+            };
             let _ = stream.set_nodelay(true);
+            // The first request must be in, body included, by then.
+            let first_deadline =
+                tokio::time::Instant::now().checked_add(limits.header_read_timeout);
             let service = self.clone();
             let started = Arc::new(AtomicBool::new(false));
             let seen = started.clone();
-            let hyper_service =
-                hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                    seen.store(true, Ordering::Relaxed);
+            let hyper_service = hyper::service::service_fn(
+                move |mut request: http::Request<hyper::body::Incoming>| {
+                    let first = !seen.swap(true, Ordering::Relaxed);
+                    // What is left of the first-request deadline binds the
+                    // reading of its body.
+                    let budget = first_deadline.filter(|_| first).map(|deadline| {
+                        deadline.saturating_duration_since(tokio::time::Instant::now())
+                    });
+                    request.extensions_mut().insert(ClientAddr(peer));
+                    let request = request.map(|incoming| {
+                        Body::from_incoming(IncomingBody::new(incoming, body_read_timeout, budget))
+                    });
                     let service = service.clone();
-                    async move {
-                        Ok::<_, Infallible>(service.handle(request.map(Body::from_incoming)).await)
-                    }
-                });
+                    async move { Ok::<_, Infallible>(service.handle(request).await) }
+                },
+            );
             let builder = builder.clone();
             let timeout = limits.header_read_timeout;
             let (reader, writer) = stream.into_split();
-            let (io, outgoing) = coalesce::coalescing(reader, writer);
+            let (io, outgoing) = coalesce::coalescing(reader, writer, limits.write_timeout);
             let connection = graceful.watch(
                 builder
                     .serve_connection_with_upgrades(TokioIo::new(io), hyper_service)
                     .into_owned(),
             );
             let connection = coalesce::Coalesced::new(connection, outgoing);
-            connections.spawn(serve_connection(connection, started, timeout, peer));
+            connections.spawn(async move {
+                serve_connection(connection, started, timeout, peer).await;
+                drop(place);
+            });
         }
         drop(listener);
         tracing::info!(target: "flagon::server", "shutting down: waiting for requests in flight");
@@ -154,7 +236,11 @@ impl AppService {
 
 /// Drives one connection. Before its first request is complete the client
 /// gets `timeout` in all (hyper's own timeout covers later request heads),
-/// so a client that trickles its first bytes cannot hold the connection.
+/// so a client that trickles its first bytes cannot hold the connection:
+/// a connection with no request head by then is dropped here, and the
+/// first request's body fails to read past it ([`IncomingBody`], which
+/// counts only the time spent waiting on the client, so that a handler
+/// that reads the body late is not held against it).
 async fn serve_connection<C, E>(
     connection: C,
     started: Arc<AtomicBool>,
