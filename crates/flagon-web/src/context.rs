@@ -47,6 +47,8 @@ pub(crate) struct RequestScope {
     /// The host and port as the client sent them, lower-cased.
     pub(crate) host: crate::security::RequestHost,
     pub(crate) is_secure: bool,
+    /// The client's address (see [`RequestInfo::remote_addr`]).
+    pub(crate) remote_addr: Option<std::net::IpAddr>,
     /// Whether errors show their details: the app's `debug` setting, or
     /// for an app mounted in another, the outer app's.
     pub(crate) debug: bool,
@@ -267,6 +269,16 @@ impl RequestInfo {
     /// The host the request was sent to (without a port).
     pub fn host(&self) -> &str {
         self.context.host.host()
+    }
+
+    /// The client's IP address (Flask's `request.remote_addr`): the peer
+    /// of the connection, or behind a reverse proxy the address it passes
+    /// in the header named by the `security.client_ip_header` setting
+    /// (`X-Forwarded-For`, counted `security.trusted_proxies` from the
+    /// right). `None` when the request did not come through a socket (a
+    /// service called directly).
+    pub fn remote_addr(&self) -> Option<std::net::IpAddr> {
+        self.context.remote_addr
     }
 
     /// Whether the request came over HTTPS (as far as the settings let us

@@ -147,6 +147,48 @@ pub(crate) fn is_secure(parts: &Parts, settings: &SecuritySettings) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(value.trim()))
 }
 
+/// The client's address: from the trusted proxy header when one is
+/// configured (`security.client_ip_header`, the entry
+/// `security.trusted_proxies` from the right), else the peer's address.
+/// A configured header that is missing or malformed falls back to the
+/// peer (the proxy itself, when it did not add one).
+pub(crate) fn client_ip(
+    headers: &http::HeaderMap,
+    peer: Option<std::net::IpAddr>,
+    settings: &SecuritySettings,
+) -> Option<std::net::IpAddr> {
+    if settings.client_ip_header.is_empty() {
+        return peer;
+    }
+    let hops = settings.trusted_proxies.max(1);
+    let mut entries: Vec<&str> = Vec::new();
+    for value in headers.get_all(settings.client_ip_header.as_str()) {
+        let Ok(value) = value.to_str() else {
+            return peer;
+        };
+        entries.extend(value.split(',').map(str::trim));
+    }
+    let Some(index) = entries.len().checked_sub(hops) else {
+        return peer;
+    };
+    entries
+        .get(index)
+        .and_then(|entry| parse_ip(entry))
+        .or(peer)
+}
+
+/// An address as proxies write it: `1.2.3.4`, `1.2.3.4:5678`, `::1`,
+/// `[::1]:5678`.
+fn parse_ip(entry: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = entry.parse() {
+        return Some(ip);
+    }
+    entry
+        .parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|addr| addr.ip())
+}
+
 /// Adds the configured security headers the response does not set itself.
 #[cfg(test)]
 pub(crate) fn add_headers(
@@ -232,6 +274,45 @@ pub(crate) fn add_dynamic_headers(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_ip_comes_from_the_trusted_header_only_when_configured() {
+        let peer = Some("10.0.0.9".parse().unwrap());
+        let mut headers = http::HeaderMap::new();
+        headers.append("x-forwarded-for", "6.6.6.6, 1.2.3.4".parse().unwrap());
+        headers.append("x-forwarded-for", "5.6.7.8:443".parse().unwrap());
+        let mut settings = SecuritySettings::default();
+        assert_eq!(
+            client_ip(&headers, peer, &settings),
+            peer,
+            "not configured: the peer"
+        );
+        settings.client_ip_header = "X-Forwarded-For".into();
+        assert_eq!(
+            client_ip(&headers, peer, &settings),
+            Some("5.6.7.8".parse().unwrap())
+        );
+        settings.trusted_proxies = 2;
+        assert_eq!(
+            client_ip(&headers, peer, &settings),
+            Some("1.2.3.4".parse().unwrap())
+        );
+        settings.trusted_proxies = 4;
+        assert_eq!(
+            client_ip(&headers, peer, &settings),
+            peer,
+            "fewer entries than proxies"
+        );
+        headers.insert("x-real-ip", "[::1]:80".parse().unwrap());
+        settings.client_ip_header = "X-Real-IP".into();
+        settings.trusted_proxies = 1;
+        assert_eq!(
+            client_ip(&headers, peer, &settings),
+            Some("::1".parse().unwrap())
+        );
+        headers.insert("x-real-ip", "not an address".parse().unwrap());
+        assert_eq!(client_ip(&headers, peer, &settings), peer);
+    }
 
     fn parts(host: &str) -> Parts {
         http::Request::builder()

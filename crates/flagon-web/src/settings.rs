@@ -327,6 +327,16 @@ pub struct SecuritySettings {
     /// Trust this header from a reverse proxy to mean HTTPS, as
     /// `X-Forwarded-Proto: https`. Empty (default) trusts nothing.
     pub secure_proxy_ssl_header: String,
+    /// The header a trusted reverse proxy puts the client's address in,
+    /// such as `X-Forwarded-For` or `X-Real-IP` (Werkzeug's `ProxyFix`).
+    /// Empty (default) trusts none: the client's address is the peer's.
+    /// Set it only behind a proxy that sets the header, or clients can
+    /// claim any address.
+    pub client_ip_header: String,
+    /// How many proxies in front of the app append to `client_ip_header`
+    /// (`ProxyFix`'s `x_for`): the address taken is this many from the
+    /// right of the comma-separated list. Default 1.
+    pub trusted_proxies: usize,
 }
 
 impl Default for SecuritySettings {
@@ -341,6 +351,8 @@ impl Default for SecuritySettings {
             hsts_preload: false,
             content_security_policy: String::new(),
             secure_proxy_ssl_header: String::new(),
+            client_ip_header: String::new(),
+            trusted_proxies: 1,
         }
     }
 }

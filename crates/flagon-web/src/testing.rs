@@ -43,6 +43,7 @@ pub struct TestClient {
     follow_redirects: bool,
     csrf: bool,
     host: String,
+    client_addr: std::net::SocketAddr,
 }
 
 impl std::fmt::Debug for TestClient {
@@ -84,6 +85,7 @@ impl TestClient {
             follow_redirects: false,
             csrf: false,
             host: "localhost".to_owned(),
+            client_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 50000)),
         }
     }
 
@@ -106,6 +108,14 @@ impl TestClient {
     /// The `Host` header to send (default `localhost`).
     pub fn host(mut self, host: &str) -> Self {
         self.host = host.to_owned();
+        self
+    }
+
+    /// The address requests come from, as the server would see it
+    /// (default `127.0.0.1:50000`): what `RequestInfo::remote_addr` and
+    /// [`crate::ClientAddr`] give handlers.
+    pub fn client_addr(mut self, addr: std::net::SocketAddr) -> Self {
+        self.client_addr = addr;
         self
     }
 
@@ -235,6 +245,9 @@ impl TestClient {
         *request.uri_mut() = path
             .parse()
             .map_err(|err| Error::internal(format!("TestClient: invalid path {path:?}: {err}")))?;
+        request
+            .extensions_mut()
+            .insert(crate::server::ClientAddr(self.client_addr));
         let request_headers = request.headers_mut();
         request_headers.insert(header::HOST, HeaderValue::from_str(&self.host)?);
         for (name, value) in headers {

@@ -378,3 +378,41 @@ async fn head_keeps_the_content_length_over_a_socket() {
     let _ = stop.send(());
     let _ = server.await;
 }
+
+#[tokio::test]
+async fn handlers_see_the_client_address_honouring_only_a_trusted_proxy_header() {
+    let whoami = || {
+        get(|info: RequestInfo| async move {
+            info.remote_addr()
+                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+        })
+    };
+    let direct = TestClient::new(App::new().settings(test_settings()).route("/", whoami()))
+        .client_addr("192.0.2.7:4321".parse().unwrap());
+    let spoofed = direct
+        .get("/")
+        .header("x-forwarded-for", "203.0.113.1")
+        .send()
+        .await;
+    assert_eq!(
+        spoofed.text(),
+        "192.0.2.7",
+        "no proxy is trusted by default"
+    );
+
+    let mut settings = test_settings();
+    settings.security.client_ip_header = "X-Forwarded-For".into();
+    let proxied = TestClient::new(App::new().settings(settings).route("/", whoami()))
+        .client_addr("10.0.0.2:80".parse().unwrap());
+    let response = proxied
+        .get("/")
+        .header("x-forwarded-for", "203.0.113.1, 198.51.100.4")
+        .send()
+        .await;
+    assert_eq!(response.text(), "198.51.100.4", "the entry the proxy added");
+    assert_eq!(
+        proxied.get("/").send().await.text(),
+        "10.0.0.2",
+        "no header: the peer"
+    );
+}

@@ -30,6 +30,7 @@ use super::finish::{catch_panics, complete};
 #[derive(Clone)]
 pub(super) struct Mounted {
     pub(super) is_secure: bool,
+    pub(super) remote_addr: Option<std::net::IpAddr>,
     pub(super) debug: bool,
     /// The outer app's validated host.
     pub(super) host: crate::security::RequestHost,
@@ -133,6 +134,7 @@ pub(super) async fn dispatch(shared: &AppShared, mut request: Request) -> Respon
             request.extensions_mut().remove::<RequestContext>();
             request.extensions_mut().insert(Mounted {
                 is_secure: context.is_secure,
+                remote_addr: context.remote_addr,
                 debug: context.debug,
                 host: context.host.clone(),
                 script_root: format!("{}{prefix}", context.script_root),

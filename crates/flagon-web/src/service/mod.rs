@@ -137,14 +137,20 @@ impl AppService {
             .await;
         }
         let started = Instant::now();
+        let client = pipeline::client_ip_of(
+            request.headers(),
+            request.extensions(),
+            &self.shared.settings,
+        );
         let method = request.method().clone();
         let uri = request.uri().clone();
         let response =
             crate::error::policy::scope(shared, pipeline::run(&self.shared, &self.inner, request))
                 .await;
+        let client = client.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
         tracing::info!(
             target: "flagon::request",
-            "{method} {} {} {:.1}ms",
+            "{client} {method} {} {} {:.1}ms",
             uri.path(),
             response.status().as_u16(),
             started.elapsed().as_secs_f64() * 1000.0

@@ -83,6 +83,10 @@ pub(super) async fn run(shared: &Arc<AppShared>, inner: &Endpoint, request: Requ
             || crate::security::is_secure(&parts, &settings.security),
             |outer| outer.is_secure,
         ),
+        remote_addr: match &mounted {
+            Some(outer) => outer.remote_addr,
+            None => client_ip_of(&parts.headers, &parts.extensions, settings),
+        },
         debug: mounted.as_ref().map_or(settings.debug, |outer| outer.debug),
         script_root: mounted.map(|outer| outer.script_root).unwrap_or_default(),
         wants_json: wants_json(&parts.headers),
@@ -112,6 +116,19 @@ pub(super) async fn run(shared: &Arc<AppShared>, inner: &Endpoint, request: Requ
     }
     seal(&mut response, &scope, is_head);
     response
+}
+
+/// The client's address for a request `shared`'s server received: the
+/// peer's, or what the trusted proxy header says.
+pub(super) fn client_ip_of(
+    headers: &http::HeaderMap,
+    extensions: &http::Extensions,
+    settings: &crate::settings::Settings,
+) -> Option<std::net::IpAddr> {
+    let peer = extensions
+        .get::<crate::server::ClientAddr>()
+        .map(|addr| addr.0.ip());
+    crate::security::client_ip(headers, peer, &settings.security)
 }
 
 /// Rewrites the request's URI into its normal form (see
