@@ -393,3 +393,63 @@ async fn templates_render_to_a_string_with_the_globals() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
 }
+
+/// Renders `name` with `value` and returns the content type and the body.
+async fn render_one(name: &'static str, source: &str, value: &'static str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), name, source);
+    let app = App::new().settings(settings(dir.path(), false)).route(
+        "/",
+        get(move || async move { render(name, context! { v => value }) }),
+    );
+    let response = TestClient::new(app).get("/").send().await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{name}: {}",
+        response.text()
+    );
+    let content_type = response
+        .header("content-type")
+        .unwrap_or_default()
+        .to_owned();
+    (content_type, response.text())
+}
+
+#[tokio::test]
+async fn the_content_type_and_the_escaping_come_from_the_same_extension() {
+    let script = "<script>alert(1)</script>";
+    let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;";
+    for (name, content_type, body) in [
+        ("page.HTML", "text/html; charset=utf-8", escaped),
+        ("page.html.j2", "text/html; charset=utf-8", escaped),
+        ("page.Htm.JINJA", "text/html; charset=utf-8", escaped),
+        ("page.svg", "image/svg+xml; charset=utf-8", escaped),
+        (
+            "page.xhtml",
+            "application/xhtml+xml; charset=utf-8",
+            escaped,
+        ),
+        ("page.xml", "application/xml; charset=utf-8", escaped),
+        ("noext", "text/plain; charset=utf-8", script),
+        ("page.j2", "text/plain; charset=utf-8", script),
+        ("page.jinja", "text/plain; charset=utf-8", script),
+        ("notes.md", "text/plain; charset=utf-8", script),
+        ("page.unknown", "text/plain; charset=utf-8", script),
+    ] {
+        let rendered = render_one(name, "{{ v }}", script).await;
+        assert_eq!(
+            rendered,
+            (content_type.to_owned(), body.to_owned()),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn json_templates_escape_values_as_json() {
+    let rendered = render_one("data.json", "{\"v\": {{ v }}}", "</script>\"").await;
+    assert_eq!(rendered.0, "application/json");
+    let parsed: serde_json::Value = serde_json::from_str(&rendered.1).unwrap();
+    assert_eq!(parsed["v"], "</script>\"");
+}
