@@ -265,6 +265,22 @@ async fn app_service_url_for_builds_named_urls() {
 }
 
 #[tokio::test]
+async fn url_for_never_builds_a_protocol_relative_url_from_a_path_value() {
+    let app = App::new().route(
+        "/<path:p>",
+        get(|Path(p): Path<String>| async move { p }).name("page"),
+    );
+    let client = TestClient::new(app);
+    let url = client
+        .service()
+        .url_for("page", [("p", "/evil.com/x")])
+        .unwrap();
+    assert_eq!(url, "/%2Fevil.com/x");
+    // The built URL leads back to the same value.
+    assert_eq!(client.get(&url).send().await.text(), "/evil.com/x");
+}
+
+#[tokio::test]
 async fn url_for_in_templates_encodes_and_adds_query() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -479,6 +495,7 @@ async fn bad_patterns_are_refused_when_the_app_is_built() {
         ("/<nope:x>", "unknown converter `nope`"),
         ("/<a>/<a>", "appears twice"),
         ("/file-<id>", "exactly one"),
+        ("//<host>", "a single `/`"),
     ] {
         let err = App::new()
             .settings(test_settings())

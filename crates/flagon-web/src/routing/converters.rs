@@ -128,6 +128,10 @@ impl Converter for UuidConverter {
 }
 
 /// `path`: the rest of the path, slashes included (never empty).
+///
+/// When a URL is built, a value's leading `/` is written `%2F` (so
+/// `/<path:p>` with `p = "/evil.com/x"` gives `/%2Fevil.com/x`, not the
+/// protocol-relative `//evil.com/x`); the URL still matches the same value.
 #[derive(Debug, Clone, Copy)]
 pub struct PathConverter;
 

@@ -36,6 +36,12 @@ impl Pattern {
         let Some(rest) = source.strip_prefix('/') else {
             return Err(format!("route `{source}` must start with `/`"));
         };
+        if rest.starts_with('/') {
+            // Its URLs would start with `//`, which browsers read as a host.
+            return Err(format!(
+                "route `{source}` must start with a single `/` (a URL starting with `//` names another host)"
+            ));
+        }
         let mut segments = Vec::new();
         let mut names: Vec<Arc<str>> = Vec::new();
         for piece in rest.split('/') {
@@ -136,6 +142,8 @@ mod tests {
         let converters = ConverterRegistry::default();
         let err = Pattern::parse("post", &converters).unwrap_err();
         assert!(err.contains("must start with `/`"));
+        let err = Pattern::parse("//<p>", &converters).unwrap_err();
+        assert!(err.contains("a single `/`"), "{err}");
         let err = Pattern::parse("/file-<id>", &converters).unwrap_err();
         assert!(err.contains("exactly one"));
         let err = Pattern::parse("/<nope:id>", &converters).unwrap_err();
