@@ -157,9 +157,12 @@ pub(crate) struct ConverterRegistry {
 
 impl Default for ConverterRegistry {
     fn default() -> Self {
+        // One converter under both names, so routes using either have the
+        // same shape (patterns compare converters by identity).
+        let string: Arc<dyn Converter> = Arc::new(StrConverter);
         let builtins: [(&str, Arc<dyn Converter>); 7] = [
-            ("str", Arc::new(StrConverter)),
-            ("string", Arc::new(StrConverter)),
+            ("str", string.clone()),
+            ("string", string),
             ("int", Arc::new(IntConverter)),
             ("float", Arc::new(FloatConverter)),
             ("slug", Arc::new(SlugConverter)),
