@@ -36,6 +36,23 @@ pub const SETTINGS_FILE: &str = "flagon.toml";
 
 /// A secret string that never shows in `Debug` output, logs, or templates
 /// (`config` in a template shows it redacted).
+///
+/// ```
+/// use flagon_web::settings::Secret;
+///
+/// let key = Secret::new("hunter2");
+/// assert_eq!(key.expose(), "hunter2");
+/// assert_eq!(format!("{key:?}"), "\"********\"");
+/// assert_eq!(serde_json::to_string(&key).unwrap(), "\"********\"");
+/// ```
+///
+/// Ours rather than `secrecy::SecretString`, which on purpose does not
+/// implement `Serialize` (and behind its `SerializableSecret` marker would
+/// write the secret itself), while settings need a secret that serializes
+/// redacted for the templates' `config`, and `Clone`, `PartialEq` and
+/// `Default` for `Settings`. What it would add, zeroing the memory on drop,
+/// does not pay for a dependency here: the key also lives on, derived, in
+/// the app's signing keys.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
@@ -545,20 +562,39 @@ fn string_or_list<'de, D: serde::Deserializer<'de>>(
 }
 
 /// Durations written as seconds (`10`, `0.5`) or with a unit (`"500ms"`,
-/// `"10s"`, `"5m"`, `"2h"`, `"14d"`).
+/// `"10s"`, `"5m"`, `"2h"`, `"14d"`, `"1.5h"`).
+///
+/// Ours rather than `humantime`: `humantime::parse_duration` wants a unit on
+/// every number and takes no fractions, so the bare seconds (`10`, `0.5`)
+/// and `1.5s` that settings files already use would stop parsing. The text
+/// is read as an exact decimal with checked integer arithmetic, so a value
+/// too large for a `Duration` is an error, never a panic.
 mod duration {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+
+    /// Written as text with a unit (`"10s"`, `"500ms"`), so that an
+    /// environment variable such as `FLAGON_LIMITS__HEADER_READ_TIMEOUT=500ms`
+    /// is read as text too (it is converted to the default's type).
     pub(super) fn serialize<S: Serializer>(
         value: &Duration,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        if value.subsec_nanos() == 0 {
-            serializer.serialize_u64(value.as_secs())
+        serializer.serialize_str(&format(*value))
+    }
+
+    pub(super) fn format(value: Duration) -> String {
+        let (secs, nanos) = (value.as_secs(), value.subsec_nanos());
+        if nanos == 0 {
+            format!("{secs}s")
+        } else if nanos % 1_000_000 == 0 && secs < u64::MAX / 1000 {
+            format!("{}ms", secs * 1000 + u64::from(nanos / 1_000_000))
         } else {
-            serializer.serialize_f64(value.as_secs_f64())
+            let fraction = format!("{nanos:09}");
+            format!("{secs}.{}s", fraction.trim_end_matches('0'))
         }
     }
 
@@ -574,36 +610,57 @@ mod duration {
         }
         let invalid = |text: &str| {
             serde::de::Error::custom(format!(
-                "invalid duration {text:?}: use seconds (10, 0.5) or a number with ms, s, m, h or d"
+                "invalid duration {text:?}: use seconds (10, 0.5) or a number with ms, s, m, h or d, \
+                 not negative and not more than about 584 billion years"
             ))
         };
         match Raw::deserialize(deserializer)? {
             Raw::Int(secs) => Ok(Duration::from_secs(secs)),
-            Raw::Float(secs) if secs.is_finite() && secs >= 0.0 => {
-                Ok(Duration::from_secs_f64(secs))
+            // Negative, NaN, infinite and too large are all errors here.
+            Raw::Float(secs) => {
+                Duration::try_from_secs_f64(secs).map_err(|_| invalid(&secs.to_string()))
             }
-            Raw::Float(secs) => Err(invalid(&secs.to_string())),
             Raw::Text(text) => parse(&text).ok_or_else(|| invalid(&text)),
         }
     }
 
+    /// Parses `12`, `0.5`, `1.5s`, `10ms`, `2m`, `1h`, `1d` (a decimal
+    /// number of the unit, seconds without one); `None` for anything else,
+    /// negative numbers and durations too large to hold.
     pub(super) fn parse(text: &str) -> Option<Duration> {
         let text = text.trim();
         let split = text
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
-        let number: f64 = number.parse().ok()?;
-        let factor = match unit.trim() {
-            "ms" => 0.001,
-            "" | "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
+        let nanos_per_unit: u128 = match unit.trim() {
+            "ms" => 1_000_000,
+            "" | "s" => NANOS_PER_SEC,
+            "m" => 60 * NANOS_PER_SEC,
+            "h" => 3600 * NANOS_PER_SEC,
+            "d" => 86_400 * NANOS_PER_SEC,
             _ => return None,
         };
-        let secs = number * factor;
-        (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
+            return None;
+        }
+        let mut nanos: u128 = 0;
+        for digit in whole.bytes() {
+            nanos = nanos
+                .checked_mul(10)?
+                .checked_add(u128::from(digit - b'0') * nanos_per_unit)?;
+        }
+        // Digits past the nanosecond (of a day: 14 places) change nothing.
+        let mut scale = nanos_per_unit;
+        for digit in fraction.bytes().take(15) {
+            scale /= 10;
+            nanos += u128::from(digit - b'0') * scale;
+        }
+        let secs = u64::try_from(nanos / NANOS_PER_SEC).ok()?;
+        // Below one second: always fits in u32.
+        let subsec = u32::try_from(nanos % NANOS_PER_SEC).ok()?;
+        Some(Duration::new(secs, subsec))
     }
 }
 
@@ -719,5 +776,101 @@ mod tests {
         assert_eq!(duration::parse("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(duration::parse("2m"), Some(Duration::from_secs(120)));
         assert_eq!(duration::parse("x"), None);
+    }
+
+    #[test]
+    fn accepted_duration_formats() {
+        for (text, expected) in [
+            ("10", Duration::from_secs(10)),
+            ("0.5", Duration::from_millis(500)),
+            ("1.5s", Duration::from_millis(1500)),
+            ("10ms", Duration::from_millis(10)),
+            ("2m", Duration::from_secs(120)),
+            ("1h", Duration::from_secs(3600)),
+            ("1d", Duration::from_secs(86400)),
+            (" 5 s ", Duration::from_secs(5)),
+            ("0", Duration::ZERO),
+        ] {
+            assert_eq!(duration::parse(text), Some(expected), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn overflowing_or_invalid_durations_are_errors_not_panics() {
+        for text in [
+            "99999999999999999999d",
+            "18446744073709551616",
+            "1e30s",
+            "1e30",
+            "-1s",
+            "-0.5",
+            "NaN",
+            "nan",
+            "inf",
+            "1.5.5s",
+            "s",
+            "",
+        ] {
+            assert_eq!(duration::parse(text), None, "{text:?}");
+            let toml = format!("[limits]\nheader_read_timeout = {text:?}");
+            let err = Settings::from_toml(&toml).unwrap_err();
+            assert!(
+                err.chain().join(" ").contains("invalid duration"),
+                "{text:?}: {err}"
+            );
+        }
+        // TOML numbers, not text.
+        for number in ["1e30", "-1", "-0.5", "nan", "inf", "1.8446744073709552e19"] {
+            let toml = format!("[limits]\nheader_read_timeout = {number}");
+            let err = Settings::from_toml(&toml).unwrap_err();
+            assert!(
+                err.chain().join(" ").contains("duration"),
+                "{number}: {err}"
+            );
+        }
+        // And from the environment.
+        let err = Settings::from_sources(
+            None,
+            Path::new("f"),
+            env(&[("FLAGON_SESSION__MAX_AGE", "99999999999999999999d")]),
+        )
+        .unwrap_err();
+        assert!(err.chain().join(" ").contains("duration"), "{err}");
+    }
+
+    #[test]
+    fn durations_are_written_back_in_a_form_that_reads_the_same() {
+        for duration in [
+            Duration::ZERO,
+            Duration::from_secs(10),
+            Duration::from_millis(1500),
+            Duration::from_nanos(1_000_000_001),
+            Duration::MAX,
+        ] {
+            let text = duration::format(duration);
+            assert_eq!(duration::parse(&text), Some(duration), "{text}");
+        }
+        assert_eq!(duration::format(Duration::from_millis(500)), "500ms");
+        assert_eq!(duration::format(Duration::from_secs(10)), "10s");
+    }
+
+    #[test]
+    fn durations_with_units_come_from_the_environment() {
+        let settings = Settings::from_sources(
+            None,
+            Path::new("f"),
+            env(&[
+                ("FLAGON_LIMITS__HEADER_READ_TIMEOUT", "500ms"),
+                ("FLAGON_LIMITS__SHUTDOWN_TIMEOUT", "2"),
+                ("FLAGON_SESSION__MAX_AGE", "1.5h"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.limits.header_read_timeout,
+            Duration::from_millis(500)
+        );
+        assert_eq!(settings.limits.shutdown_timeout, Duration::from_secs(2));
+        assert_eq!(settings.session.max_age, Duration::from_secs(5400));
     }
 }
