@@ -7,9 +7,9 @@
 //! `csrf_input()`, `get_flashed_messages(with_categories=false,
 //! category_filter=[])`, `request` (`method`, `path`, `full_path`, `url`,
 //! `args`, `endpoint`, `blueprint`, `host`, `is_secure`), `session`,
-//! `config` (the settings with the secret keys redacted, and your own
-//! sections as they are: keep passwords out of what templates print) and
-//! `csp_nonce`.
+//! `config` (the settings with the secret keys and `database.url` redacted,
+//! and the password of any URL in your own sections; their other values as
+//! they are: keep secrets out of what templates print) and `csp_nonce`.
 
 use std::borrow::Cow;
 use std::path::PathBuf;

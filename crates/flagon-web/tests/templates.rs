@@ -453,3 +453,36 @@ async fn json_templates_escape_values_as_json() {
     let parsed: serde_json::Value = serde_json::from_str(&rendered.1).unwrap();
     assert_eq!(parsed["v"], "</script>\"");
 }
+
+#[tokio::test]
+async fn config_global_never_shows_the_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "config.txt",
+        "url={{ config.database.url }} all={{ config }}",
+    );
+    for variable in ["FLAGON_DATABASE__URL", "FLAGON_DATABASE_URL"] {
+        let mut settings = flagon_web::Settings::from_sources(
+            None,
+            FsPath::new("flagon.toml"),
+            [(
+                variable.to_owned(),
+                "postgres://app:dbpassword@db.internal/app".to_owned(),
+            )],
+        )
+        .unwrap();
+        settings.templates_dir = dir.path().to_owned();
+        settings.allowed_hosts = test_settings().allowed_hosts;
+        let app = App::new()
+            .settings(Settings {
+                debug: true,
+                ..settings
+            })
+            .route("/", get(|| async { render("config.txt", context! {}) }));
+        let text = TestClient::new(app).get("/").send().await.text();
+        assert!(text.starts_with("url=******** "), "{variable}: {text}");
+        assert!(!text.contains("dbpassword"), "{variable}: {text}");
+        assert!(!text.contains("db.internal"), "{variable}: {text}");
+    }
+}
