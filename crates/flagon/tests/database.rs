@@ -147,7 +147,7 @@ async fn the_database_setting_picks_the_backend() {
     }
     .write_to(&mut bad);
     let err = flagon::connect_database(&bad).await.unwrap_err();
-    assert!(err.to_string().contains("invalid database_url"), "{err}");
+    assert!(err.to_string().contains("invalid database url"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
