@@ -23,6 +23,7 @@ binary, path, port, runs, work, name = sys.argv[1], sys.argv[2], int(sys.argv[3]
 env = dict(os.environ, PORT=str(port), FLAGON_ADDR=f"127.0.0.1:{port}")
 env.pop("DATABASE_URL", None)
 env.pop("FLAGON_DATABASE_URL", None)
+env.pop("FLAGON_DATABASE__URL", None)
 
 def first_ok():
     try:

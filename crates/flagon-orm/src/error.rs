@@ -51,7 +51,7 @@ pub enum OrmError {
         /// What went wrong.
         message: String,
     },
-    /// The `database_url` is not one Flagon can use.
+    /// The database URL (the `[database] url` setting) is not one Flagon can use.
     InvalidUrl {
         /// The URL, without its password.
         url: String,
@@ -121,10 +121,10 @@ impl fmt::Display for OrmError {
             },
             OrmError::Unavailable { message } => write!(
                 f,
-                "the database is unavailable ({message}); check that it is running and that database_url is right"
+                "the database is unavailable ({message}); check that it is running and that the [database] url setting is right"
             ),
             OrmError::Decode { column, message } => write!(f, "cannot read column {column}: {message}"),
-            OrmError::InvalidUrl { url, message } => write!(f, "invalid database_url {url:?}: {message}"),
+            OrmError::InvalidUrl { url, message } => write!(f, "invalid database url {url:?} ([database] url): {message}"),
             OrmError::Transaction { message } => write!(f, "transaction error: {message}"),
             OrmError::Schema { message } => write!(f, "cannot create the table: {message}"),
             OrmError::Database(err) => write!(f, "database error: {err}"),

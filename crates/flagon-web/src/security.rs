@@ -8,8 +8,9 @@ use crate::settings::{SecuritySettings, Settings};
 
 /// The request's host, as `(authority, host without port)`, lower-cased.
 ///
-/// The `Host` header is used, or for HTTP/2 the `:authority`; a missing or
-/// malformed host, or one not in `allowed_hosts`, is a 400 naming it.
+/// The `Host` header is used, or for HTTP/2 the `:authority`; a missing,
+/// repeated or malformed host, or one not in `allowed_hosts`, is a 400
+/// naming it.
 pub(crate) fn validate_host(parts: &Parts, settings: &Settings) -> Result<RequestHost, Error> {
     let host = request_host(parts)?;
     if !host_allowed(host.host(), &settings.allowed_hosts) {
@@ -59,6 +60,13 @@ impl RequestHost {
 /// The request's host from `Host` (or the HTTP/2 `:authority`),
 /// lower-cased; a missing or malformed host is a 400.
 fn request_host(parts: &Parts) -> Result<RequestHost, Error> {
+    // RFC 9110 7.2: a request with several Host fields is a 400; which one
+    // counts is ambiguous (a proxy may have read the other).
+    if parts.headers.get_all(header::HOST).iter().nth(1).is_some() {
+        return Err(Error::bad_request(
+            "the request has more than one Host header",
+        ));
+    }
     let value = parts
         .headers
         .get(header::HOST)
@@ -387,5 +395,15 @@ mod tests {
             !plain.contains_key("strict-transport-security"),
             "HSTS only over HTTPS"
         );
+    }
+
+    #[test]
+    fn two_host_headers_are_refused() {
+        let mut two = parts("localhost");
+        two.headers
+            .append(header::HOST, HeaderValue::from_static("evil.com"));
+        let err = validate_host(&two, &Settings::default()).unwrap_err();
+        assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
+        assert!(err.message().contains("more than one Host"), "{err}");
     }
 }

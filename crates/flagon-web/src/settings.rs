@@ -36,6 +36,23 @@ pub const SETTINGS_FILE: &str = "flagon.toml";
 
 /// A secret string that never shows in `Debug` output, logs, or templates
 /// (`config` in a template shows it redacted).
+///
+/// ```
+/// use flagon_web::settings::Secret;
+///
+/// let key = Secret::new("hunter2");
+/// assert_eq!(key.expose(), "hunter2");
+/// assert_eq!(format!("{key:?}"), "\"********\"");
+/// assert_eq!(serde_json::to_string(&key).unwrap(), "\"********\"");
+/// ```
+///
+/// Ours rather than `secrecy::SecretString`, which on purpose does not
+/// implement `Serialize` (and behind its `SerializableSecret` marker would
+/// write the secret itself), while settings need a secret that serializes
+/// redacted for the templates' `config`, and `Clone`, `PartialEq` and
+/// `Default` for `Settings`. What it would add, zeroing the memory on drop,
+/// does not pay for a dependency here: the key also lives on, derived, in
+/// the app's signing keys.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
@@ -75,7 +92,7 @@ impl std::fmt::Debug for Secret {
 
 /// The framework's settings. Unknown top-level tables are kept for the
 /// app's own use ([`Settings::section`]).
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// Debug mode: detailed error pages, template reloading, a generated
@@ -101,16 +118,6 @@ pub struct Settings {
     pub static_dir: PathBuf,
     /// URL prefix static files are served under.
     pub static_url: String,
-    /// The database the ORM connects to: `sqlite://db.sqlite3` (the
-    /// default, a file in the current directory), `postgres://user@host/db`
-    /// or `mysql://user@host/db`. The web core itself never reads it.
-    pub database_url: String,
-    /// Most pooled database connections open at once. Default 10.
-    pub database_max_connections: u32,
-    /// How long a request waits for a pooled connection (or a database that
-    /// is down) before failing with 503. Default 5 s.
-    #[serde(with = "duration")]
-    pub database_acquire_timeout: Duration,
     /// Request size and time limits.
     pub limits: Limits,
     /// Session cookie options.
@@ -119,9 +126,127 @@ pub struct Settings {
     pub csrf: CsrfSettings,
     /// Security headers.
     pub security: SecuritySettings,
-    /// Sections the framework does not know: the app's own settings.
-    #[serde(flatten)]
+    /// Sections the framework does not know: the app's own settings, and
+    /// those of other crates such as the ORM's `[database]`. They are
+    /// redacted in `Debug` and when serialized (so in the templates'
+    /// `config`): see [`redact_sections`].
+    #[serde(flatten, serialize_with = "serialize_redacted_sections")]
     pub extra: toml::Table,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("debug", &self.debug)
+            .field("secret_key", &self.secret_key)
+            .field("secret_key_fallbacks", &self.secret_key_fallbacks)
+            .field("addr", &self.addr)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("templates_dir", &self.templates_dir)
+            .field("static_dir", &self.static_dir)
+            .field("static_url", &self.static_url)
+            .field("limits", &self.limits)
+            .field("session", &self.session)
+            .field("csrf", &self.csrf)
+            .field("security", &self.security)
+            .field("extra", &redact_sections(&self.extra))
+            .finish()
+    }
+}
+
+fn serialize_redacted_sections<S: serde::Serializer>(
+    extra: &toml::Table,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    redact_sections(extra).serialize(serializer)
+}
+
+/// Keys of sections the core does not read that hold a secret as a whole:
+/// the database URL carries the database's password (and names its host).
+const SECRET_SECTION_KEYS: &[(&str, &str)] = &[("database", "url")];
+
+/// What is written in place of a secret.
+const REDACTED: &str = "********";
+
+/// The app's sections (`extra`) as `Debug` and the templates' `config`
+/// show them: `database.url` replaced by `********`, and in every other
+/// text the password of a URL (`redis://:pw@host` gives
+/// `redis://:********@host`). Other secrets in your own sections are
+/// shown as they are: keep them out of what templates print.
+///
+/// ```
+/// let settings = flagon_web::Settings::from_toml(
+///     "[database]\nurl = 'postgres://app:pw@db/app'\n[cache]\nurl = 'redis://:pw@cache'",
+/// )
+/// .unwrap();
+/// let shown = flagon_web::settings::redact_sections(&settings.extra);
+/// assert_eq!(shown["database"]["url"].as_str(), Some("********"));
+/// assert_eq!(shown["cache"]["url"].as_str(), Some("redis://:********@cache"));
+/// ```
+pub fn redact_sections(extra: &toml::Table) -> toml::Table {
+    let mut shown = extra.clone();
+    for (section, table) in shown.iter_mut() {
+        let Some(table) = table.as_table_mut() else {
+            continue;
+        };
+        for (key, value) in table.iter_mut() {
+            if SECRET_SECTION_KEYS.contains(&(section.as_str(), key.as_str())) {
+                *value = toml::Value::String(REDACTED.to_owned());
+            } else {
+                redact_urls(value);
+            }
+        }
+    }
+    shown
+}
+
+fn redact_urls(value: &mut toml::Value) {
+    match value {
+        toml::Value::String(text) => {
+            if let std::borrow::Cow::Owned(redacted) = redact_url_password(text) {
+                *text = redacted;
+            }
+        }
+        toml::Value::Array(items) => items.iter_mut().for_each(redact_urls),
+        toml::Value::Table(table) => table.iter_mut().for_each(|(_, value)| redact_urls(value)),
+        _ => {}
+    }
+}
+
+/// `url` with the password of its `user:password@` part replaced by
+/// `********`; unchanged (borrowed) when it has none.
+///
+/// ```
+/// use flagon_web::settings::redact_url_password;
+///
+/// assert_eq!(redact_url_password("postgres://app:s3cret@db:5432/app"), "postgres://app:********@db:5432/app");
+/// assert_eq!(redact_url_password("sqlite://db.sqlite3"), "sqlite://db.sqlite3");
+/// ```
+pub fn redact_url_password(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((_, after_scheme)) = url.split_once("://") else {
+        return std::borrow::Cow::Borrowed(url);
+    };
+    let start = url.len() - after_scheme.len();
+    // The credentials end at the last `@` before the query (a password may
+    // hold an unescaped `/` or `@`; over-redacting is the safe mistake).
+    let before_query = after_scheme
+        .find(['?', '#'])
+        .map_or(after_scheme, |end| &after_scheme[..end]);
+    let Some(at) = before_query.rfind('@') else {
+        return std::borrow::Cow::Borrowed(url);
+    };
+    let Some(colon) = before_query[..at].find(':') else {
+        return std::borrow::Cow::Borrowed(url);
+    };
+    let (password_start, password_end) = (start + colon + 1, start + at);
+    if password_start == password_end {
+        return std::borrow::Cow::Borrowed(url);
+    }
+    std::borrow::Cow::Owned(format!(
+        "{}{REDACTED}{}",
+        &url[..password_start],
+        &url[password_end..]
+    ))
 }
 
 impl Default for Settings {
@@ -135,9 +260,6 @@ impl Default for Settings {
             templates_dir: PathBuf::from("templates"),
             static_dir: PathBuf::from("static"),
             static_url: "/static".to_owned(),
-            database_url: "sqlite://db.sqlite3".to_owned(),
-            database_max_connections: 10,
-            database_acquire_timeout: Duration::from_secs(5),
             limits: Limits::default(),
             session: SessionSettings::default(),
             csrf: CsrfSettings::default(),
@@ -419,6 +541,7 @@ impl Settings {
             .filter(|(name, _)| name.starts_with("FLAGON_") && name != "FLAGON_SETTINGS")
             .collect();
         env.sort();
+        move_deprecated_keys(&mut table, &mut env, path)?;
         // App sections are tables; a bare unknown key in the file is a typo.
         for (key, value) in &table {
             if !defaults.contains_key(key) && !value.is_table() {
@@ -511,6 +634,74 @@ impl Settings {
     }
 }
 
+/// Top-level settings that moved into a section, as `(old key, section,
+/// key)`: still read, with a warning, until a release removes them.
+const MOVED_KEYS: &[(&str, &str, &str)] = &[
+    ("database_url", "database", "url"),
+    ("database_max_connections", "database", "max_connections"),
+    ("database_acquire_timeout", "database", "acquire_timeout"),
+];
+
+/// Moves the deprecated top-level keys of [`MOVED_KEYS`] into their
+/// sections, in the file and as `FLAGON_*` variables; the new name wins
+/// when both are given.
+fn move_deprecated_keys(
+    table: &mut toml::Table,
+    env: &mut Vec<(String, String)>,
+    path: &Path,
+) -> Result<(), Error> {
+    for (old, section, key) in MOVED_KEYS {
+        if let Some(value) = table.remove(*old) {
+            let entry = table
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let Some(inner) = entry.as_table_mut() else {
+                return Err(Error::internal(format!(
+                    "`{section}` in {} must be a section ([{section}])",
+                    path.display()
+                )));
+            };
+            if inner.contains_key(*key) {
+                tracing::warn!(
+                    target: "flagon::settings",
+                    "ignoring `{old}` in {}: it is deprecated and [{section}] {key} is set",
+                    path.display()
+                );
+            } else {
+                tracing::warn!(
+                    target: "flagon::settings",
+                    "`{old}` in {} is deprecated: write `{key}` in a [{section}] section",
+                    path.display()
+                );
+                inner.insert(key.to_string(), value);
+            }
+        }
+        let old_name = format!("FLAGON_{}", old.to_ascii_uppercase());
+        let new_name = format!(
+            "FLAGON_{}__{}",
+            section.to_ascii_uppercase(),
+            key.to_ascii_uppercase()
+        );
+        let Some(index) = env.iter().position(|(name, _)| *name == old_name) else {
+            continue;
+        };
+        let (_, value) = env.remove(index);
+        if env.iter().any(|(name, _)| *name == new_name) {
+            tracing::warn!(
+                target: "flagon::settings",
+                "ignoring {old_name}: it is deprecated and {new_name} is set"
+            );
+        } else {
+            tracing::warn!(
+                target: "flagon::settings",
+                "{old_name} is deprecated: use {new_name}"
+            );
+            env.push((new_name, value));
+        }
+    }
+    Ok(())
+}
+
 fn lookup<'a>(table: &'a toml::Table, path: &[&str]) -> Option<&'a toml::Value> {
     let (first, rest) = path.split_first()?;
     let value = table.get(*first)?;
@@ -597,27 +788,70 @@ fn string_or_list<'de, D: serde::Deserializer<'de>>(
     })
 }
 
-/// Durations written as seconds (`10`, `0.5`) or with a unit (`"500ms"`,
-/// `"10s"`, `"5m"`, `"2h"`, `"14d"`).
-mod duration {
+pub mod duration {
+    //! Durations in settings: seconds (`10`, `0.5`) or a number with a unit
+    //! (`"500ms"`, `"10s"`, `"5m"`, `"2h"`, `"14d"`, `"1.5h"`). Use it with
+    //! `#[serde(with = "flagon_web::settings::duration")]` on your own
+    //! sections' fields.
+    //!
+    //! ```
+    //! use std::time::Duration;
+    //!
+    //! #[derive(serde::Deserialize)]
+    //! struct Mail {
+    //!     #[serde(with = "flagon_web::settings::duration")]
+    //!     timeout: Duration,
+    //! }
+    //!
+    //! let settings = flagon_web::Settings::from_toml("[mail]\ntimeout = '1.5s'").unwrap();
+    //! let mail: Mail = settings.section("mail").unwrap();
+    //! assert_eq!(mail.timeout, Duration::from_millis(1500));
+    //! ```
+    //!
+    //! Ours rather than `humantime`: `humantime::parse_duration` wants a
+    //! unit on every number and takes no fractions, so the bare seconds
+    //! (`10`, `0.5`) and `1.5s` that settings files already use would stop
+    //! parsing. The text is read as an exact decimal with checked integer
+    //! arithmetic, so a value too large for a `Duration` is an error, never
+    //! a panic.
+
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(
-        value: &Duration,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        if value.subsec_nanos() == 0 {
-            serializer.serialize_u64(value.as_secs())
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+
+    /// Writes `value` as text with a unit (`"10s"`, `"500ms"`), so that an
+    /// environment variable such as `FLAGON_LIMITS__HEADER_READ_TIMEOUT=500ms`
+    /// is read as text too (it is converted to the default's type).
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format(*value))
+    }
+
+    /// `value` as settings write it: whole seconds as `"10s"`, whole
+    /// milliseconds as `"500ms"`, else decimal seconds (`"1.000000001s"`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flagon_web::settings::duration;
+    ///
+    /// assert_eq!(duration::format(Duration::from_millis(500)), "500ms");
+    /// assert_eq!(duration::format(Duration::from_secs(90)), "90s");
+    /// ```
+    pub fn format(value: Duration) -> String {
+        let (secs, nanos) = (value.as_secs(), value.subsec_nanos());
+        if nanos == 0 {
+            format!("{secs}s")
+        } else if nanos % 1_000_000 == 0 && secs < u64::MAX / 1000 {
+            format!("{}ms", secs * 1000 + u64::from(nanos / 1_000_000))
         } else {
-            serializer.serialize_f64(value.as_secs_f64())
+            let fraction = format!("{nanos:09}");
+            format!("{secs}.{}s", fraction.trim_end_matches('0'))
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Duration, D::Error> {
+    /// Reads seconds (`10`, `0.5`) or text with a unit (see [`parse`]).
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Raw {
@@ -627,36 +861,65 @@ mod duration {
         }
         let invalid = |text: &str| {
             serde::de::Error::custom(format!(
-                "invalid duration {text:?}: use seconds (10, 0.5) or a number with ms, s, m, h or d"
+                "invalid duration {text:?}: use seconds (10, 0.5) or a number with ms, s, m, h or d, \
+                 not negative and not more than about 584 billion years"
             ))
         };
         match Raw::deserialize(deserializer)? {
             Raw::Int(secs) => Ok(Duration::from_secs(secs)),
-            Raw::Float(secs) if secs.is_finite() && secs >= 0.0 => {
-                Ok(Duration::from_secs_f64(secs))
+            // Negative, NaN, infinite and too large are all errors here.
+            Raw::Float(secs) => {
+                Duration::try_from_secs_f64(secs).map_err(|_| invalid(&secs.to_string()))
             }
-            Raw::Float(secs) => Err(invalid(&secs.to_string())),
             Raw::Text(text) => parse(&text).ok_or_else(|| invalid(&text)),
         }
     }
 
-    pub(super) fn parse(text: &str) -> Option<Duration> {
+    /// Parses `12`, `0.5`, `1.5s`, `10ms`, `2m`, `1h`, `1d` (a decimal
+    /// number of the unit, seconds without one); `None` for anything else,
+    /// negative numbers and durations too large to hold.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flagon_web::settings::duration::parse;
+    ///
+    /// assert_eq!(parse("1.5h"), Some(Duration::from_secs(5400)));
+    /// assert_eq!(parse("99999999999999999999d"), None);
+    /// ```
+    pub fn parse(text: &str) -> Option<Duration> {
         let text = text.trim();
         let split = text
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
-        let number: f64 = number.parse().ok()?;
-        let factor = match unit.trim() {
-            "ms" => 0.001,
-            "" | "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
+        let nanos_per_unit: u128 = match unit.trim() {
+            "ms" => 1_000_000,
+            "" | "s" => NANOS_PER_SEC,
+            "m" => 60 * NANOS_PER_SEC,
+            "h" => 3600 * NANOS_PER_SEC,
+            "d" => 86_400 * NANOS_PER_SEC,
             _ => return None,
         };
-        let secs = number * factor;
-        (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
+            return None;
+        }
+        let mut nanos: u128 = 0;
+        for digit in whole.bytes() {
+            nanos = nanos
+                .checked_mul(10)?
+                .checked_add(u128::from(digit - b'0') * nanos_per_unit)?;
+        }
+        // Digits past the nanosecond (of a day: 14 places) change nothing.
+        let mut scale = nanos_per_unit;
+        for digit in fraction.bytes().take(15) {
+            scale /= 10;
+            nanos += u128::from(digit - b'0') * scale;
+        }
+        let secs = u64::try_from(nanos / NANOS_PER_SEC).ok()?;
+        // Below one second: always fits in u32.
+        let subsec = u32::try_from(nanos % NANOS_PER_SEC).ok()?;
+        Some(Duration::new(secs, subsec))
     }
 }
 
@@ -800,5 +1063,209 @@ mod tests {
         assert_eq!(duration::parse("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(duration::parse("2m"), Some(Duration::from_secs(120)));
         assert_eq!(duration::parse("x"), None);
+    }
+
+    #[test]
+    fn accepted_duration_formats() {
+        for (text, expected) in [
+            ("10", Duration::from_secs(10)),
+            ("0.5", Duration::from_millis(500)),
+            ("1.5s", Duration::from_millis(1500)),
+            ("10ms", Duration::from_millis(10)),
+            ("2m", Duration::from_secs(120)),
+            ("1h", Duration::from_secs(3600)),
+            ("1d", Duration::from_secs(86400)),
+            (" 5 s ", Duration::from_secs(5)),
+            ("0", Duration::ZERO),
+        ] {
+            assert_eq!(duration::parse(text), Some(expected), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn overflowing_or_invalid_durations_are_errors_not_panics() {
+        for text in [
+            "99999999999999999999d",
+            "18446744073709551616",
+            "1e30s",
+            "1e30",
+            "-1s",
+            "-0.5",
+            "NaN",
+            "nan",
+            "inf",
+            "1.5.5s",
+            "s",
+            "",
+        ] {
+            assert_eq!(duration::parse(text), None, "{text:?}");
+            let toml = format!("[limits]\nheader_read_timeout = {text:?}");
+            let err = Settings::from_toml(&toml).unwrap_err();
+            assert!(
+                err.chain().join(" ").contains("invalid duration"),
+                "{text:?}: {err}"
+            );
+        }
+        // TOML numbers, not text.
+        for number in ["1e30", "-1", "-0.5", "nan", "inf", "1.8446744073709552e19"] {
+            let toml = format!("[limits]\nheader_read_timeout = {number}");
+            let err = Settings::from_toml(&toml).unwrap_err();
+            assert!(
+                err.chain().join(" ").contains("duration"),
+                "{number}: {err}"
+            );
+        }
+        // And from the environment.
+        let err = Settings::from_sources(
+            None,
+            Path::new("f"),
+            env(&[("FLAGON_SESSION__MAX_AGE", "99999999999999999999d")]),
+        )
+        .unwrap_err();
+        assert!(err.chain().join(" ").contains("duration"), "{err}");
+    }
+
+    #[test]
+    fn the_database_section_comes_from_the_file_and_the_environment() {
+        let settings = Settings::from_sources(
+            Some("[database]\nurl = 'sqlite://file.db'\nmax_connections = 3"),
+            Path::new("f"),
+            env(&[
+                ("FLAGON_DATABASE__URL", "postgres://app:pw@db/app"),
+                ("FLAGON_DATABASE__ACQUIRE_TIMEOUT", "250ms"),
+            ]),
+        )
+        .unwrap();
+        let database = &settings.extra["database"];
+        assert_eq!(database["url"].as_str(), Some("postgres://app:pw@db/app"));
+        assert_eq!(database["max_connections"].as_integer(), Some(3));
+        assert_eq!(database["acquire_timeout"].as_str(), Some("250ms"));
+    }
+
+    #[test]
+    fn the_old_top_level_database_keys_still_work() {
+        let settings = Settings::from_toml(
+            "database_url = 'sqlite://old.db'\ndatabase_max_connections = 4\ndatabase_acquire_timeout = '2s'",
+        )
+        .unwrap();
+        let database = &settings.extra["database"];
+        assert_eq!(database["url"].as_str(), Some("sqlite://old.db"));
+        assert_eq!(database["max_connections"].as_integer(), Some(4));
+        assert_eq!(database["acquire_timeout"].as_str(), Some("2s"));
+
+        // FLAGON_DATABASE_URL overrides the file, FLAGON_DATABASE__URL wins over it.
+        let from_env = |pairs: &[(&str, &str)]| {
+            let settings = Settings::from_sources(
+                Some("[database]\nurl = 'sqlite://file.db'"),
+                Path::new("f"),
+                env(pairs),
+            )
+            .unwrap();
+            settings.extra["database"]["url"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            from_env(&[("FLAGON_DATABASE_URL", "sqlite://old-env.db")]),
+            "sqlite://old-env.db"
+        );
+        assert_eq!(
+            from_env(&[
+                ("FLAGON_DATABASE_URL", "sqlite://old-env.db"),
+                ("FLAGON_DATABASE__URL", "sqlite://new-env.db"),
+            ]),
+            "sqlite://new-env.db"
+        );
+        // In the file, [database] url wins over the old key.
+        let settings = Settings::from_toml(
+            "database_url = 'sqlite://old.db'\n[database]\nurl = 'sqlite://new.db'",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.extra["database"]["url"].as_str(),
+            Some("sqlite://new.db")
+        );
+        assert!(Settings::from_toml("database_url = 'x'\ndatabase = 1").is_err());
+    }
+
+    #[test]
+    fn the_database_url_is_redacted_in_debug_and_when_serialized() {
+        let settings = Settings::from_sources(
+            Some("[cache]\nurl = 'redis://:cachepw@cache:6379'\nhosts = ['redis://u:arraypw@h']"),
+            Path::new("f"),
+            env(&[("FLAGON_DATABASE__URL", "postgres://app:dbpassword@db/app")]),
+        )
+        .unwrap();
+        let debug = format!("{settings:?} {settings:#?}");
+        let serialized = serde_json::to_string(&settings).unwrap();
+        for shown in [&debug, &serialized] {
+            for secret in ["dbpassword", "cachepw", "arraypw", "db/app"] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(shown.contains("redis://:********@cache:6379"), "{shown}");
+        }
+        let value: serde_json::Value = serde_json::from_str(&serialized).unwrap();
+        assert_eq!(value["database"]["url"], "********");
+        // The settings themselves keep the URL.
+        assert_eq!(
+            settings.extra["database"]["url"].as_str(),
+            Some("postgres://app:dbpassword@db/app")
+        );
+    }
+
+    #[test]
+    fn url_passwords_are_redacted() {
+        for (url, shown) in [
+            (
+                "postgres://app:pw@db:5432/app",
+                "postgres://app:********@db:5432/app",
+            ),
+            ("mysql://root:p/w@d@h/db", "mysql://root:********@h/db"),
+            ("redis://:pw@cache", "redis://:********@cache"),
+            ("postgres://app@db/app", "postgres://app@db/app"),
+            ("postgres://db/app?user=a@b", "postgres://db/app?user=a@b"),
+            ("postgres://app:@db/app", "postgres://app:@db/app"),
+            ("sqlite://db.sqlite3", "sqlite://db.sqlite3"),
+            ("not a url: a@b", "not a url: a@b"),
+        ] {
+            assert_eq!(redact_url_password(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn durations_are_written_back_in_a_form_that_reads_the_same() {
+        for duration in [
+            Duration::ZERO,
+            Duration::from_secs(10),
+            Duration::from_millis(1500),
+            Duration::from_nanos(1_000_000_001),
+            Duration::MAX,
+        ] {
+            let text = duration::format(duration);
+            assert_eq!(duration::parse(&text), Some(duration), "{text}");
+        }
+        assert_eq!(duration::format(Duration::from_millis(500)), "500ms");
+        assert_eq!(duration::format(Duration::from_secs(10)), "10s");
+    }
+
+    #[test]
+    fn durations_with_units_come_from_the_environment() {
+        let settings = Settings::from_sources(
+            None,
+            Path::new("f"),
+            env(&[
+                ("FLAGON_LIMITS__HEADER_READ_TIMEOUT", "500ms"),
+                ("FLAGON_LIMITS__SHUTDOWN_TIMEOUT", "2"),
+                ("FLAGON_SESSION__MAX_AGE", "1.5h"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.limits.header_read_timeout,
+            Duration::from_millis(500)
+        );
+        assert_eq!(settings.limits.shutdown_timeout, Duration::from_secs(2));
+        assert_eq!(settings.session.max_age, Duration::from_secs(5400));
     }
 }

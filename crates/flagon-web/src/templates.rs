@@ -7,16 +7,16 @@
 //! `csrf_input()`, `get_flashed_messages(with_categories=false,
 //! category_filter=[])`, `request` (`method`, `path`, `full_path`, `url`,
 //! `args`, `endpoint`, `blueprint`, `host`, `is_secure`), `session`,
-//! `config` (the settings with the secret keys redacted, and your own
-//! sections as they are: keep passwords out of what templates print) and
-//! `csp_nonce`.
+//! `config` (the settings with the secret keys and `database.url` redacted,
+//! and the password of any URL in your own sections; their other values as
+//! they are: keep secrets out of what templates print) and `csp_nonce`.
 
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Value};
-use minijinja::{Environment, ErrorKind};
+use minijinja::{AutoEscape, Environment, ErrorKind};
 use serde::Serialize;
 
 use crate::body::Body;
@@ -135,6 +135,7 @@ fn build_env(
 ) -> Result<Environment<'static>, Error> {
     let mut env = Environment::new();
     env.set_formatter(markupsafe_formatter);
+    env.set_auto_escape_callback(|name| output_format(name).escape);
     let loaders: Vec<_> = dirs.iter().map(minijinja::path_loader).collect();
     env.set_loader(move |name| {
         for loader in &loaders {
@@ -294,7 +295,7 @@ fn markupsafe_formatter(
     value: &Value,
 ) -> Result<(), minijinja::Error> {
     let plain = value.is_undefined() || value.is_none() || value.is_safe();
-    if state.auto_escape() == minijinja::AutoEscape::Html && !plain {
+    if state.auto_escape() == AutoEscape::Html && !plain {
         let text = match value.as_str() {
             Some(text) => html_escape(text),
             None => html_escape(&value.to_string()),
@@ -363,8 +364,26 @@ impl RequestView {
 /// A template to render as the response, Flask's `render_template`.
 ///
 /// Rendering happens once the handler returns, with the request's globals
-/// (`url_for`, `csrf_input`, `get_flashed_messages`, `request`, ...). Files
-/// ending in `.html`, `.htm` or `.xml` are autoescaped.
+/// (`url_for`, `csrf_input`, `get_flashed_messages`, `request`, ...).
+///
+/// The template's name decides both the response's `Content-Type` and the
+/// autoescaping. A trailing `.j2`, `.jinja` or `.jinja2` is ignored, then
+/// the extension, in any case:
+///
+/// | extension | content type | escaping |
+/// | --- | --- | --- |
+/// | `.html`, `.htm` | `text/html` | HTML |
+/// | `.xhtml` | `application/xhtml+xml` | HTML |
+/// | `.xml` | `application/xml` | HTML |
+/// | `.svg` | `image/svg+xml` | HTML |
+/// | `.json` | `application/json` | JSON (values print as JSON literals) |
+/// | `.json5`, `.yaml`, `.yml` | `application/json5`, `application/yaml` | JSON |
+/// | `.js`, `.mjs` | `text/javascript` | JSON |
+/// | `.css` | `text/css` | none |
+/// | `.txt`, `.md`, any other, none | `text/plain` | none |
+///
+/// So `page.HTML` and `page.html.j2` are escaped HTML pages, and `page.j2`
+/// or `notes` plain text. Mark trusted markup with `|safe`.
 ///
 /// ```
 /// use flagon_web::{context, render, Template};
@@ -404,11 +423,11 @@ pub struct RenderedTemplate {
 
 impl IntoResponse for Template {
     fn into_response(self) -> Response {
-        let content_type = content_type_for(&self.name);
+        let format = output_format(&self.name);
         let mut response = Response::new(Body::empty());
         response.headers_mut().insert(
             http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static(content_type),
+            http::HeaderValue::from_static(format.content_type),
         );
         response
             .extensions_mut()
@@ -417,20 +436,124 @@ impl IntoResponse for Template {
     }
 }
 
-fn content_type_for(name: &str) -> &'static str {
-    let extension = name
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match extension.as_str() {
-        "xml" => "application/xml; charset=utf-8",
-        "json" => "application/json",
-        "txt" => "text/plain; charset=utf-8",
-        "js" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        _ => "text/html; charset=utf-8",
+/// What a template produces: the `Content-Type` of the response it
+/// renders and how the values it prints are escaped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OutputFormat {
+    pub(crate) content_type: &'static str,
+    pub(crate) escape: AutoEscape,
+}
+
+/// Template suffixes that say "this is a template", not what it produces.
+const TEMPLATE_SUFFIXES: [&str; 3] = [".j2", ".jinja", ".jinja2"];
+
+const PLAIN_TEXT: OutputFormat = OutputFormat {
+    content_type: "text/plain; charset=utf-8",
+    escape: AutoEscape::None,
+};
+
+/// The output formats by extension (lower case). Every format served as
+/// markup a browser runs (HTML, XHTML, XML, SVG) is HTML-escaped; the ones
+/// minijinja escapes as JSON keep that (their values print as JSON
+/// literals).
+const OUTPUT_FORMATS: &[(&[&str], OutputFormat)] = &[
+    (
+        &["html", "htm"],
+        OutputFormat {
+            content_type: "text/html; charset=utf-8",
+            escape: AutoEscape::Html,
+        },
+    ),
+    (
+        &["xhtml"],
+        OutputFormat {
+            content_type: "application/xhtml+xml; charset=utf-8",
+            escape: AutoEscape::Html,
+        },
+    ),
+    (
+        &["xml"],
+        OutputFormat {
+            content_type: "application/xml; charset=utf-8",
+            escape: AutoEscape::Html,
+        },
+    ),
+    (
+        &["svg"],
+        OutputFormat {
+            content_type: "image/svg+xml; charset=utf-8",
+            escape: AutoEscape::Html,
+        },
+    ),
+    (
+        &["json"],
+        OutputFormat {
+            content_type: "application/json",
+            escape: AutoEscape::Json,
+        },
+    ),
+    (
+        &["json5"],
+        OutputFormat {
+            content_type: "application/json5",
+            escape: AutoEscape::Json,
+        },
+    ),
+    (
+        &["js", "mjs"],
+        OutputFormat {
+            content_type: "text/javascript; charset=utf-8",
+            escape: AutoEscape::Json,
+        },
+    ),
+    (
+        &["yaml", "yml"],
+        OutputFormat {
+            content_type: "application/yaml",
+            escape: AutoEscape::Json,
+        },
+    ),
+    (
+        &["css"],
+        OutputFormat {
+            content_type: "text/css; charset=utf-8",
+            escape: AutoEscape::None,
+        },
+    ),
+    (&["txt", "md"], PLAIN_TEXT),
+];
+
+/// The output format of the template called `name`: the one place that
+/// decides both the response's content type and the autoescaping, so the
+/// two cannot disagree (a page served as HTML is always HTML-escaped).
+///
+/// A trailing `.j2`, `.jinja` or `.jinja2` is ignored, then the extension
+/// of the file name decides, ignoring case. Unknown extensions and names
+/// without one are plain text, not escaped.
+pub(crate) fn output_format(name: &str) -> OutputFormat {
+    let mut name = name.rsplit('/').next().unwrap_or(name);
+    for suffix in TEMPLATE_SUFFIXES {
+        let cut = name.len().saturating_sub(suffix.len());
+        if cut > 0
+            && name
+                .get(cut..)
+                .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
+        {
+            name = &name[..cut];
+            break;
+        }
     }
+    let Some((_, extension)) = name.rsplit_once('.') else {
+        return PLAIN_TEXT;
+    };
+    OUTPUT_FORMATS
+        .iter()
+        .find(|(extensions, _)| {
+            extensions
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(extension))
+        })
+        .map_or(PLAIN_TEXT, |(_, format)| *format)
 }
 
 /// The app's templates, for rendering to a string inside a handler (an
@@ -538,6 +661,80 @@ mod tests {
         let ctx = Value::from_serialize(minijinja::context! { v => "<b>" });
         assert_eq!(templates.render("a.html", &ctx, None).unwrap(), "&lt;b&gt;");
         assert_eq!(templates.render("a.txt", &ctx, None).unwrap(), "<b>");
+    }
+
+    #[test]
+    fn output_formats_by_name() {
+        let html = ("text/html; charset=utf-8", AutoEscape::Html);
+        let plain = ("text/plain; charset=utf-8", AutoEscape::None);
+        let json = ("application/json", AutoEscape::Json);
+        for (name, (content_type, escape)) in [
+            ("page.html", html),
+            ("page.htm", html),
+            ("page.HTML", html),
+            ("page.Htm", html),
+            ("page.html.j2", html),
+            ("page.html.J2", html),
+            ("page.html.jinja", html),
+            ("page.html.JINJA", html),
+            ("page.html.jinja2", html),
+            ("emails/welcome.html", html),
+            (
+                "page.xhtml",
+                ("application/xhtml+xml; charset=utf-8", AutoEscape::Html),
+            ),
+            (
+                "page.XHTML.j2",
+                ("application/xhtml+xml; charset=utf-8", AutoEscape::Html),
+            ),
+            (
+                "feed.xml",
+                ("application/xml; charset=utf-8", AutoEscape::Html),
+            ),
+            (
+                "icon.svg",
+                ("image/svg+xml; charset=utf-8", AutoEscape::Html),
+            ),
+            (
+                "icon.SVG.jinja",
+                ("image/svg+xml; charset=utf-8", AutoEscape::Html),
+            ),
+            ("data.json", json),
+            ("data.JSON.j2", json),
+            ("data.json5", ("application/json5", AutoEscape::Json)),
+            ("data.yaml", ("application/yaml", AutoEscape::Json)),
+            ("data.yml", ("application/yaml", AutoEscape::Json)),
+            (
+                "app.js",
+                ("text/javascript; charset=utf-8", AutoEscape::Json),
+            ),
+            (
+                "app.mjs",
+                ("text/javascript; charset=utf-8", AutoEscape::Json),
+            ),
+            ("site.css", ("text/css; charset=utf-8", AutoEscape::None)),
+            ("notes.txt", plain),
+            ("notes.md", plain),
+            ("notes.MD", plain),
+            ("page.unknown", plain),
+            ("page.j2", plain),
+            ("page.jinja", plain),
+            ("noext", plain),
+            ("mail.v2/noext", plain),
+            (".j2", plain),
+            ("page.html.bak", plain),
+            ("page.", plain),
+            ("", plain),
+        ] {
+            assert_eq!(
+                output_format(name),
+                OutputFormat {
+                    content_type,
+                    escape
+                },
+                "{name:?}"
+            );
+        }
     }
 
     #[test]

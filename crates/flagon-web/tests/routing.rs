@@ -265,6 +265,22 @@ async fn app_service_url_for_builds_named_urls() {
 }
 
 #[tokio::test]
+async fn url_for_never_builds_a_protocol_relative_url_from_a_path_value() {
+    let app = App::new().route(
+        "/<path:p>",
+        get(|Path(p): Path<String>| async move { p }).name("page"),
+    );
+    let client = TestClient::new(app);
+    let url = client
+        .service()
+        .url_for("page", [("p", "/evil.com/x")])
+        .unwrap();
+    assert_eq!(url, "/%2Fevil.com/x");
+    // The built URL leads back to the same value.
+    assert_eq!(client.get(&url).send().await.text(), "/evil.com/x");
+}
+
+#[tokio::test]
 async fn url_for_in_templates_encodes_and_adds_query() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -475,12 +491,81 @@ async fn one_path_may_be_registered_twice_for_different_methods() {
 }
 
 #[tokio::test]
+async fn one_method_twice_on_one_route_is_a_build_error() {
+    let err = App::new()
+        .settings(test_settings())
+        .route(
+            "/thing/<int:id>",
+            get(|| async { "a" })
+                .post(|| async { "p" })
+                .get(|| async { "b" }),
+        )
+        .build()
+        .expect_err("get(a).get(b) is refused");
+    let text = err.chain().join(" ");
+    assert!(
+        text.contains("`/thing/<int:id>`") && text.contains("GET twice"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn routes_of_the_same_shape_with_a_common_method_are_a_build_error() {
+    let err = App::new()
+        .settings(test_settings())
+        .route("/a/<int:x>", get(|| async { "x" }))
+        .route("/a/<int:y>", get(|| async { "y" }).post(|| async { "" }))
+        .build()
+        .expect_err("the second route could never answer GET");
+    let text = err.chain().join(" ");
+    assert!(
+        text.contains("`/a/<int:x>`") && text.contains("`/a/<int:y>`") && text.contains("GET"),
+        "{text}"
+    );
+    // `str` and `string` are one converter.
+    let err = App::new()
+        .settings(test_settings())
+        .route("/u/<name>/edit", get(|| async { "" }))
+        .route("/u/<string:who>/edit", get(|| async { "" }))
+        .build()
+        .expect_err("same shape");
+    assert!(err.chain().join(" ").contains("same shape"), "{err:?}");
+    // A blueprint's route is compared with the app's.
+    let blog = flagon_web::Blueprint::new("blog", "/blog").route("/<int:id>", get(|| async { "" }));
+    let err = App::new()
+        .settings(test_settings())
+        .route("/blog/<int:post>", get(|| async { "" }))
+        .blueprint(blog)
+        .build()
+        .expect_err("same shape across a blueprint");
+    assert!(
+        err.chain().join(" ").contains("`/blog/<int:id>`"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn routes_of_the_same_shape_may_differ_by_method_or_converter() {
+    let app = App::new()
+        .route("/a/<int:x>", get(|| async { "int" }))
+        .route("/a/<int:y>", post(|| async { "posted" }).csrf_exempt())
+        .route("/a/<x>", get(|| async { "str" }))
+        .route("/a/<int:x>/<int:y>", get(|| async { "two" }));
+    let client = TestClient::new(app);
+    assert_eq!(client.get("/a/1").send().await.text(), "int");
+    assert_eq!(client.post("/a/1").send().await.text(), "posted");
+    assert_eq!(client.get("/a/b").send().await.text(), "str");
+    assert_eq!(client.get("/a/1/2").send().await.text(), "two");
+}
+
+#[tokio::test]
 async fn bad_patterns_are_refused_when_the_app_is_built() {
     for (pattern, reason) in [
         ("no-slash", "must start with `/`"),
         ("/<nope:x>", "unknown converter `nope`"),
         ("/<a>/<a>", "appears twice"),
         ("/file-<id>", "exactly one"),
+        ("//<host>", "a single `/`"),
     ] {
         let err = App::new()
             .settings(test_settings())

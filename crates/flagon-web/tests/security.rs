@@ -200,3 +200,17 @@ async fn csp_nonce_is_fresh_and_matches_the_template() {
     }
     assert_ne!(nonces[0], nonces[1], "a new nonce per response");
 }
+
+#[tokio::test]
+async fn two_host_headers_are_a_400() {
+    let client = TestClient::new(app());
+    // The client sends `Host: localhost`; a second one makes the host ambiguous.
+    for second in ["localhost", "evil.com"] {
+        let response = client.get("/").header("host", second).send().await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{second}");
+        let text = response.text();
+        assert!(text.contains("more than one Host header"), "{text}");
+        assert!(!text.contains("home"), "{text}");
+    }
+    assert_eq!(client.get("/").send().await.status(), StatusCode::OK);
+}

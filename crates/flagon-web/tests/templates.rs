@@ -393,3 +393,96 @@ async fn templates_render_to_a_string_with_the_globals() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
 }
+
+/// Renders `name` with `value` and returns the content type and the body.
+async fn render_one(name: &'static str, source: &str, value: &'static str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), name, source);
+    let app = App::new().settings(settings(dir.path(), false)).route(
+        "/",
+        get(move || async move { render(name, context! { v => value }) }),
+    );
+    let response = TestClient::new(app).get("/").send().await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{name}: {}",
+        response.text()
+    );
+    let content_type = response
+        .header("content-type")
+        .unwrap_or_default()
+        .to_owned();
+    (content_type, response.text())
+}
+
+#[tokio::test]
+async fn the_content_type_and_the_escaping_come_from_the_same_extension() {
+    let script = "<script>alert(1)</script>";
+    let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;";
+    for (name, content_type, body) in [
+        ("page.HTML", "text/html; charset=utf-8", escaped),
+        ("page.html.j2", "text/html; charset=utf-8", escaped),
+        ("page.Htm.JINJA", "text/html; charset=utf-8", escaped),
+        ("page.svg", "image/svg+xml; charset=utf-8", escaped),
+        (
+            "page.xhtml",
+            "application/xhtml+xml; charset=utf-8",
+            escaped,
+        ),
+        ("page.xml", "application/xml; charset=utf-8", escaped),
+        ("noext", "text/plain; charset=utf-8", script),
+        ("page.j2", "text/plain; charset=utf-8", script),
+        ("page.jinja", "text/plain; charset=utf-8", script),
+        ("notes.md", "text/plain; charset=utf-8", script),
+        ("page.unknown", "text/plain; charset=utf-8", script),
+    ] {
+        let rendered = render_one(name, "{{ v }}", script).await;
+        assert_eq!(
+            rendered,
+            (content_type.to_owned(), body.to_owned()),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn json_templates_escape_values_as_json() {
+    let rendered = render_one("data.json", "{\"v\": {{ v }}}", "</script>\"").await;
+    assert_eq!(rendered.0, "application/json");
+    let parsed: serde_json::Value = serde_json::from_str(&rendered.1).unwrap();
+    assert_eq!(parsed["v"], "</script>\"");
+}
+
+#[tokio::test]
+async fn config_global_never_shows_the_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "config.txt",
+        "url={{ config.database.url }} all={{ config }}",
+    );
+    for variable in ["FLAGON_DATABASE__URL", "FLAGON_DATABASE_URL"] {
+        let mut settings = flagon_web::Settings::from_sources(
+            None,
+            FsPath::new("flagon.toml"),
+            [(
+                variable.to_owned(),
+                "postgres://app:dbpassword@db.internal/app".to_owned(),
+            )],
+        )
+        .unwrap();
+        settings.templates_dir = dir.path().to_owned();
+        settings.allowed_hosts = test_settings().allowed_hosts;
+        let app = App::new()
+            .settings(Settings {
+                debug: true,
+                ..settings
+            })
+            .route("/", get(|| async { render("config.txt", context! {}) }));
+        let text = TestClient::new(app).get("/").send().await.text();
+        assert!(text.starts_with("url=******** "), "{variable}: {text}");
+        assert!(!text.contains("dbpassword"), "{variable}: {text}");
+        assert!(!text.contains("db.internal"), "{variable}: {text}");
+    }
+}

@@ -1,12 +1,15 @@
-//! The glue between the web core and the ORM: the database setting, the
+//! The glue between the web core and the ORM: the `[database]` settings, the
 //! `Db` extractor, and ORM errors as HTTP statuses.
 
 use std::ops::Deref;
+use std::time::Duration;
 
 use flagon_orm::{DbOptions, OrmError};
 use flagon_web::extract::FromRequestParts;
 use flagon_web::http::request::Parts;
+use flagon_web::settings::{redact_url_password, Secret};
 use flagon_web::{App, Error, Settings, State, StatusCode};
+use serde::Deserialize;
 
 /// The app's database, as a handler argument.
 ///
@@ -55,8 +58,116 @@ impl flagon_web::OptionalFromRequestParts for Db {
     }
 }
 
-/// Connects to the database the settings name (`database_url`,
-/// `database_max_connections`, `database_acquire_timeout`).
+/// The `[database]` settings section: which database the ORM connects to
+/// and how its pool behaves.
+///
+/// ```toml
+/// # flagon.toml
+/// [database]
+/// url = "postgres://app@db.internal/app"   # better: FLAGON_DATABASE__URL
+/// max_connections = 20
+/// acquire_timeout = "3s"
+/// ```
+///
+/// Each key has its `FLAGON_DATABASE__*` variable (`FLAGON_DATABASE__URL`).
+/// The old top-level `database_url`, `database_max_connections` and
+/// `database_acquire_timeout` (and `FLAGON_DATABASE_URL`) are still read,
+/// with a warning. The URL is a [`Secret`]: `Debug` shows it without its
+/// password, and the templates' `config` not at all.
+///
+/// ```
+/// use flagon::{DatabaseSettings, Settings};
+///
+/// let settings = Settings::from_toml("[database]\nurl = 'postgres://app:pw@db/app'").unwrap();
+/// let database = DatabaseSettings::from_settings(&settings).unwrap();
+/// assert_eq!(database.url.expose(), "postgres://app:pw@db/app");
+/// assert_eq!(database.max_connections, 10);
+/// assert!(!format!("{database:?}").contains("pw"));
+/// ```
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// The database: `sqlite://db.sqlite3` (the default, a file in the
+    /// current directory), `postgres://user:password@host/db` or
+    /// `mysql://user:password@host/db`.
+    pub url: Secret,
+    /// Most pooled connections open at once. Default 10.
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection (or a database that
+    /// is down) before failing with 503. Default 5 s; seconds or a number
+    /// with a unit (`500ms`, `2s`).
+    #[serde(with = "flagon_web::settings::duration")]
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: Secret::new("sqlite://db.sqlite3"),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url_password(self.url.expose()))
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .finish()
+    }
+}
+
+impl DatabaseSettings {
+    /// The `[database]` section of `settings` (the defaults where it says
+    /// nothing); an error names a key of the wrong type or an unknown one.
+    pub fn from_settings(settings: &Settings) -> Result<DatabaseSettings, Error> {
+        settings.section("database")
+    }
+
+    /// Writes this into the `[database]` section of `settings`, for tests
+    /// and programs that choose the database in code.
+    ///
+    /// ```
+    /// use flagon::{DatabaseSettings, Settings};
+    /// use flagon::settings::Secret;
+    ///
+    /// let mut settings = Settings::default();
+    /// DatabaseSettings { url: Secret::new("sqlite::memory:"), ..Default::default() }
+    ///     .write_to(&mut settings);
+    /// let database = DatabaseSettings::from_settings(&settings).unwrap();
+    /// assert_eq!(database.url.expose(), "sqlite::memory:");
+    /// ```
+    pub fn write_to(&self, settings: &mut Settings) {
+        let mut section = toml::Table::new();
+        section.insert("url".into(), self.url.expose().into());
+        section.insert(
+            "max_connections".into(),
+            i64::from(self.max_connections).into(),
+        );
+        section.insert(
+            "acquire_timeout".into(),
+            flagon_web::settings::duration::format(self.acquire_timeout).into(),
+        );
+        settings
+            .extra
+            .insert("database".into(), toml::Value::Table(section));
+    }
+
+    /// Connects to this database.
+    pub async fn connect(&self) -> Result<flagon_orm::Db, OrmError> {
+        let options = DbOptions {
+            max_connections: self.max_connections,
+            acquire_timeout: self.acquire_timeout,
+        };
+        flagon_orm::Db::connect_with(self.url.expose(), options).await
+    }
+}
+
+/// Connects to the database the settings' `[database]` section names
+/// ([`DatabaseSettings`]).
 ///
 /// ```no_run
 /// # async fn demo() -> flagon::Result<()> {
@@ -65,11 +176,12 @@ impl flagon_web::OptionalFromRequestParts for Db {
 /// # let _ = db; Ok(()) }
 /// ```
 pub async fn connect_database(settings: &Settings) -> Result<flagon_orm::Db, OrmError> {
-    let options = DbOptions {
-        max_connections: settings.database_max_connections,
-        acquire_timeout: settings.database_acquire_timeout,
-    };
-    flagon_orm::Db::connect_with(&settings.database_url, options).await
+    let database = DatabaseSettings::from_settings(settings).map_err(|err| {
+        // A section of the wrong shape is a configuration error, as sqlx
+        // reports a malformed connection string.
+        OrmError::Database(sqlx::Error::Configuration(err.chain().join(": ").into()))
+    })?;
+    database.connect().await
 }
 
 /// ORM additions to [`App`].

@@ -34,7 +34,7 @@ mod database;
 mod logging;
 mod manage;
 mod session_store;
-pub use database::{connect_database, AppExt, Db};
+pub use database::{connect_database, AppExt, DatabaseSettings, Db};
 pub use manage::{manage, run as run_command};
 pub use session_store::{DatabaseSessionStore, SessionRecord};
 

@@ -6,6 +6,7 @@
 mod support;
 
 use flagon::prelude::*;
+use flagon::settings::Secret;
 use flagon::testing::{test_settings, TestClient};
 use serde::Serialize;
 
@@ -119,22 +120,102 @@ async fn without_a_database_the_extractor_says_what_to_do() {
 #[tokio::test]
 async fn the_database_setting_picks_the_backend() {
     let dir = tempfile_dir();
-    let settings = Settings {
-        database_url: format!("sqlite://{}", dir.join("app.sqlite3").display()),
-        ..test_settings()
-    };
+    let settings = Settings::from_sources(
+        Some(&format!(
+            "[database]\nurl = 'sqlite://{}'\nmax_connections = 2\nacquire_timeout = '1500ms'",
+            dir.join("app.sqlite3").display()
+        )),
+        std::path::Path::new("flagon.toml"),
+        Vec::new(),
+    )
+    .unwrap();
+    let database = flagon::DatabaseSettings::from_settings(&settings).unwrap();
+    assert_eq!(database.max_connections, 2);
+    assert_eq!(
+        database.acquire_timeout,
+        std::time::Duration::from_millis(1500)
+    );
     let db = flagon::connect_database(&settings)
         .await
         .expect("the file database opens");
     assert_eq!(db.dialect(), flagon::orm::Dialect::Sqlite);
     assert!(dir.join("app.sqlite3").exists());
-    let bad = Settings {
-        database_url: "oracle://nope".to_owned(),
-        ..test_settings()
-    };
+    let mut bad = test_settings();
+    flagon::DatabaseSettings {
+        url: Secret::new("oracle://nope"),
+        ..Default::default()
+    }
+    .write_to(&mut bad);
     let err = flagon::connect_database(&bad).await.unwrap_err();
-    assert!(err.to_string().contains("invalid database_url"), "{err}");
+    assert!(err.to_string().contains("invalid database url"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_database_section_is_read_from_the_environment_and_checked() {
+    let dir = tempfile_dir();
+    let url = format!("sqlite://{}", dir.join("env.sqlite3").display());
+    let settings = Settings::from_sources(
+        None,
+        std::path::Path::new("flagon.toml"),
+        vec![
+            ("FLAGON_DATABASE__URL".to_owned(), url.clone()),
+            (
+                "FLAGON_DATABASE__MAX_CONNECTIONS".to_owned(),
+                "3".to_owned(),
+            ),
+        ],
+    )
+    .unwrap();
+    let database = flagon::DatabaseSettings::from_settings(&settings).unwrap();
+    assert_eq!(
+        (database.url.expose(), database.max_connections),
+        (url.as_str(), 3)
+    );
+    // The deprecated name still works.
+    let old = Settings::from_sources(
+        None,
+        std::path::Path::new("flagon.toml"),
+        vec![("FLAGON_DATABASE_URL".to_owned(), url.clone())],
+    )
+    .unwrap();
+    let database = flagon::DatabaseSettings::from_settings(&old).unwrap();
+    assert_eq!(database.url.expose(), url);
+    // A key of the wrong type, or an unknown one, is an error naming it.
+    for (toml, named) in [
+        ("[database]\nmax_connections = 'many'", "max_connections"),
+        ("[database]\nurll = 'sqlite://x'", "urll"),
+        ("[database]\nacquire_timeout = '1e30s'", "invalid duration"),
+    ] {
+        let settings = Settings::from_toml(toml).unwrap();
+        let err = flagon::connect_database(&settings).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("[database]") && text.contains(named),
+            "{toml}: {text}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn database_settings_never_show_the_password() {
+    let settings =
+        Settings::from_toml("[database]\nurl = 'postgres://app:dbpassword@db.internal/app'")
+            .unwrap();
+    let database = flagon::DatabaseSettings::from_settings(&settings).unwrap();
+    for shown in [
+        format!("{database:?}"),
+        format!("{database:#?}"),
+        format!("{settings:?}"),
+        format!("{:?}", database.url),
+    ] {
+        assert!(!shown.contains("dbpassword"), "{shown}");
+    }
+    assert!(
+        format!("{database:?}").contains("postgres://app:********@db.internal/app"),
+        "{database:?}"
+    );
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

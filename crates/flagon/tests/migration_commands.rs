@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use flagon::orm::migrations::prelude::*;
 use flagon::orm::migrations::{AppConfig, Apps};
 use flagon::prelude::*;
+use flagon::settings::Secret;
 use flagon::testing::test_settings;
 
 #[derive(Model, Debug)]
@@ -45,7 +46,11 @@ fn add_slug() -> Migration {
 
 fn app(dir: &Path, migrations: &[fn() -> Migration]) -> App {
     let mut settings = test_settings();
-    settings.database_url = format!("sqlite://{}", dir.join("db.sqlite3").display());
+    flagon::DatabaseSettings {
+        url: Secret::new(format!("sqlite://{}", dir.join("db.sqlite3").display())),
+        ..Default::default()
+    }
+    .write_to(&mut settings);
     App::new().settings(settings).apps(
         Apps::new().app(
             AppConfig::new("polls")

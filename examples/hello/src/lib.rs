@@ -89,7 +89,7 @@ pub fn app(db: flagon::orm::Db) -> App {
         .route("/guestbook", get(guestbook).post(sign).name("guestbook"))
 }
 
-/// The app on the database its settings name (`database_url`, by default
+/// The app on the database its settings name (`[database] url`, by default
 /// `db.sqlite3` in the current folder).
 pub async fn app_from_settings() -> Result<App> {
     let settings = Settings::load_from_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))?;

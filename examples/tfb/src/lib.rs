@@ -159,7 +159,9 @@ pub fn app(db: flagon::orm::Db) -> App {
 pub fn settings() -> Result<Settings> {
     let mut settings = Settings::load_from_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))?;
     if let Ok(url) = std::env::var("DATABASE_URL") {
-        settings.database_url = url;
+        let mut database = flagon::DatabaseSettings::from_settings(&settings)?;
+        database.url = flagon::settings::Secret::new(url);
+        database.write_to(&mut settings);
     }
     Ok(settings)
 }

@@ -23,7 +23,7 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// The dialect a `database_url` names, by its scheme.
+    /// The dialect a database URL names, by its scheme.
     ///
     /// ```
     /// use flagon_orm::Dialect;

@@ -128,6 +128,10 @@ impl Converter for UuidConverter {
 }
 
 /// `path`: the rest of the path, slashes included (never empty).
+///
+/// When a URL is built, a value's leading `/` is written `%2F` (so
+/// `/<path:p>` with `p = "/evil.com/x"` gives `/%2Fevil.com/x`, not the
+/// protocol-relative `//evil.com/x`); the URL still matches the same value.
 #[derive(Debug, Clone, Copy)]
 pub struct PathConverter;
 
@@ -153,9 +157,12 @@ pub(crate) struct ConverterRegistry {
 
 impl Default for ConverterRegistry {
     fn default() -> Self {
+        // One converter under both names, so routes using either have the
+        // same shape (patterns compare converters by identity).
+        let string: Arc<dyn Converter> = Arc::new(StrConverter);
         let builtins: [(&str, Arc<dyn Converter>); 7] = [
-            ("str", Arc::new(StrConverter)),
-            ("string", Arc::new(StrConverter)),
+            ("str", string.clone()),
+            ("string", string),
             ("int", Arc::new(IntConverter)),
             ("float", Arc::new(FloatConverter)),
             ("slug", Arc::new(SlugConverter)),

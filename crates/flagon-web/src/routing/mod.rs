@@ -38,11 +38,16 @@ use tree::{Node, Params};
 /// let app = App::new().route("/contact", get(show).post(submit).name("contact"));
 /// # let _ = app;
 /// ```
+///
+/// Each method takes one handler: `get(a).get(b)` is refused when the app
+/// is built, naming the route and the method.
 #[derive(Clone, Default)]
 pub struct MethodRouter {
     pub(crate) endpoints: Vec<(Method, Endpoint)>,
     pub(crate) name: Option<String>,
     pub(crate) csrf_exempt: bool,
+    /// Methods given a handler more than once, reported when the app is built.
+    pub(crate) repeated: Vec<Method>,
 }
 
 impl std::fmt::Debug for MethodRouter {
@@ -54,6 +59,7 @@ impl std::fmt::Debug for MethodRouter {
             )
             .field("name", &self.name)
             .field("csrf_exempt", &self.csrf_exempt)
+            .field("repeated", &self.repeated)
             .finish()
     }
 }
@@ -114,24 +120,35 @@ pub fn any_of<H: Handler<T>, T: 'static>(
 
 impl MethodRouter {
     /// Routes `method` to `handler`.
-    pub fn on<H: Handler<T>, T: 'static>(mut self, method: Method, handler: H) -> Self {
-        self.endpoints.retain(|(existing, _)| *existing != method);
-        self.endpoints
-            .push((method, Endpoint::from_handler(handler)));
-        self
+    pub fn on<H: Handler<T>, T: 'static>(self, method: Method, handler: H) -> Self {
+        self.with_endpoint(method, Endpoint::from_handler(handler))
     }
 
     /// Routes `method` to a tower service.
-    pub fn on_service<S>(mut self, method: Method, service: S) -> Self
+    pub fn on_service<S>(self, method: Method, service: S) -> Self
     where
         S: tower_service::Service<Request> + Clone + Send + Sync + 'static,
         S::Response: IntoResponse,
         S::Error: Into<BoxError>,
         S::Future: Send + 'static,
     {
-        self.endpoints.retain(|(existing, _)| *existing != method);
-        self.endpoints
-            .push((method, Endpoint::from_service(service)));
+        self.with_endpoint(method, Endpoint::from_service(service))
+    }
+
+    /// Adds `endpoint` for `method`, noting a method given twice (an error
+    /// when the app is built: the first handler would silently be lost).
+    fn with_endpoint(mut self, method: Method, endpoint: Endpoint) -> Self {
+        if self
+            .endpoints
+            .iter()
+            .any(|(existing, _)| *existing == method)
+        {
+            if !self.repeated.contains(&method) {
+                self.repeated.push(method.clone());
+            }
+            self.endpoints.retain(|(existing, _)| *existing != method);
+        }
+        self.endpoints.push((method, endpoint));
         self
     }
 
@@ -230,21 +247,41 @@ pub(crate) struct Router {
 }
 
 impl Router {
+    /// Adds a route, refusing what would leave a handler unreachable: a
+    /// method given twice on one route, or a method already answered by a
+    /// route of the same shape (the same pattern up to parameter names).
     pub(crate) fn add(&mut self, entry: RouteEntry) -> Result<(), String> {
-        // Two registrations of one pattern may share it only with different methods.
+        let source = &entry.pattern.source;
+        if let Some(method) = entry.methods.repeated.first() {
+            return Err(format!(
+                "route `{source}` is given {method} twice (as in `get(a).get(b)`), so one handler would be lost; \
+                 each method takes one handler"
+            ));
+        }
         for existing in self
             .routes
             .iter()
-            .filter(|r| r.pattern.source == entry.pattern.source)
+            .filter(|r| r.pattern.same_shape(&entry.pattern))
         {
-            for (method, _) in &entry.methods.endpoints {
-                if existing.methods.endpoints.iter().any(|(m, _)| m == method) {
-                    return Err(format!(
-                        "route `{}` is registered twice for {method}",
-                        entry.pattern.source
-                    ));
-                }
-            }
+            let Some(method) = entry
+                .methods
+                .endpoints
+                .iter()
+                .map(|(method, _)| method)
+                .find(|method| existing.methods.endpoints.iter().any(|(m, _)| m == *method))
+            else {
+                continue;
+            };
+            let first = &existing.pattern.source;
+            return Err(if first == source {
+                format!("route `{source}` is registered twice for {method}")
+            } else {
+                format!(
+                    "routes `{first}` and `{source}` have the same shape and both answer {method}: \
+                     the second would never be reached (give them different methods, or a \
+                     static segment or converter that tells them apart)"
+                )
+            });
         }
         if let Some(name) = &entry.name {
             if self.names.contains_key(name) {

@@ -36,6 +36,12 @@ impl Pattern {
         let Some(rest) = source.strip_prefix('/') else {
             return Err(format!("route `{source}` must start with `/`"));
         };
+        if rest.starts_with('/') {
+            // Its URLs would start with `//`, which browsers read as a host.
+            return Err(format!(
+                "route `{source}` must start with a single `/` (a URL starting with `//` names another host)"
+            ));
+        }
         let mut segments = Vec::new();
         let mut names: Vec<Arc<str>> = Vec::new();
         for piece in rest.split('/') {
@@ -87,6 +93,26 @@ impl Pattern {
         })
     }
 
+    /// Whether `self` and `other` match the same paths: the same static
+    /// segments and the same converters in the same places, whatever the
+    /// parameters are called (`/a/<int:x>` and `/a/<int:y>`). Converters are
+    /// compared by identity, so `str` and `string` are one, and `int` and
+    /// `str` are not.
+    pub(crate) fn same_shape(&self, other: &Pattern) -> bool {
+        self.segments.len() == other.segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(&other.segments)
+                .all(|pair| match pair {
+                    (Segment::Static(a), Segment::Static(b)) => a == b,
+                    (Segment::Param { converter: a, .. }, Segment::Param { converter: b, .. }) => {
+                        Arc::ptr_eq(a, b)
+                    }
+                    _ => false,
+                })
+    }
+
     /// The parameter names, in order.
     #[cfg(test)]
     pub(crate) fn param_names(&self) -> impl Iterator<Item = &str> {
@@ -136,6 +162,8 @@ mod tests {
         let converters = ConverterRegistry::default();
         let err = Pattern::parse("post", &converters).unwrap_err();
         assert!(err.contains("must start with `/`"));
+        let err = Pattern::parse("//<p>", &converters).unwrap_err();
+        assert!(err.contains("a single `/`"), "{err}");
         let err = Pattern::parse("/file-<id>", &converters).unwrap_err();
         assert!(err.contains("exactly one"));
         let err = Pattern::parse("/<nope:id>", &converters).unwrap_err();
@@ -144,6 +172,20 @@ mod tests {
         assert!(err.contains("appears twice"));
         let err = Pattern::parse("/<int:1x>", &converters).unwrap_err();
         assert!(err.contains("not a valid parameter name"));
+    }
+
+    #[test]
+    fn shapes_ignore_parameter_names_but_not_converters() {
+        let converters = ConverterRegistry::default();
+        let parse = |source| Pattern::parse(source, &converters).unwrap();
+        assert!(parse("/a/<int:x>").same_shape(&parse("/a/<int:y>")));
+        assert!(parse("/a/<x>").same_shape(&parse("/a/<string:y>")));
+        assert!(parse("/a/<str:x>/b").same_shape(&parse("/a/<y>/b")));
+        assert!(!parse("/a/<int:x>").same_shape(&parse("/a/<str:x>")));
+        assert!(!parse("/a/<int:x>").same_shape(&parse("/b/<int:x>")));
+        assert!(!parse("/a/<int:x>").same_shape(&parse("/a/<int:x>/")));
+        assert!(!parse("/a/<x>").same_shape(&parse("/a/x")));
+        assert!(!parse("/a/<path:x>").same_shape(&parse("/a/<x>")));
     }
 
     #[test]

@@ -107,6 +107,10 @@ pub(crate) fn wants_external(params: &[(String, String)]) -> bool {
 /// Builds a URL from `pattern`, taking parameters from `params`; those the
 /// pattern does not use become the query string, `_anchor` the fragment, and
 /// `_external` is left to the caller, who knows the request's host.
+///
+/// Values are percent-encoded per segment; a `path` value keeps its
+/// slashes except a leading one, written `%2F` so that no value can make
+/// the URL start with `//` (a link to another host).
 pub(crate) fn build(pattern: &Pattern, params: &[(String, String)]) -> Result<String, String> {
     let mut url = String::with_capacity(pattern.source.len() + 16);
     let mut used = Vec::new();
@@ -144,7 +148,19 @@ pub(crate) fn build(pattern: &Pattern, params: &[(String, String)]) -> Result<St
                     ));
                 }
                 if converter.spans_segments() {
-                    let encoded: Vec<String> = value.split('/').map(encode_segment).collect();
+                    // A leading `/` is written `%2F`: as a bare `/` it would
+                    // make an empty segment, and under `/<path:p>` the URL
+                    // `//evil.com/x`, which browsers read as another host.
+                    // Encoded, the URL still routes back to the same value
+                    // (Werkzeug strips such slashes instead, losing it).
+                    let rest = match value.strip_prefix('/') {
+                        Some(rest) => {
+                            url.push_str("%2F");
+                            rest
+                        }
+                        None => value,
+                    };
+                    let encoded: Vec<String> = rest.split('/').map(encode_segment).collect();
                     url.push_str(&encoded.join("/"));
                 } else {
                     url.push_str(&encode_segment(value));
@@ -255,5 +271,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(url, "/static/css/site%20main.css#top");
+    }
+
+    #[test]
+    fn a_leading_slash_in_a_path_value_cannot_make_a_protocol_relative_url() {
+        let converters = ConverterRegistry::default();
+        let root = Pattern::parse("/<path:p>", &converters).unwrap();
+        let build_root = |value: &str| build(&root, &pairs(&[("p", value)])).unwrap();
+        assert_eq!(build_root("/evil.com/x"), "/%2Fevil.com/x");
+        assert_eq!(build_root("//evil.com"), "/%2F/evil.com");
+        assert_eq!(build_root("evil.com/x"), "/evil.com/x");
+        let files = Pattern::parse("/files/<path:p>", &converters).unwrap();
+        assert_eq!(
+            build(&files, &pairs(&[("p", "/etc/x")])).unwrap(),
+            "/files/%2Fetc/x"
+        );
+        for value in ["/evil.com/x", "//evil.com", "///a", "/\\evil.com"] {
+            let url = build_root(value);
+            assert!(!url.starts_with("//"), "{value:?} built {url:?}");
+            assert!(!url.starts_with("/\\"), "{value:?} built {url:?}");
+            // The URL routes back to the same value.
+            let segments = decode_path(&url).unwrap();
+            assert_eq!(segments.join("/"), value, "{url}");
+        }
     }
 }

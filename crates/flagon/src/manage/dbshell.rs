@@ -1,5 +1,5 @@
 //! `dbshell`: the database's own command-line client, connected with the
-//! `database_url` setting.
+//! `[database]` url setting.
 
 use std::process::Command;
 use std::str::FromStr;
@@ -30,7 +30,7 @@ pub(crate) fn client_command(url: &str) -> Result<Command, String> {
         "mysql" | "mariadb" => {
             let options =
                 sqlx::mysql::MySqlConnectOptions::from_str(&url.replacen("mariadb:", "mysql:", 1))
-                    .map_err(|err| format!("invalid database_url: {err}"))?;
+                    .map_err(|err| format!("invalid database url: {err}"))?;
             let mut command = Command::new("mysql");
             command
                 .arg(format!("--host={}", options.get_host()))
@@ -46,7 +46,8 @@ pub(crate) fn client_command(url: &str) -> Result<Command, String> {
             Ok(command)
         }
         _ => Err(format!(
-            "the database_url {url:?} names no backend Flagon knows"
+            "the database url {:?} names no backend Flagon knows",
+            flagon_web::settings::redact_url_password(url)
         )),
     }
 }

@@ -404,10 +404,13 @@ pub(crate) fn sqlmigrate(
         return Err("sqlmigrate needs an app and a migration name".to_owned());
     };
     let key = graph.resolve(app, name).map_err(|err| err.to_string())?;
-    let dialect = Dialect::from_url(&settings.database_url).ok_or_else(|| {
+    let database =
+        crate::DatabaseSettings::from_settings(settings).map_err(|err| err.chain().join(": "))?;
+    let url = database.url.expose();
+    let dialect = Dialect::from_url(url).ok_or_else(|| {
         format!(
-            "the database_url {:?} names no backend Flagon knows (sqlite, postgres, mysql)",
-            settings.database_url
+            "the database url {:?} names no backend Flagon knows (sqlite, postgres, mysql)",
+            flagon_web::settings::redact_url_password(url)
         )
     })?;
     let direction = if args.get_flag("backwards") {

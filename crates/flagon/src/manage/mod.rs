@@ -188,7 +188,9 @@ async fn dispatch(app: App, matches: &ArgMatches, out: &mut impl Write) -> Resul
         }
         Some(("dbshell", _)) => {
             let service = app.build().map_err(|err| format!("{err:?}"))?;
-            dbshell::run(&service.settings().database_url)
+            let database = crate::DatabaseSettings::from_settings(service.settings())
+                .map_err(|err| err.chain().join(": "))?;
+            dbshell::run(database.url.expose())
         }
         Some(("routes", _)) => {
             let service = app.build().map_err(|err| format!("{err:?}"))?;
