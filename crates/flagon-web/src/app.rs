@@ -212,7 +212,7 @@ impl App {
 
     /// Wraps routing and every handler in a tower layer. App layers run
     /// after the host check and with the session loaded, but before routing
-    /// (so [`crate::RequestInfo::route`] is not known yet) and before the
+    /// (so [`crate::RequestContext::route`] is not known yet) and before the
     /// CSRF check; what they answer still gets the security headers and the
     /// session and cookies written. As in tower and axum, the last layer
     /// added runs first; the app's hooks (`before_request`, ...) run inside

@@ -39,15 +39,17 @@ pub struct RouteInfo {
     pub pattern: Arc<str>,
 }
 
-/// Everything the framework keeps for one request, in one allocation.
-pub(crate) struct RequestScope {
+/// What a [`RequestContext`] holds: everything the framework keeps for
+/// one request, in one allocation.
+#[doc(hidden)]
+pub struct ContextData {
     pub(crate) app: Arc<AppShared>,
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     /// The host and port as the client sent them, lower-cased.
     pub(crate) host: crate::security::RequestHost,
     pub(crate) is_secure: bool,
-    /// The client's address (see [`RequestInfo::remote_addr`]).
+    /// The client's address (see [`RequestContext::remote_addr`]).
     pub(crate) remote_addr: Option<std::net::IpAddr>,
     /// Whether errors show their details: the app's `debug` setting, or
     /// for an app mounted in another, the outer app's.
@@ -72,7 +74,7 @@ pub(crate) struct RequestScope {
     pub(crate) varies_by_cookie: std::sync::atomic::AtomicBool,
 }
 
-impl RequestScope {
+impl ContextData {
     pub(crate) fn authority(&self) -> &str {
         self.host.authority()
     }
@@ -111,7 +113,11 @@ impl RequestScope {
     /// Builds a URL as `url_for` does inside this request: `.name` is
     /// relative to the current blueprint, and a true `_external` parameter
     /// makes the URL absolute (scheme and host of this request).
-    pub(crate) fn url_for(&self, name: &str, params: &[(String, String)]) -> Result<String, Error> {
+    pub(crate) fn build_url(
+        &self,
+        name: &str,
+        params: &[(String, String)],
+    ) -> Result<String, Error> {
         let blueprint = self
             .route
             .get()
@@ -148,7 +154,7 @@ impl RequestScope {
 
     /// The flash messages for this request: taken from the session on the
     /// first call, the same list on later calls. The session must have
-    /// been loaded ([`RequestScope::load_session`]); templates are rendered
+    /// been loaded ([`ContextData::load_session`]); templates are rendered
     /// after it is.
     pub(crate) fn flashes(&self) -> &[(String, String)] {
         self.flashes.get_or_init(|| match self.session.loaded() {
@@ -158,19 +164,60 @@ impl RequestScope {
     }
 }
 
-/// The request's scope, as stored in the request's extensions.
+/// The request's context (Flask's request context): where the request is
+/// in the app (the matched route, its name and blueprint), the client's
+/// address, the host, URL building relative to the current blueprint. It
+/// is an extractor, and hooks find it with [`RequestContext::of`]. Cloning
+/// it is one reference-count increment.
+///
+/// ```
+/// use flagon_web::{RequestContext, Redirect};
+///
+/// async fn old_home(context: RequestContext) -> flagon_web::Result<Redirect> {
+///     Ok(Redirect::permanent(context.url_for("index", [("page", "1")])?))
+/// }
+/// ```
 #[derive(Clone)]
-pub(crate) struct RequestContext(pub(crate) Arc<RequestScope>);
+pub struct RequestContext(Arc<ContextData>);
 
 impl std::ops::Deref for RequestContext {
-    type Target = RequestScope;
+    type Target = ContextData;
 
-    fn deref(&self) -> &RequestScope {
+    fn deref(&self) -> &ContextData {
         &self.0
     }
 }
 
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("route", &self.route.get())
+            .finish()
+    }
+}
+
+impl FromRequestParts for RequestContext {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
+        RequestContext::from_parts(parts)
+    }
+}
+
+/// `None` outside a Flagon app.
+impl crate::extract::OptionalFromRequestParts for RequestContext {
+    async fn from_request_parts(parts: &mut Parts) -> Result<Option<Self>, Error> {
+        Ok(parts.extensions.get::<RequestContext>().cloned())
+    }
+}
+
 impl RequestContext {
+    /// A context holding `data`, for the pipeline.
+    pub(crate) fn new(data: ContextData) -> Self {
+        RequestContext(Arc::new(data))
+    }
+
+    /// The context of a request's head, or a 500 naming the cause.
     pub(crate) fn from_parts(parts: &Parts) -> Result<RequestContext, Error> {
         parts
             .extensions
@@ -182,74 +229,22 @@ impl RequestContext {
                 )
             })
     }
-}
 
-/// Where the request is in the app: the matched route, its name and
-/// blueprint, and URL building relative to it.
-///
-/// ```
-/// use flagon_web::{RequestInfo, Redirect};
-///
-/// async fn old_home(info: RequestInfo) -> flagon_web::Result<Redirect> {
-///     Ok(Redirect::permanent(info.url_for("index", [("page", "1")])?))
-/// }
-/// ```
-#[derive(Clone)]
-pub struct RequestInfo {
-    context: RequestContext,
-}
-
-impl std::fmt::Debug for RequestInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestInfo")
-            .field("method", &self.context.method)
-            .field("uri", &self.context.uri)
-            .field("route", &self.context.route.get())
-            .finish()
-    }
-}
-
-impl FromRequestParts for RequestInfo {
-    async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
-        Ok(RequestInfo {
-            context: RequestContext::from_parts(parts)?,
-        })
-    }
-}
-
-/// `None` outside a Flagon app.
-impl crate::extract::OptionalFromRequestParts for RequestInfo {
-    async fn from_request_parts(parts: &mut Parts) -> Result<Option<Self>, Error> {
-        Ok(parts
-            .extensions
-            .get::<RequestContext>()
-            .map(|context| RequestInfo {
-                context: context.clone(),
-            }))
-    }
-}
-
-impl RequestInfo {
     /// The context of `request`, when it is going through a Flagon app
     /// (hooks and middleware receive the request itself).
     ///
     /// ```
-    /// use flagon_web::{Error, Request, RequestInfo};
+    /// use flagon_web::{Error, Request, RequestContext};
     ///
     /// async fn only_https(request: Request) -> Result<Request, Error> {
-    ///     match RequestInfo::of(&request) {
+    ///     match RequestContext::of(&request) {
     ///         Some(info) if !info.is_secure() => Err(Error::forbidden("use https")),
     ///         _ => Ok(request),
     ///     }
     /// }
     /// ```
-    pub fn of<B>(request: &http::Request<B>) -> Option<RequestInfo> {
-        request
-            .extensions()
-            .get::<RequestContext>()
-            .map(|context| RequestInfo {
-                context: context.clone(),
-            })
+    pub fn of<B>(request: &http::Request<B>) -> Option<RequestContext> {
+        request.extensions().get::<RequestContext>().cloned()
     }
 
     /// The request's path, percent-decoded: Flask's `request.path`, and
@@ -258,17 +253,17 @@ impl RequestInfo {
     /// `/a/b`; see [`crate::extract::RequestExt::path`]), so a guard on a
     /// prefix of this path covers every route below that prefix.
     pub fn path(&self) -> std::borrow::Cow<'_, str> {
-        crate::service::normalize::decoded_path(self.context.uri.path())
+        crate::service::normalize::decoded_path(self.uri.path())
     }
 
     /// The matched route, once routing has run.
     pub fn route(&self) -> Option<&RouteInfo> {
-        self.context.route.get()
+        self.route.get()
     }
 
     /// The host the request was sent to (without a port).
     pub fn host(&self) -> &str {
-        self.context.host.host()
+        self.host.host()
     }
 
     /// The client's IP address (Flask's `request.remote_addr`): the peer
@@ -278,13 +273,13 @@ impl RequestInfo {
     /// right). `None` when the request did not come through a socket (a
     /// service called directly).
     pub fn remote_addr(&self) -> Option<std::net::IpAddr> {
-        self.context.remote_addr
+        self.remote_addr
     }
 
     /// Whether the request came over HTTPS (as far as the settings let us
     /// know behind a proxy).
     pub fn is_secure(&self) -> bool {
-        self.context.is_secure
+        self.is_secure
     }
 
     /// Builds the URL of the route `name` with `params`; parameters the
@@ -301,6 +296,6 @@ impl RequestInfo {
         V: ToString,
     {
         let params = crate::routing::url::owned_params(params);
-        self.context.url_for(name, &params)
+        self.build_url(name, &params)
     }
 }

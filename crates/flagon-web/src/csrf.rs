@@ -20,7 +20,7 @@ use rand::Rng;
 use subtle::ConstantTimeEq;
 
 use crate::body::Body;
-use crate::context::RequestScope;
+use crate::context::RequestContext;
 use crate::error::{BoxError, Error};
 use crate::extract::{media_type, Request};
 
@@ -141,7 +141,7 @@ pub(crate) fn needs_check(method: &Method) -> bool {
 
 /// Checks an unsafe request; on success returns it (its body re-buffered if
 /// the token had to be read from a form).
-pub(crate) async fn check(scope: &RequestScope, request: Request) -> Result<Request, Error> {
+pub(crate) async fn check(scope: &RequestContext, request: Request) -> Result<Request, Error> {
     let settings = &scope.app.settings.csrf;
     check_origin(scope, request.headers())?;
     if settings.use_sessions {
@@ -185,7 +185,7 @@ fn rejected(reason: &str) -> Error {
 
 /// Django's origin checks: an `Origin` header must name this site or a
 /// trusted origin; over HTTPS without `Origin`, the `Referer` must.
-fn check_origin(scope: &RequestScope, headers: &HeaderMap) -> Result<(), Error> {
+fn check_origin(scope: &RequestContext, headers: &HeaderMap) -> Result<(), Error> {
     let trusted = &scope.app.settings.csrf.trusted_origins;
     let scheme = if scope.is_secure { "https" } else { "http" };
     let own = format!("{scheme}://{}", scope.authority());
@@ -227,7 +227,7 @@ fn check_origin(scope: &RequestScope, headers: &HeaderMap) -> Result<(), Error> 
 /// top of a form puts it), and at most `limits.max_body_size` of it: the
 /// handler then streams the whole body, the bytes already read first.
 async fn token_from_body(
-    scope: &RequestScope,
+    scope: &RequestContext,
     request: Request,
 ) -> Result<(Request, Option<String>), Error> {
     let field = scope.app.settings.csrf.field_name.as_str();

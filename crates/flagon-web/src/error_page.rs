@@ -8,7 +8,7 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use serde::Serialize;
 
 use crate::body::Body;
-use crate::context::RequestScope;
+use crate::context::RequestContext;
 use crate::error::{Error, ErrorReport};
 use crate::response::Response;
 use crate::templates::html_escape as escape;
@@ -18,7 +18,7 @@ use crate::templates::html_escape as escape;
 pub struct RenderedError(pub Arc<Error>);
 
 /// Replaces the body of an error response with the page the client should see.
-pub(crate) fn render(response: &mut Response, scope: Option<&Arc<RequestScope>>) {
+pub(crate) fn render(response: &mut Response, scope: Option<&RequestContext>) {
     let Some(ErrorReport(error)) = response.extensions_mut().remove::<ErrorReport>() else {
         return;
     };
@@ -40,7 +40,7 @@ pub(crate) fn render(response: &mut Response, scope: Option<&Arc<RequestScope>>)
     response.extensions_mut().insert(RenderedError(error));
 }
 
-fn log(error: &Error, scope: Option<&Arc<RequestScope>>) {
+fn log(error: &Error, scope: Option<&RequestContext>) {
     let (method, uri) = scope.map_or((String::new(), String::new()), |s| {
         (s.method.to_string(), s.uri.to_string())
     });
@@ -92,7 +92,7 @@ fn problem_json(error: &Error, debug: bool) -> String {
         .unwrap_or_else(|_| format!("{{\"status\":{}}}", error.status().as_u16()))
 }
 
-fn production_page(error: &Error, scope: Option<&Arc<RequestScope>>) -> String {
+fn production_page(error: &Error, scope: Option<&RequestContext>) -> String {
     let status = error.status();
     let title = status.canonical_reason().unwrap_or("Error");
     let message = public_message(error, false);
@@ -120,7 +120,7 @@ fn production_page(error: &Error, scope: Option<&Arc<RequestScope>>) -> String {
     )
 }
 
-fn debug_page(error: &Error, scope: Option<&Arc<RequestScope>>) -> String {
+fn debug_page(error: &Error, scope: Option<&RequestContext>) -> String {
     let status = error.status();
     let title = status.canonical_reason().unwrap_or("Error");
     let mut page = format!(

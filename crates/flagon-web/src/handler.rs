@@ -34,7 +34,7 @@ pub trait Handler<T>: Clone + Send + Sync + Sized + 'static {
 /// The scope a handler's response is finished with: the request's, unless
 /// the request is an error handler's (the `finish` that called it completes
 /// that response, and must not run a failing error handler in a loop).
-fn finishing_scope(request: &Request) -> Option<Arc<crate::context::RequestScope>> {
+fn finishing_scope(request: &Request) -> Option<crate::context::RequestContext> {
     if request
         .extensions()
         .get::<crate::error::ErrorReport>()
@@ -45,13 +45,13 @@ fn finishing_scope(request: &Request) -> Option<Arc<crate::context::RequestScope
     request
         .extensions()
         .get::<crate::context::RequestContext>()
-        .map(|ctx| ctx.0.clone())
+        .cloned()
 }
 
 /// Renders what `response` left pending, when there is a scope.
 async fn finished(
     mut response: Response,
-    scope: Option<Arc<crate::context::RequestScope>>,
+    scope: Option<crate::context::RequestContext>,
 ) -> Response {
     if let Some(scope) = scope {
         crate::service::finish::complete(&mut response, &scope).await;

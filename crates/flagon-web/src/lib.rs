@@ -55,7 +55,7 @@ pub mod testing;
 pub use app::App;
 pub use blueprint::Blueprint;
 pub use body::Body;
-pub use context::{RequestInfo, RouteInfo};
+pub use context::{RequestContext, RouteInfo};
 pub use cookie::Cookie;
 pub use cookies::Cookies;
 pub use error::{abort, BoxError, Error, ErrorReport, Result};

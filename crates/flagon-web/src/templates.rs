@@ -20,7 +20,7 @@ use minijinja::{AutoEscape, Environment, ErrorKind};
 use serde::Serialize;
 
 use crate::body::Body;
-use crate::context::RequestScope;
+use crate::context::RequestContext;
 use crate::error::Error;
 use crate::response::{IntoResponse, Response};
 
@@ -79,7 +79,7 @@ impl TemplateEngine {
         &self,
         name: &str,
         context: &Value,
-        scope: Option<&Arc<RequestScope>>,
+        scope: Option<&RequestContext>,
     ) -> Result<String, Error> {
         let env = self.env()?;
         let template = env
@@ -157,14 +157,14 @@ fn build_env(
 
 /// Per-request globals: functions that need the request (URLs, CSRF,
 /// flashes) and the `request`, `session` and `config` objects.
-fn request_globals(scope: &Arc<RequestScope>) -> Value {
+fn request_globals(scope: &RequestContext) -> Value {
     Value::from_object(RequestGlobals(scope.clone()))
 }
 
 /// The request's globals, each built only when a template reads it (a
 /// page that never reads `session` does not vary by cookie, and none pays
 /// for globals it does not use).
-struct RequestGlobals(Arc<RequestScope>);
+struct RequestGlobals(RequestContext);
 
 impl std::fmt::Debug for RequestGlobals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -209,7 +209,7 @@ impl minijinja::value::Object for RequestGlobals {
     }
 }
 
-fn url_for_global(scope: &Arc<RequestScope>) -> Value {
+fn url_for_global(scope: &RequestContext) -> Value {
     let url_scope = scope.clone();
     Value::from_function(
         move |name: String, kwargs: Kwargs| -> Result<String, minijinja::Error> {
@@ -218,23 +218,23 @@ fn url_for_global(scope: &Arc<RequestScope>) -> Value {
                 let value: Value = kwargs.get(key)?;
                 params.push((key.to_owned(), value.to_string()));
             }
-            url_scope.url_for(&name, &params).map_err(url_error)
+            url_scope.build_url(&name, &params).map_err(url_error)
         },
     )
 }
 
-fn static_global(scope: &Arc<RequestScope>) -> Value {
+fn static_global(scope: &RequestContext) -> Value {
     let static_scope = scope.clone();
     Value::from_function(
         move |filename: String| -> Result<String, minijinja::Error> {
             static_scope
-                .url_for("static", &[("filename".to_owned(), filename)])
+                .build_url("static", &[("filename".to_owned(), filename)])
                 .map_err(url_error)
         },
     )
 }
 
-fn csrf_input_global(scope: &Arc<RequestScope>) -> Value {
+fn csrf_input_global(scope: &RequestContext) -> Value {
     let input_scope = scope.clone();
     Value::from_function(move || -> Value {
         let field = &input_scope.app.settings.csrf.field_name;
@@ -246,7 +246,7 @@ fn csrf_input_global(scope: &Arc<RequestScope>) -> Value {
     })
 }
 
-fn flashes_global(scope: &Arc<RequestScope>) -> Value {
+fn flashes_global(scope: &RequestContext) -> Value {
     let flash_scope = scope.clone();
     Value::from_function(move |kwargs: Kwargs| -> Result<Value, minijinja::Error> {
         let with_categories: bool = kwargs
@@ -268,7 +268,7 @@ fn flashes_global(scope: &Arc<RequestScope>) -> Value {
     })
 }
 
-fn session_global(scope: &Arc<RequestScope>) -> Value {
+fn session_global(scope: &RequestContext) -> Value {
     match scope.session.loaded() {
         Some(session) => {
             // A page that shows the session depends on the session cookie.
@@ -330,7 +330,7 @@ struct RequestView {
 }
 
 impl RequestView {
-    fn new(scope: &RequestScope) -> Self {
+    fn new(scope: &RequestContext) -> Self {
         // Decoded, as Flask's `request.path`; `url` keeps the raw target.
         let path = percent_encoding::percent_decode_str(scope.uri.path())
             .decode_utf8_lossy()
@@ -570,7 +570,7 @@ pub(crate) fn output_format(name: &str) -> OutputFormat {
 /// ```
 #[derive(Clone)]
 pub struct Templates {
-    scope: Arc<RequestScope>,
+    scope: RequestContext,
 }
 
 impl std::fmt::Debug for Templates {
@@ -585,7 +585,7 @@ impl crate::extract::FromRequestParts for Templates {
         // Templates read the session synchronously (`session`, flashes, a
         // CSRF secret kept in it): read it from its store first.
         context.load_session().await?;
-        Ok(Templates { scope: context.0 })
+        Ok(Templates { scope: context })
     }
 }
 
@@ -605,7 +605,7 @@ pub(crate) fn has_pending(response: &Response) -> bool {
 }
 
 /// Renders a pending template in `response`, if there is one.
-pub(crate) fn render_pending(response: &mut Response, scope: &Arc<RequestScope>) {
+pub(crate) fn render_pending(response: &mut Response, scope: &RequestContext) {
     let Some(PendingTemplate(template)) = response.extensions_mut().remove::<PendingTemplate>()
     else {
         return;

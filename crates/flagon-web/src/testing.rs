@@ -112,7 +112,7 @@ impl TestClient {
     }
 
     /// The address requests come from, as the server would see it
-    /// (default `127.0.0.1:50000`): what `RequestInfo::remote_addr` and
+    /// (default `127.0.0.1:50000`): what `RequestContext::remote_addr` and
     /// [`crate::ClientAddr`] give handlers.
     pub fn client_addr(mut self, addr: std::net::SocketAddr) -> Self {
         self.client_addr = addr;

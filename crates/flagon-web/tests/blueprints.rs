@@ -4,7 +4,9 @@
 use std::path::Path as FsPath;
 
 use flagon_web::testing::{test_settings, TestClient};
-use flagon_web::{context, get, render, App, Blueprint, Path, RequestInfo, Settings, StatusCode};
+use flagon_web::{
+    context, get, render, App, Blueprint, Path, RequestContext, Settings, StatusCode,
+};
 
 fn write(dir: &FsPath, name: &str, text: &str) {
     let path = dir.join(name);
@@ -92,7 +94,7 @@ async fn a_blueprint_may_have_no_url_prefix() {
 async fn nested_blueprints_join_prefixes_and_names() {
     let users = Blueprint::new("users", "/users").route(
         "/<int:id>",
-        get(|Path(id): Path<u32>, info: RequestInfo| async move {
+        get(|Path(id): Path<u32>, info: RequestContext| async move {
             let route = info.route().cloned().unwrap_or_default();
             format!(
                 "user {id} name={} blueprint={} pattern={}",
@@ -131,13 +133,13 @@ async fn relative_url_for_in_a_handler_uses_the_current_blueprint() {
         .route("/item/<int:id>", get(|| async { "" }).name("item"))
         .route(
             "/",
-            get(|info: RequestInfo| async move { info.url_for(".item", [("id", 4)]) }),
+            get(|info: RequestContext| async move { info.url_for(".item", [("id", 4)]) }),
         );
     let app = App::new()
         .route("/item/<int:id>", get(|| async { "" }).name("item"))
         .route(
             "/",
-            get(|info: RequestInfo| async move { info.url_for(".item", [("id", 4)]) }),
+            get(|info: RequestContext| async move { info.url_for(".item", [("id", 4)]) }),
         )
         .blueprint(shop);
     let client = TestClient::new(app);

@@ -5,7 +5,7 @@ use std::path::Path as FsPath;
 
 use flagon_web::testing::{test_settings, TestClient};
 use flagon_web::{
-    context, get, post, render, App, Error, ErrorReport, Html, Json, RequestInfo, Settings,
+    context, get, post, render, App, Error, ErrorReport, Html, Json, RequestContext, Settings,
     StatusCode,
 };
 
@@ -229,7 +229,7 @@ async fn debug_mode_shows_details_instead_of_the_error_templates() {
     assert!(text.contains("hunter2"), "{text}");
 }
 
-async fn not_found(report: ErrorReport, info: RequestInfo) -> (StatusCode, Html<String>) {
+async fn not_found(report: ErrorReport, info: RequestContext) -> (StatusCode, Html<String>) {
     let _ = info.host();
     (
         StatusCode::NOT_FOUND,

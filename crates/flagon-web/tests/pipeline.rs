@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use flagon_web::session::{SessionData, StoreContext};
 use flagon_web::testing::{test_settings, TestClient};
 use flagon_web::{
-    get, render, App, Blueprint, Error, Path, Request, RequestExt, RequestInfo, Response, Session,
-    SessionStore, StatusCode,
+    get, render, App, Blueprint, Error, Path, Request, RequestContext, RequestExt, Response,
+    Session, SessionStore, StatusCode,
 };
 use futures_util::future::BoxFuture;
 
@@ -101,7 +101,7 @@ async fn the_encoded_forms_of_admin_are_guarded() {
 async fn handlers_and_hooks_see_the_normal_path() {
     let app = App::new().settings(test_settings()).route(
         "/<path:rest>",
-        get(|info: RequestInfo, request: Request| async move {
+        get(|info: RequestContext, request: Request| async move {
             format!("{} {} {}", request.uri(), request.path(), info.path())
         }),
     );
@@ -382,7 +382,7 @@ async fn head_keeps_the_content_length_over_a_socket() {
 #[tokio::test]
 async fn handlers_see_the_client_address_honouring_only_a_trusted_proxy_header() {
     let whoami = || {
-        get(|info: RequestInfo| async move {
+        get(|info: RequestContext| async move {
             info.remote_addr()
                 .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
         })

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use flagon_web::testing::{test_settings, TestClient};
 use flagon_web::{
-    get, post, App, Body, Error, File, Method, Multipart, Path, Request, RequestInfo, Session,
+    get, post, App, Body, Error, File, Method, Multipart, Path, Request, RequestContext, Session,
     StatusCode,
 };
 
@@ -234,7 +234,7 @@ fn mounted_api() -> App {
         .route("/items/", get(|| async { "items" }).name("items"))
         .route(
             "/link",
-            get(|info: RequestInfo| async move {
+            get(|info: RequestContext| async move {
                 info.url_for("items", Vec::<(String, String)>::new())
             }),
         )
@@ -462,7 +462,7 @@ async fn client_chosen_https_scheme_does_not_make_a_plain_request_secure() {
     settings.security.hsts_seconds = 3600;
     let app = App::new().settings(settings).route(
         "/",
-        get(|info: RequestInfo| async move { info.is_secure().to_string() }),
+        get(|info: RequestContext| async move { info.is_secure().to_string() }),
     );
     let client = TestClient::new(app);
     // `GET https://localhost/ HTTP/1.1` sent over plain TCP.

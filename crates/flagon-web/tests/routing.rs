@@ -7,7 +7,7 @@ use std::path::Path as FsPath;
 
 use flagon_web::routing::Converter;
 use flagon_web::testing::{test_settings, TestClient};
-use flagon_web::{get, post, App, Html, Path, Request, RequestInfo, Settings, StatusCode};
+use flagon_web::{get, post, App, Html, Path, Request, RequestContext, Settings, StatusCode};
 
 fn settings_with_templates(dir: &FsPath, debug: bool) -> Settings {
     Settings {
@@ -217,7 +217,7 @@ async fn request_info_url_for_builds_named_urls() {
         .route("/user/<name>/<int:id>", get(|| async { "" }).name("user"))
         .route(
             "/",
-            get(|info: RequestInfo| async move {
+            get(|info: RequestContext| async move {
                 let url = info.url_for("user", [("name", "a b/c"), ("id", "7"), ("tab", "x&y")])?;
                 let missing = info
                     .url_for("user", [("name", "x")])
@@ -644,7 +644,7 @@ async fn mounted_app_sees_https_as_the_outer_app_does() {
     let api = App::new()
         .route(
             "/save",
-            post(|info: RequestInfo| async move { format!("secure={}", info.is_secure()) }),
+            post(|info: RequestContext| async move { format!("secure={}", info.is_secure()) }),
         )
         .settings(test_settings())
         .build()
@@ -680,7 +680,7 @@ async fn external_urls_use_the_request_scheme_and_host() {
         )
         .route(
             "/rust",
-            get(|info: RequestInfo| async move {
+            get(|info: RequestContext| async move {
                 info.url_for("post", [("id", "5"), ("_external", "true")])
             }),
         );

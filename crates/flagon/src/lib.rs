@@ -65,7 +65,7 @@ pub mod prelude {
     pub use flagon_web::{
         abort, any_of, context, delete, get, head, options, patch, post, put, redirect, render,
         App, Blueprint, Cookie, Cookies, Error, ErrorReport, Extension, File, Flash, Form, Html,
-        IntoResponse, Json, Method, Multipart, Path, Query, Redirect, Request, RequestExt,
-        RequestInfo, Response, Result, Session, Settings, State, StatusCode, Template, Templates,
+        IntoResponse, Json, Method, Multipart, Path, Query, Redirect, Request, RequestContext,
+        RequestExt, Response, Result, Session, Settings, State, StatusCode, Template, Templates,
     };
 }

@@ -101,7 +101,7 @@ pub trait RequestExt {
 
     /// The request's context in the app (route, host, client address,
     /// `url_for`), when it is going through one.
-    fn info(&self) -> Option<crate::context::RequestInfo>;
+    fn info(&self) -> Option<crate::context::RequestContext>;
 }
 
 impl<B> RequestExt for http::Request<B> {
@@ -109,8 +109,8 @@ impl<B> RequestExt for http::Request<B> {
         crate::service::normalize::decoded_path(self.uri().path())
     }
 
-    fn info(&self) -> Option<crate::context::RequestInfo> {
-        crate::context::RequestInfo::of(self)
+    fn info(&self) -> Option<crate::context::RequestContext> {
+        crate::context::RequestContext::of(self)
     }
 }
 

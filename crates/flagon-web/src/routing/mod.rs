@@ -152,7 +152,7 @@ impl MethodRouter {
         self
     }
 
-    /// Names the route for [`crate::RequestInfo::url_for`] and `url_for` in templates.
+    /// Names the route for [`crate::RequestContext::url_for`] and `url_for` in templates.
     /// Inside a blueprint the blueprint's name is prefixed (`blog.detail`).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());

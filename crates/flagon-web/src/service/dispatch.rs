@@ -3,13 +3,11 @@
 //! the strict-slash redirect, or a mounted service (its prefix taken off
 //! the path).
 
-use std::sync::Arc;
-
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 
 use crate::app::AppShared;
-use crate::context::{RequestContext, RequestScope};
+use crate::context::RequestContext;
 use crate::csrf;
 use crate::error::Error;
 use crate::extract::path::PathParams;
@@ -39,7 +37,7 @@ pub(super) struct Mounted {
     pub(super) script_root: String,
     /// The outer app's request context, whose session the mounted app
     /// shares (when both have sessions on).
-    pub(super) scope: Option<Arc<RequestScope>>,
+    pub(super) scope: Option<RequestContext>,
 }
 
 /// Routes the request and runs the matched endpoint.
@@ -138,13 +136,13 @@ pub(super) async fn dispatch(shared: &AppShared, mut request: Request) -> Respon
                 debug: context.debug,
                 host: context.host.clone(),
                 script_root: format!("{}{prefix}", context.script_root),
-                scope: Some(context.0.clone()),
+                scope: Some(context.clone()),
             });
             return catch_panics(service.call(request)).await;
         }
         Matched::NotFound => Error::not_found().into_response(),
     };
-    complete(&mut response, &context.0).await;
+    complete(&mut response, &context).await;
     response
 }
 

@@ -10,7 +10,7 @@ use http::header;
 use http::StatusCode;
 
 use crate::body::Body;
-use crate::context::{RequestContext, RequestScope};
+use crate::context::RequestContext;
 use crate::error::{Error, ErrorReport};
 use crate::extract::Request;
 use crate::response::{IntoResponse, Response};
@@ -26,7 +26,7 @@ use crate::response::{IntoResponse, Response};
 /// The asynchronous parts, which few responses need, are boxed: the
 /// request's future then carries none of their state, and moving that
 /// future costs less on every request.
-pub(crate) async fn complete(response: &mut Response, scope: &Arc<RequestScope>) {
+pub(crate) async fn complete(response: &mut Response, scope: &RequestContext) {
     if crate::templates::has_pending(response)
         && scope.session.is_on()
         && scope.session.loaded().is_none()
@@ -43,7 +43,7 @@ pub(crate) async fn complete(response: &mut Response, scope: &Arc<RequestScope>)
 
 /// Classifies the error in `response`, runs the app's handler for its
 /// status, and renders its page.
-async fn handle_error(response: &mut Response, scope: &Arc<RequestScope>) {
+async fn handle_error(response: &mut Response, scope: &RequestContext) {
     let Some(mut report) = response.extensions().get::<ErrorReport>().cloned() else {
         return;
     };
@@ -65,9 +65,7 @@ async fn handle_error(response: &mut Response, scope: &Arc<RequestScope>) {
         if let Some(headers) = &scope.request_headers {
             *request.headers_mut() = headers.clone();
         }
-        request
-            .extensions_mut()
-            .insert(RequestContext(scope.clone()));
+        request.extensions_mut().insert(scope.clone());
         request.extensions_mut().insert(report.clone());
         let mut handled = catch_panics(handler.call(request)).await;
         crate::templates::render_pending(&mut handled, scope);

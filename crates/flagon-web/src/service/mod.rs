@@ -105,7 +105,7 @@ impl AppService {
         let params = crate::routing::url::owned_params(params);
         if crate::routing::url::wants_external(&params) {
             return Err(Error::internal(format!(
-                "url_for(\"{name}\"): `_external` needs the request's host; use RequestInfo::url_for inside a request"
+                "url_for(\"{name}\"): `_external` needs the request's host; use RequestContext::url_for inside a request"
             )));
         }
         self.shared.url_for_from(None, name, &params)

@@ -19,7 +19,7 @@
 //! `%2F` inside a segment stays part of that segment (a route parameter can
 //! hold a `/`; it never splits a segment), as do `%25`, `%3F` and the
 //! non-ASCII escapes. The router matches the percent-decoded segments of
-//! this normalised path, and [`crate::RequestInfo::path`] gives hooks the
+//! this normalised path, and [`crate::RequestContext::path`] gives hooks the
 //! same path decoded (Flask's `request.path`, except that `%2F` and `%25`
 //! stay encoded so that its segments are the router's): a guard on a
 //! prefix of it covers every route below that prefix, and nothing else.

@@ -17,7 +17,7 @@ use http::header;
 use http::Method;
 
 use crate::app::AppShared;
-use crate::context::{RequestContext, RequestScope};
+use crate::context::{ContextData, RequestContext};
 use crate::cookies::CookieState;
 use crate::csrf::CsrfState;
 use crate::error::Error;
@@ -74,7 +74,7 @@ pub(super) async fn run(shared: &Arc<AppShared>, inner: &Endpoint, request: Requ
         .flatten();
     let csrf_state = CsrfState::from_cookie(csrf_cookie.map(|c| c.value()));
     let csp_nonce = (!settings.security.content_security_policy.is_empty()).then(new_nonce);
-    let scope = Arc::new(RequestScope {
+    let scope = RequestContext::new(ContextData {
         app: shared.clone(),
         method: parts.method.clone(),
         uri: parts.uri.clone(),
@@ -104,7 +104,7 @@ pub(super) async fn run(shared: &Arc<AppShared>, inner: &Endpoint, request: Requ
     let mut response = match early_error {
         Some(err) => err.into_response(),
         None => {
-            parts.extensions.insert(RequestContext(scope.clone()));
+            parts.extensions.insert(scope.clone());
             let request = Request::from_parts(parts, body);
             finish::catch_panics(inner.call(request)).await
         }
@@ -156,7 +156,7 @@ fn normalize_uri(uri: &mut http::Uri) -> Result<(), Error> {
 /// session's), `Vary: Cookie` when the response depends on them, the
 /// security headers, and no body for `HEAD` (its `Content-Length` kept, as
 /// it would have been for `GET`).
-fn seal(response: &mut Response, scope: &RequestScope, is_head: bool) {
+fn seal(response: &mut Response, scope: &RequestContext, is_head: bool) {
     session_io::write_cookies(response, scope);
     if scope
         .varies_by_cookie

@@ -7,7 +7,7 @@
 
 use http::header::{self, HeaderValue};
 
-use crate::context::RequestScope;
+use crate::context::RequestContext;
 use crate::error::Error;
 use crate::response::Response;
 use crate::session::StoreContext;
@@ -15,7 +15,7 @@ use crate::session::StoreContext;
 /// Saves what the request changed: a new CSRF secret into the session (when
 /// it lives there) and the session into its store. An error here replaces
 /// the response.
-pub(super) async fn persist(scope: &RequestScope) -> Option<Error> {
+pub(super) async fn persist(scope: &RequestContext) -> Option<Error> {
     if scope.app.settings.csrf.use_sessions {
         if let Err(err) = keep_csrf_secret_in_session(scope).await {
             return Some(err);
@@ -38,7 +38,7 @@ pub(crate) const CSRF_SESSION_KEY: &str = "_csrf_secret";
 
 /// Stores a CSRF secret made during this request in the session (instead
 /// of the cookie, which `write_cookies` then does not send).
-async fn keep_csrf_secret_in_session(scope: &RequestScope) -> Result<(), Error> {
+async fn keep_csrf_secret_in_session(scope: &RequestContext) -> Result<(), Error> {
     let Some(secret) = scope.take_new_csrf_secret() else {
         return Ok(());
     };
@@ -48,7 +48,7 @@ async fn keep_csrf_secret_in_session(scope: &RequestScope) -> Result<(), Error> 
     }
 }
 
-async fn save_session(scope: &RequestScope) -> Result<(), Error> {
+async fn save_session(scope: &RequestContext) -> Result<(), Error> {
     let (Some(session), Some(store)) = (scope.session.loaded(), &scope.app.session_store) else {
         return Ok(());
     };
@@ -117,7 +117,7 @@ pub(super) fn add_vary_cookie(headers: &mut http::HeaderMap) {
     }
 }
 
-pub(super) fn write_cookies(response: &mut Response, scope: &RequestScope) {
+pub(super) fn write_cookies(response: &mut Response, scope: &RequestContext) {
     let csrf = &scope.app.settings.csrf;
     let new_secret = scope.take_new_csrf_secret();
     scope.with_jar(|jar| {

@@ -144,7 +144,7 @@ pub(crate) enum SessionSlot {
     },
     /// The app this one is mounted in owns the session (one cookie, one
     /// session), loads and saves it.
-    Outer(Arc<crate::context::RequestScope>),
+    Outer(crate::context::RequestContext),
 }
 
 impl SessionSlot {
