@@ -12,7 +12,7 @@ use crate::context::StateMap;
 use crate::error::{BoxError, Error};
 use crate::extract::Request;
 use crate::handler::{Endpoint, EndpointLayer, Handler};
-use crate::keys::Keys;
+use crate::signing::Keys;
 use crate::response::IntoResponse;
 use crate::routing::converters::ConverterRegistry;
 use crate::routing::pattern::Pattern;

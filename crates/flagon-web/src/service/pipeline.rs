@@ -189,5 +189,5 @@ fn new_nonce() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    crate::keys::b64(&bytes)
+    crate::signing::b64(&bytes)
 }

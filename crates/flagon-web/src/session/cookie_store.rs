@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{SessionData, SessionStore, StoreContext};
 use crate::error::Error;
-use crate::keys::{b64, unb64};
+use crate::signing::{b64, unb64};
 
 /// Keeps the session in the cookie itself, signed with the secret key:
 /// nothing is stored on the server, the visitor can read the data but any
@@ -95,7 +95,7 @@ impl SessionStore for CookieStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::Keys;
+    use crate::signing::Keys;
     use crate::settings::{Secret, Settings};
     use std::time::Duration;
 

@@ -262,7 +262,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::keys::Keys;
+    use crate::signing::Keys;
     use crate::settings::Settings;
 
     fn keys() -> Keys {

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::context::RequestContext;
 use crate::error::Error;
 use crate::extract::FromRequestParts;
-use crate::keys::Keys;
+use crate::signing::Keys;
 
 mod cookie_store;
 mod memory_store;

@@ -1,5 +1,7 @@
-//! Key material derived from the secret key: HMAC signing for session
-//! cookies and `cookie` crate keys for signed and private cookies.
+//! Signing with the secret key (Django's `django.core.signing`): the keys
+//! derived from `secret_key` and its fallbacks, HMAC-SHA256 signatures for
+//! session cookies ([`Keys::sign`], [`Keys::unsign`]), and the `cookie`
+//! crate's keys for signed and private cookies.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
