@@ -1,19 +1,19 @@
 //! The built app as a service, and the request's path through it.
 //!
-//! - [`pipeline`]: what every request goes through: the checks made before
+//! - `pipeline`: what every request goes through: the checks made before
 //!   anything runs (host, limits, the path's normal form), the request's
 //!   context, the app's layers and hooks around the router, and the end of
 //!   the request (session saved, cookies and security headers written).
-//! - [`dispatch`]: routing, and what a match leads to (a route's endpoint
+//! - `dispatch`: routing, and what a match leads to (a route's endpoint
 //!   after the CSRF check, 405, the automatic `OPTIONS`, the strict-slash
 //!   redirect, a mounted service).
-//! - [`finish`]: the one place a response is finished: a pending template
+//! - `finish`: the one place a response is finished: a pending template
 //!   rendered, an error given its status, handler and page; panics caught.
-//! - [`session_io`]: reading and saving the session, the CSRF secret kept
+//! - `session_io`: reading and saving the session, the CSRF secret kept
 //!   in it, and the cookies written at the end.
-//! - [`normalize`]: the path's normal form, seen alike by layers, hooks
+//! - `normalize`: the path's normal form, seen alike by layers, hooks
 //!   and the router.
-//! - [`limits`], [`negotiate`]: the head and body limits checked up front,
+//! - `limits`, `negotiate`: the head and body limits checked up front,
 //!   and whether the client prefers JSON.
 
 mod dispatch;
