@@ -12,7 +12,6 @@ use crate::context::StateMap;
 use crate::error::{BoxError, Error};
 use crate::extract::Request;
 use crate::handler::{Endpoint, EndpointLayer, Handler};
-use crate::signing::Keys;
 use crate::response::IntoResponse;
 use crate::routing::converters::ConverterRegistry;
 use crate::routing::pattern::Pattern;
@@ -20,6 +19,7 @@ use crate::routing::{MethodRouter, RouteEntry, Router};
 use crate::service::AppService;
 use crate::session::SessionStore;
 use crate::settings::Settings;
+use crate::signing::Keys;
 use crate::templates::{TemplateEngine, TemplateSetup};
 
 pub(crate) use crate::context::RequestContext;

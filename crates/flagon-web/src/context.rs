@@ -57,7 +57,9 @@ pub struct ContextData {
     /// The path this app is mounted under in another app (`""` when it is
     /// not), put before every URL it builds.
     pub(crate) script_root: String,
-    pub(crate) wants_json: bool,
+    /// What the client accepts, for error pages (negotiated only when one
+    /// is made).
+    pub(crate) preference: crate::service::negotiate::Preference,
     pub(crate) session: crate::session::SessionSlot,
     pub(crate) cookies: Mutex<crate::cookies::CookieState>,
     pub(crate) csrf: Mutex<crate::csrf::CsrfState>,

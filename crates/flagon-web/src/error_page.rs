@@ -24,7 +24,7 @@ pub(crate) fn render(response: &mut Response, scope: Option<&RequestContext>) {
     };
     log(&error, scope);
     let debug = scope.is_some_and(|s| s.debug);
-    let wants_json = scope.is_some_and(|s| s.wants_json);
+    let wants_json = scope.is_some_and(|s| s.preference.wants_json());
     let (content_type, body) = if wants_json {
         ("application/problem+json", problem_json(&error, debug))
     } else if debug {

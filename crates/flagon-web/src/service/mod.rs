@@ -19,7 +19,7 @@
 mod dispatch;
 pub(crate) mod finish;
 mod limits;
-mod negotiate;
+pub(crate) mod negotiate;
 pub(crate) mod normalize;
 mod pipeline;
 pub(crate) mod session_io;

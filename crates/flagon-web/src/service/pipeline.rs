@@ -29,7 +29,7 @@ use crate::session::SessionSlot;
 use super::dispatch::Mounted;
 use super::finish;
 use super::limits::{body_too_large, head_too_large};
-use super::negotiate::wants_json;
+use super::negotiate::Preference;
 use super::normalize::normalize_path;
 use super::session_io;
 
@@ -89,7 +89,7 @@ pub(super) async fn run(shared: &Arc<AppShared>, inner: &Endpoint, request: Requ
         },
         debug: mounted.as_ref().map_or(settings.debug, |outer| outer.debug),
         script_root: mounted.map(|outer| outer.script_root).unwrap_or_default(),
-        wants_json: wants_json(&parts.headers),
+        preference: Preference::of(&parts.headers),
         session,
         cookies: Mutex::new(cookies),
         csrf: Mutex::new(csrf_state),

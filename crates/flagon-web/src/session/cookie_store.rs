@@ -95,8 +95,8 @@ impl SessionStore for CookieStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signing::Keys;
     use crate::settings::{Secret, Settings};
+    use crate::signing::Keys;
     use std::time::Duration;
 
     fn keys() -> Keys {

@@ -262,8 +262,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::signing::Keys;
     use crate::settings::Settings;
+    use crate::signing::Keys;
 
     fn keys() -> Keys {
         Keys::from_settings(&Settings {
