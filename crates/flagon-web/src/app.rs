@@ -390,6 +390,20 @@ impl App {
     }
 
     /// Builds the app into a service, reading the settings if none were given.
+    ///
+    /// Outside debug mode an app without a secret key is refused; there is
+    /// no way around that (no builder that turns on debug mode or invents a
+    /// key behind your back):
+    ///
+    /// ```
+    /// use flagon_web::{App, Settings};
+    /// let err = App::new().settings(Settings::default()).build().unwrap_err();
+    /// assert!(err.chain().join(" ").contains("secret key"), "{err}");
+    /// ```
+    ///
+    /// ```compile_fail
+    /// let service = flagon_web::App::new().into_service_with_defaults();
+    /// ```
     pub fn build(mut self) -> Result<AppService, Error> {
         let settings = match (self.settings.take(), &self.root) {
             (Some(settings), _) => settings,
