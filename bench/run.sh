@@ -8,6 +8,9 @@
 #
 #   DURATION=10 CONNECTIONS=64 bench/run.sh
 #   ONLY=json bench/run.sh          # the tests whose names contain "json"
+#   FLAGON_BIN=/tmp/tfb-new BASELINE_BIN=/tmp/tfb-old bench/run.sh
+#                                   # two builds of tfb against each other
+#                                   # (the "axum" columns are the baseline)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,11 +27,18 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
 
-echo "building both in release" >&2
-cargo build --release -p tfb >&2
-cargo build --release --manifest-path bench/axum-baseline/Cargo.toml >&2
-FLAGON_BIN=target/release/tfb
-AXUM_BIN=bench/axum-baseline/target/release/axum-baseline
+if [ -z "${FLAGON_BIN:-}" ]; then
+  echo "building tfb in release" >&2
+  cargo build --release -p tfb >&2
+  FLAGON_BIN=target/release/tfb
+fi
+if [ -n "${BASELINE_BIN:-}" ]; then
+  AXUM_BIN=$BASELINE_BIN
+else
+  echo "building the axum baseline in release" >&2
+  cargo build --release --manifest-path bench/axum-baseline/Cargo.toml >&2
+  AXUM_BIN=bench/axum-baseline/target/release/axum-baseline
+fi
 
 # name|path|pipeline depth
 TESTS=(

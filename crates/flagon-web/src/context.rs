@@ -49,6 +49,8 @@ pub struct ContextData {
     /// The host and port as the client sent them, lower-cased.
     pub(crate) host: crate::security::RequestHost,
     pub(crate) is_secure: bool,
+    /// The peer of the connection, as the server saw it ([`crate::ClientAddr`]).
+    pub(crate) peer: Option<std::net::SocketAddr>,
     /// The client's address (see [`RequestContext::remote_addr`]).
     pub(crate) remote_addr: Option<std::net::IpAddr>,
     /// Whether errors show their details: the app's `debug` setting, or

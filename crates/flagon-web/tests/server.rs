@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use flagon_web::settings::Limits;
-use flagon_web::{get, post, App, AppService, ClientAddr, Error, Extension, Settings};
+use flagon_web::{get, post, App, AppService, ClientAddr, Error, Settings};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -789,9 +789,7 @@ async fn handlers_see_the_client_address() {
     bounded(async {
         let app = hello_app(Limits::default()).route(
             "/whoami",
-            get(|Extension(ClientAddr(addr)): Extension<ClientAddr>| async move {
-                addr.to_string()
-            }),
+            get(|ClientAddr(addr): ClientAddr| async move { addr.to_string() }),
         );
         let server = TestServer::start(app).await;
         let mut client = server.connect().await;

@@ -33,18 +33,22 @@ use crate::service::AppService;
 /// may take before the connection is closed.
 const HTTP2_KEEP_ALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// The address of the client at the other end of the connection, in the
-/// extensions of every request Flagon's server reads ([`App::serve`],
-/// [`App::run`], [`AppService::serve_listener`]).
+/// The address of the client at the other end of the connection, as
+/// Flagon's server saw it ([`App::serve`], [`App::run`],
+/// [`AppService::serve_listener`]): an extractor.
 ///
-/// Behind a reverse proxy it is the proxy's address. Requests that did not
-/// come through the server (the [`crate::testing::TestClient`], an app
-/// called as a tower `Service`) carry none.
+/// Behind a reverse proxy it is the proxy's address; the client's own is
+/// [`crate::RequestContext::remote_addr`]. A request that did not come
+/// through the server (an app called as a tower `Service`) has none, unless
+/// the caller put a `ClientAddr` in its extensions (the
+/// [`crate::testing::TestClient`] does, as does an app for a service
+/// mounted in it): extracting it is then a 500, and `Option<ClientAddr>`
+/// is `None`.
 ///
 /// ```
-/// use flagon_web::{get, App, ClientAddr, Extension};
+/// use flagon_web::{get, App, ClientAddr};
 ///
-/// async fn whoami(Extension(ClientAddr(addr)): Extension<ClientAddr>) -> String {
+/// async fn whoami(ClientAddr(addr): ClientAddr) -> String {
 ///     format!("you are {}", addr.ip())
 /// }
 ///
@@ -53,6 +57,31 @@ const HTTP2_KEEP_ALIVE_INTERVAL: std::time::Duration = std::time::Duration::from
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
+
+impl crate::extract::FromRequestParts for ClientAddr {
+    async fn from_request_parts(parts: &mut http::request::Parts) -> Result<Self, Error> {
+        <Option<ClientAddr> as crate::extract::FromRequestParts>::from_request_parts(parts)
+            .await?
+            .ok_or_else(|| {
+                Error::internal(
+                    "ClientAddr: the request did not come through Flagon's server, so it has no client address",
+                )
+            })
+    }
+}
+
+/// `None` when the request did not come through Flagon's server.
+impl crate::extract::OptionalFromRequestParts for ClientAddr {
+    async fn from_request_parts(parts: &mut http::request::Parts) -> Result<Option<Self>, Error> {
+        let from_context = parts
+            .extensions
+            .get::<crate::context::RequestContext>()
+            .and_then(|context| context.peer);
+        Ok(from_context
+            .map(ClientAddr)
+            .or_else(|| parts.extensions.get::<ClientAddr>().copied()))
+    }
+}
 
 impl App {
     /// Builds the app and serves it on `addr` until SIGINT or SIGTERM.
@@ -189,19 +218,18 @@ impl AppService {
             let started = Arc::new(AtomicBool::new(false));
             let seen = started.clone();
             let hyper_service = hyper::service::service_fn(
-                move |mut request: http::Request<hyper::body::Incoming>| {
+                move |request: http::Request<hyper::body::Incoming>| {
                     let first = !seen.swap(true, Ordering::Relaxed);
                     // What is left of the first-request deadline binds the
                     // reading of its body.
                     let budget = first_deadline.filter(|_| first).map(|deadline| {
                         deadline.saturating_duration_since(tokio::time::Instant::now())
                     });
-                    request.extensions_mut().insert(ClientAddr(peer));
                     let request = request.map(|incoming| {
                         Body::from_incoming(IncomingBody::new(incoming, body_read_timeout, budget))
                     });
                     let service = service.clone();
-                    async move { Ok::<_, Infallible>(service.handle(request).await) }
+                    async move { Ok::<_, Infallible>(service.handle_from(request, Some(peer)).await) }
                 },
             );
             let builder = builder.clone();

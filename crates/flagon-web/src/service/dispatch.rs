@@ -29,6 +29,7 @@ use super::finish::{catch_panics, complete};
 pub(super) struct Mounted {
     pub(super) is_secure: bool,
     pub(super) remote_addr: Option<std::net::IpAddr>,
+    pub(super) peer: Option<std::net::SocketAddr>,
     pub(super) debug: bool,
     /// The outer app's validated host.
     pub(super) host: crate::security::RequestHost,
@@ -130,9 +131,16 @@ pub(super) async fn dispatch(shared: &AppShared, mut request: Request) -> Respon
                 Err(_) => return Error::bad_request("invalid URL").into_response(),
             }
             request.extensions_mut().remove::<RequestContext>();
+            // A mounted service that is not a Flagon app finds the peer here.
+            if let Some(peer) = context.peer {
+                request
+                    .extensions_mut()
+                    .insert(crate::server::ClientAddr(peer));
+            }
             request.extensions_mut().insert(Mounted {
                 is_secure: context.is_secure,
                 remote_addr: context.remote_addr,
+                peer: context.peer,
                 debug: context.debug,
                 host: context.host.clone(),
                 script_root: format!("{}{prefix}", context.script_root),

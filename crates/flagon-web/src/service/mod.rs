@@ -127,26 +127,37 @@ impl AppService {
 
     /// Answers one request.
     pub async fn handle(&self, request: Request) -> Response {
-        // The request line is kept only when it will be logged.
+        self.handle_from(request, None).await
+    }
+
+    /// Answers one request that Flagon's server read from `peer`.
+    pub(crate) async fn handle_from(
+        &self,
+        request: Request,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Response {
         let shared = self.shared.clone();
+        // The request line is kept only when it will be logged.
         if !tracing::enabled!(target: "flagon::request", tracing::Level::INFO) {
-            return crate::error::policy::scope(
-                shared,
-                pipeline::run(&self.shared, &self.inner, request),
-            )
-            .await;
+            let run = pipeline::run(&self.shared, &self.inner, request, peer);
+            return crate::error::policy::scope(shared, run).await;
         }
         let started = Instant::now();
-        let client = pipeline::client_ip_of(
+        let peer = peer.or_else(|| {
+            request
+                .extensions()
+                .get::<crate::server::ClientAddr>()
+                .map(|addr| addr.0)
+        });
+        let client = crate::security::client_ip(
             request.headers(),
-            request.extensions(),
-            &self.shared.settings,
+            peer.map(|addr| addr.ip()),
+            &self.shared.settings.security,
         );
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let response =
-            crate::error::policy::scope(shared, pipeline::run(&self.shared, &self.inner, request))
-                .await;
+        let run = pipeline::run(&self.shared, &self.inner, request, peer);
+        let response = crate::error::policy::scope(shared, run).await;
         let client = client.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
         tracing::info!(
             target: "flagon::request",

@@ -109,10 +109,19 @@ pub(crate) fn decoded_path(path: &str) -> Cow<'_, str> {
     }
 }
 
-/// Whether some segment of `path` is `.` or `..`.
+/// Whether some segment of `path` is `.` or `..` (a byte scan: it runs on
+/// every request).
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/')
-        .any(|segment| segment == "." || segment == "..")
+    let bytes = path.as_bytes();
+    bytes.iter().enumerate().any(|(i, &byte)| {
+        byte == b'.'
+            && (i == 0 || bytes[i - 1] == b'/')
+            && match bytes.get(i + 1) {
+                None | Some(b'/') => true,
+                Some(b'.') => matches!(bytes.get(i + 2), None | Some(b'/')),
+                Some(_) => false,
+            }
+    })
 }
 
 /// Decodes the unreserved characters of one segment and upper-cases the
@@ -175,6 +184,26 @@ mod tests {
         normalize_path(path)
             .unwrap()
             .unwrap_or_else(|| path.to_owned())
+    }
+
+    #[test]
+    fn dot_segments_are_found_by_the_byte_scan() {
+        for path in ["/.", "/..", "/./a", "/a/../b", "/a/.", "/a/..", ".", ".."] {
+            assert!(has_dot_segment(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/a",
+            "/.a",
+            "/a.",
+            "/..a",
+            "/a../b",
+            "/.well-known",
+            "/...",
+            "/a/...",
+        ] {
+            assert!(!has_dot_segment(path), "{path}");
+        }
     }
 
     #[test]

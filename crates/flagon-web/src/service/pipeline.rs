@@ -24,6 +24,7 @@ use crate::error::Error;
 use crate::extract::Request;
 use crate::handler::Endpoint;
 use crate::response::{IntoResponse, Response};
+use crate::server::ClientAddr;
 use crate::session::SessionSlot;
 
 use super::dispatch::Mounted;
@@ -35,10 +36,20 @@ use super::session_io;
 
 /// Answers one request with the app `shared`, whose layers, hooks and
 /// router are `inner`.
-pub(super) async fn run(shared: &Arc<AppShared>, inner: &Endpoint, request: Request) -> Response {
+pub(super) async fn run(
+    shared: &Arc<AppShared>,
+    inner: &Endpoint,
+    request: Request,
+    peer: Option<std::net::SocketAddr>,
+) -> Response {
     let settings = &shared.settings;
     let (mut parts, body) = request.into_parts();
     let mounted = parts.extensions.remove::<Mounted>();
+    // The server passes the peer; a request from elsewhere (the test
+    // client, another service) may carry it as an extension.
+    let peer = peer
+        .or_else(|| mounted.as_ref().and_then(|outer| outer.peer))
+        .or_else(|| parts.extensions.get::<ClientAddr>().map(|addr| addr.0));
     let host = match &mounted {
         Some(outer) => Ok(outer.host.clone()),
         None => crate::security::validate_host(&parts, settings),
@@ -85,8 +96,13 @@ pub(super) async fn run(shared: &Arc<AppShared>, inner: &Endpoint, request: Requ
         ),
         remote_addr: match &mounted {
             Some(outer) => outer.remote_addr,
-            None => client_ip_of(&parts.headers, &parts.extensions, settings),
+            None => crate::security::client_ip(
+                &parts.headers,
+                peer.map(|addr| addr.ip()),
+                &settings.security,
+            ),
         },
+        peer,
         debug: mounted.as_ref().map_or(settings.debug, |outer| outer.debug),
         script_root: mounted.map(|outer| outer.script_root).unwrap_or_default(),
         preference: Preference::of(&parts.headers),
@@ -116,19 +132,6 @@ pub(super) async fn run(shared: &Arc<AppShared>, inner: &Endpoint, request: Requ
     }
     seal(&mut response, &scope, is_head);
     response
-}
-
-/// The client's address for a request `shared`'s server received: the
-/// peer's, or what the trusted proxy header says.
-pub(super) fn client_ip_of(
-    headers: &http::HeaderMap,
-    extensions: &http::Extensions,
-    settings: &crate::settings::Settings,
-) -> Option<std::net::IpAddr> {
-    let peer = extensions
-        .get::<crate::server::ClientAddr>()
-        .map(|addr| addr.0.ip());
-    crate::security::client_ip(headers, peer, &settings.security)
 }
 
 /// Rewrites the request's URI into its normal form (see

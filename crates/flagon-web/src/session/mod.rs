@@ -140,7 +140,7 @@ pub(crate) enum SessionSlot {
     /// cookie the request sent, if any (none: a new, empty session).
     Lazy {
         cookie: Option<String>,
-        cell: tokio::sync::OnceCell<Session>,
+        cell: std::sync::OnceLock<Session>,
     },
     /// The app this one is mounted in owns the session (one cookie, one
     /// session), loads and saves it.
@@ -152,7 +152,7 @@ impl SessionSlot {
     pub(crate) fn lazy(cookie: Option<String>) -> Self {
         SessionSlot::Lazy {
             cookie,
-            cell: tokio::sync::OnceCell::new(),
+            cell: std::sync::OnceLock::new(),
         }
     }
 
@@ -167,18 +167,19 @@ impl SessionSlot {
             match (self, store) {
                 (SessionSlot::Off, _) | (SessionSlot::Lazy { .. }, None) => Ok(None),
                 (SessionSlot::Lazy { cookie, cell }, Some(store)) => {
-                    let session = cell
-                        .get_or_try_init(|| async {
-                            let Some(cookie) = cookie else {
-                                return Ok(Session::new(SessionData::new(), None));
-                            };
-                            Ok::<_, Error>(match store.load(cookie, ctx).await? {
-                                Some(data) => Session::new(data, Some(cookie.clone())),
-                                None => Session::new(SessionData::new(), None),
-                            })
-                        })
-                        .await?;
-                    Ok(Some(session))
+                    if let Some(session) = cell.get() {
+                        return Ok(Some(session));
+                    }
+                    let session = match cookie {
+                        None => Session::new(SessionData::new(), None),
+                        Some(cookie) => match store.load(cookie, ctx).await? {
+                            Some(data) => Session::new(data, Some(cookie.clone())),
+                            None => Session::new(SessionData::new(), None),
+                        },
+                    };
+                    // Two tasks of one request loading at once: the first
+                    // stored wins, and both use it.
+                    Ok(Some(cell.get_or_init(|| session)))
                 }
                 (SessionSlot::Outer(outer), _) => outer.load_session().await,
             }
