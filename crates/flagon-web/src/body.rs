@@ -30,7 +30,9 @@ pub struct Body(Inner);
 enum Inner {
     Empty,
     Full(Option<Bytes>),
-    Incoming(crate::server::IncomingBody),
+    /// Boxed: the deadlines make it several times the size of the other
+    /// variants, and a request (moved many times on its way) carries it.
+    Incoming(Box<crate::server::IncomingBody>),
     Boxed(UnsyncBoxBody<Bytes, BoxError>),
 }
 
@@ -83,8 +85,14 @@ impl Body {
         Body(Inner::Boxed(StreamBody::new(frames).boxed_unsync()))
     }
 
+    /// The body of a request the server read: empty when the request has
+    /// none (most `GET`s, which then carry no deadlines), else hyper's body
+    /// with its deadlines.
     pub(crate) fn from_incoming(incoming: crate::server::IncomingBody) -> Self {
-        Body(Inner::Incoming(incoming))
+        if http_body::Body::is_end_stream(&incoming) {
+            return Body::empty();
+        }
+        Body(Inner::Incoming(Box::new(incoming)))
     }
 
     /// Reads the whole body into memory, refusing more than `limit` bytes.

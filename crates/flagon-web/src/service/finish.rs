@@ -4,7 +4,6 @@ use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use http::header;
 use http::StatusCode;
@@ -114,7 +113,7 @@ impl std::fmt::Display for Reclassified {
 impl std::error::Error for Reclassified {}
 
 /// Runs a handler future, turning a panic into a 500.
-pub(super) async fn catch_panics(future: BoxFuture<'static, Response>) -> Response {
+pub(super) async fn catch_panics(future: impl std::future::Future<Output = Response>) -> Response {
     match AssertUnwindSafe(future).catch_unwind().await {
         Ok(response) => response,
         Err(payload) => Error::internal(format!(

@@ -136,11 +136,9 @@ impl AppService {
         request: Request,
         peer: Option<std::net::SocketAddr>,
     ) -> Response {
-        let shared = self.shared.clone();
         // The request line is kept only when it will be logged.
         if !tracing::enabled!(target: "flagon::request", tracing::Level::INFO) {
-            let run = pipeline::run(&self.shared, &self.inner, request, peer);
-            return crate::error::policy::scope(shared, run).await;
+            return pipeline::run(&self.shared, &self.inner, request, peer).await;
         }
         let started = Instant::now();
         let peer = peer.or_else(|| {
@@ -156,8 +154,7 @@ impl AppService {
         );
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let run = pipeline::run(&self.shared, &self.inner, request, peer);
-        let response = crate::error::policy::scope(shared, run).await;
+        let response = pipeline::run(&self.shared, &self.inner, request, peer).await;
         let client = client.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
         tracing::info!(
             target: "flagon::request",

@@ -31,7 +31,8 @@ use crate::error::Error;
 /// The normal form of `path`, or `None` when it is already normal (the
 /// common case, which allocates nothing).
 pub(crate) fn normalize_path(path: &str) -> Result<Option<String>, Error> {
-    if !path.contains('%') && !has_dot_segment(path) {
+    // Two memchr scans settle the common case: nothing to decode, no dots.
+    if !path.contains('%') && (!path.contains('.') || !has_dot_segment(path)) {
         return Ok(None);
     }
     let trimmed = path.strip_prefix('/').unwrap_or(path);

@@ -122,7 +122,10 @@ pub(super) async fn run(
         None => {
             parts.extensions.insert(scope.clone());
             let request = Request::from_parts(parts, body);
-            finish::catch_panics(inner.call(request)).await
+            // The app is the task's current app while its layers and
+            // handlers run: errors converted with `?` read its policy.
+            let call = crate::error::policy::scope(shared.clone(), inner.call(request));
+            finish::catch_panics(call).await
         }
     };
     finish::complete(&mut response, &scope).await;
