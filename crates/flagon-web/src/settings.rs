@@ -519,6 +519,12 @@ impl Settings {
 
     /// Builds settings from a file's text (if any) and `(name, value)`
     /// environment pairs; only names starting with `FLAGON_` are read.
+    ///
+    /// The layering is our own rather than `figment`'s: its environment
+    /// provider neither splits `FLAGON_ALLOWED_HOSTS=a.com,b.com` into a
+    /// list nor reads a variable as the type of the setting it overrides
+    /// (`FLAGON_SECRET_KEY=123` must stay text), and both would take as
+    /// much code around it as this does, typo detection included.
     pub fn from_sources(
         text: Option<&str>,
         path: &Path,
