@@ -99,6 +99,34 @@ pub(crate) struct AppShared {
 }
 
 impl AppShared {
+    /// The status the app's `error_status` classifiers give `error` or the
+    /// first of its causes they recognise.
+    pub(crate) fn classified_status(
+        &self,
+        error: &(dyn std::error::Error + 'static),
+    ) -> Option<StatusCode> {
+        let mut cause = Some(error);
+        while let Some(err) = cause {
+            if let Some(status) = self
+                .error_statuses
+                .iter()
+                .find_map(|classify| classify(err))
+            {
+                return Some(status);
+            }
+            cause = err.source();
+        }
+        None
+    }
+
+    /// What a session store needs besides the cookie.
+    pub(crate) fn store_context(&self) -> crate::session::StoreContext<'_> {
+        crate::session::StoreContext {
+            keys: &self.keys,
+            max_age: self.settings.session.max_age,
+        }
+    }
+
     /// Builds a URL; `.name` is relative to `blueprint`.
     pub(crate) fn url_for_from(
         &self,

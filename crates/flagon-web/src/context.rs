@@ -142,11 +142,7 @@ impl ContextData {
     /// its secret.
     pub(crate) async fn load_session(&self) -> Result<Option<&crate::session::Session>, Error> {
         let store = self.app.session_store.as_deref();
-        let ctx = crate::session::StoreContext {
-            keys: &self.app.keys,
-            max_age: self.app.settings.session.max_age,
-        };
-        let session = self.session.load(store, ctx).await?;
+        let session = self.session.load(store, self.app.store_context()).await?;
         if self.app.settings.csrf.use_sessions {
             if let Some(session) = session {
                 let secret = session.get::<String>(crate::service::CSRF_SESSION_KEY);

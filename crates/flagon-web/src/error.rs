@@ -285,18 +285,11 @@ pub(crate) mod policy {
             &self,
             error: &(dyn std::error::Error + Send + Sync + 'static),
         ) -> bool {
-            let classifiers = &self.app.error_statuses;
-            if classifiers.is_empty() {
-                return false;
-            }
-            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
-            while let Some(err) = cause {
-                if let Some(status) = classifiers.iter().find_map(|classify| classify(err)) {
-                    return status.is_client_error();
-                }
-                cause = err.source();
-            }
-            false
+            !self.app.error_statuses.is_empty()
+                && self
+                    .app
+                    .classified_status(error)
+                    .is_some_and(|status| status.is_client_error())
         }
     }
 }

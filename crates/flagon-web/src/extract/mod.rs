@@ -68,8 +68,9 @@ pub trait FromRequest<M = private::ViaRequest>: Sized {
     fn from_request(request: Request) -> impl Future<Output = Result<Self, Error>> + Send;
 }
 
-/// What the framework knows of a request, for hooks and middleware, which
-/// receive the [`Request`] itself.
+/// The decoded path of a request, for hooks and middleware, which receive
+/// the [`Request`] itself (its context in the app is
+/// [`crate::RequestContext::of`]).
 ///
 /// ```
 /// use flagon_web::extract::RequestExt;
@@ -98,19 +99,11 @@ pub trait RequestExt {
     /// encoded: the router keeps `%2F` inside its segment (`/a%2Fb` is one
     /// segment, `a/b`), and so a guard on `/a/` must not match it.
     fn path(&self) -> std::borrow::Cow<'_, str>;
-
-    /// The request's context in the app (route, host, client address,
-    /// `url_for`), when it is going through one.
-    fn info(&self) -> Option<crate::context::RequestContext>;
 }
 
 impl<B> RequestExt for http::Request<B> {
     fn path(&self) -> std::borrow::Cow<'_, str> {
         crate::service::normalize::decoded_path(self.uri().path())
-    }
-
-    fn info(&self) -> Option<crate::context::RequestContext> {
-        crate::context::RequestContext::of(self)
     }
 }
 

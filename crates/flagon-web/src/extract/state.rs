@@ -32,12 +32,8 @@ pub struct State<T>(pub T);
 
 impl<T: Clone + Send + Sync + 'static> FromRequestParts for State<T> {
     async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
-        parts
-            .extensions
-            .get::<crate::app::RequestContext>()
-            .and_then(|ctx| ctx.app.states.get::<T>())
-            .cloned()
-            .map(State)
+        <Option<State<T>> as FromRequestParts>::from_request_parts(parts)
+            .await?
             .ok_or_else(|| {
                 Error::internal(format!(
                     "no state of type `{}` was registered: add it with App::state(..)",

@@ -39,11 +39,11 @@ const HTTP2_KEEP_ALIVE_INTERVAL: std::time::Duration = std::time::Duration::from
 ///
 /// Behind a reverse proxy it is the proxy's address; the client's own is
 /// [`crate::RequestContext::remote_addr`]. A request that did not come
-/// through the server (an app called as a tower `Service`) has none, unless
-/// the caller put a `ClientAddr` in its extensions (the
-/// [`crate::testing::TestClient`] does, as does an app for a service
-/// mounted in it): extracting it is then a 500, and `Option<ClientAddr>`
-/// is `None`.
+/// through the server (an app called as a tower `Service`) has one only if
+/// the caller put a `ClientAddr` in its extensions, as the
+/// [`crate::testing::TestClient`] does and an app does for a service
+/// mounted in it; without one, extracting it is a 500 and
+/// `Option<ClientAddr>` is `None`.
 ///
 /// ```
 /// use flagon_web::{get, App, ClientAddr};

@@ -27,18 +27,13 @@ use super::finish::{catch_panics, complete};
 /// one session), and builds its URLs under the mount's prefix.
 #[derive(Clone)]
 pub(super) struct Mounted {
-    pub(super) is_secure: bool,
-    pub(super) remote_addr: Option<std::net::IpAddr>,
-    pub(super) peer: Option<std::net::SocketAddr>,
-    pub(super) debug: bool,
-    /// The outer app's validated host.
-    pub(super) host: crate::security::RequestHost,
+    /// The outer app's request context: its validated host, HTTPS, client
+    /// address and debug setting hold for the mounted app, whose session
+    /// it shares (when both have sessions on).
+    pub(super) outer: RequestContext,
     /// Where the mounted app lives: the outer app's own root plus the
     /// mount prefix (WSGI's `SCRIPT_NAME`).
     pub(super) script_root: String,
-    /// The outer app's request context, whose session the mounted app
-    /// shares (when both have sessions on).
-    pub(super) scope: Option<RequestContext>,
 }
 
 /// Routes the request and runs the matched endpoint.
@@ -131,20 +126,16 @@ pub(super) async fn dispatch(shared: &AppShared, mut request: Request) -> Respon
                 Err(_) => return Error::bad_request("invalid URL").into_response(),
             }
             request.extensions_mut().remove::<RequestContext>();
-            // A mounted service that is not a Flagon app finds the peer here.
+            // The mounted service (a Flagon app or any other) finds the
+            // peer here.
             if let Some(peer) = context.peer {
                 request
                     .extensions_mut()
                     .insert(crate::server::ClientAddr(peer));
             }
             request.extensions_mut().insert(Mounted {
-                is_secure: context.is_secure,
-                remote_addr: context.remote_addr,
-                peer: context.peer,
-                debug: context.debug,
-                host: context.host.clone(),
                 script_root: format!("{}{prefix}", context.script_root),
-                scope: Some(context.clone()),
+                outer: context.clone(),
             });
             return catch_panics(service.call(request)).await;
         }

@@ -46,7 +46,7 @@ async fn handle_error(response: &mut Response, scope: &RequestContext) {
     let Some(mut report) = response.extensions().get::<ErrorReport>().cloned() else {
         return;
     };
-    if let Some(status) = classify(&report.0, &scope.app.error_statuses) {
+    if let Some(status) = classify(&report.0, &scope.app) {
         let reclassified = Error::from_status(status).with_source(Reclassified(report.0.clone()));
         let reclassified = if status == StatusCode::NOT_FOUND {
             reclassified.with_message(Error::not_found().message().to_owned())
@@ -82,18 +82,11 @@ async fn handle_error(response: &mut Response, scope: &RequestContext) {
 }
 
 /// The status the app's classifiers give a 500's causes, if any.
-fn classify(error: &Error, classifiers: &[crate::app::ErrorStatus]) -> Option<StatusCode> {
-    if error.status() != StatusCode::INTERNAL_SERVER_ERROR || classifiers.is_empty() {
+fn classify(error: &Error, app: &crate::app::AppShared) -> Option<StatusCode> {
+    if error.status() != StatusCode::INTERNAL_SERVER_ERROR || app.error_statuses.is_empty() {
         return None;
     }
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = error.source().map(|e| e as _);
-    while let Some(err) = cause {
-        if let Some(status) = classifiers.iter().find_map(|classify| classify(err)) {
-            return Some(status);
-        }
-        cause = err.source();
-    }
-    None
+    app.classified_status(error.source()?)
 }
 
 /// An error given another status by [`crate::App::error_status`]: the

@@ -136,17 +136,19 @@ impl AppService {
         request: Request,
         peer: Option<std::net::SocketAddr>,
     ) -> Response {
-        // The request line is kept only when it will be logged.
-        if !tracing::enabled!(target: "flagon::request", tracing::Level::INFO) {
-            return pipeline::run(&self.shared, &self.inner, request, peer).await;
-        }
-        let started = Instant::now();
+        // The server passes the peer; a request from elsewhere (the test
+        // client, the app this one is mounted in) may carry it instead.
         let peer = peer.or_else(|| {
             request
                 .extensions()
                 .get::<crate::server::ClientAddr>()
                 .map(|addr| addr.0)
         });
+        // The request line is kept only when it will be logged.
+        if !tracing::enabled!(target: "flagon::request", tracing::Level::INFO) {
+            return pipeline::run(&self.shared, &self.inner, request, peer).await;
+        }
+        let started = Instant::now();
         let client = crate::security::client_ip(
             request.headers(),
             peer.map(|addr| addr.ip()),

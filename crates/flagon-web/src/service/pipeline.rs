@@ -24,7 +24,6 @@ use crate::error::Error;
 use crate::extract::Request;
 use crate::handler::Endpoint;
 use crate::response::{IntoResponse, Response};
-use crate::server::ClientAddr;
 use crate::session::SessionSlot;
 
 use super::dispatch::Mounted;
@@ -44,13 +43,12 @@ pub(super) async fn run(
 ) -> Response {
     let settings = &shared.settings;
     let (mut parts, body) = request.into_parts();
-    let mounted = parts.extensions.remove::<Mounted>();
-    // The server passes the peer; a request from elsewhere (the test
-    // client, another service) may carry it as an extension.
-    let peer = peer
-        .or_else(|| mounted.as_ref().and_then(|outer| outer.peer))
-        .or_else(|| parts.extensions.get::<ClientAddr>().map(|addr| addr.0));
-    let host = match &mounted {
+    let (outer, script_root) = match parts.extensions.remove::<Mounted>() {
+        Some(Mounted { outer, script_root }) => (Some(outer), script_root),
+        None => (None, String::new()),
+    };
+    let outer = outer.as_ref();
+    let host = match outer {
         Some(outer) => Ok(outer.host.clone()),
         None => crate::security::validate_host(&parts, settings),
     };
@@ -61,17 +59,16 @@ pub(super) async fn run(
     let mut early_error = head_too_large(&parts, settings)
         .or(host_error)
         .or_else(|| body_too_large(&parts.headers, settings));
-    if early_error.is_none() && mounted.is_none() {
+    if early_error.is_none() && outer.is_none() {
         // A mounted app's path was normalised by the app it is mounted in.
         if let Err(err) = normalize_uri(&mut parts.uri) {
             early_error = Some(err);
         }
     }
     let cookies = CookieState::from_headers(&parts.headers);
-    let outer_scope = mounted.as_ref().and_then(|outer| outer.scope.clone());
-    let session = match (&shared.session_store, outer_scope) {
+    let session = match (&shared.session_store, outer) {
         (None, _) => SessionSlot::Off,
-        (Some(_), Some(outer)) if outer.session.is_on() => SessionSlot::Outer(outer),
+        (Some(_), Some(outer)) if outer.session.is_on() => SessionSlot::Outer(outer.clone()),
         (Some(_), _) => SessionSlot::lazy(
             cookies
                 .jar
@@ -90,11 +87,11 @@ pub(super) async fn run(
         method: parts.method.clone(),
         uri: parts.uri.clone(),
         host,
-        is_secure: mounted.as_ref().map_or_else(
+        is_secure: outer.map_or_else(
             || crate::security::is_secure(&parts, &settings.security),
             |outer| outer.is_secure,
         ),
-        remote_addr: match &mounted {
+        remote_addr: match outer {
             Some(outer) => outer.remote_addr,
             None => crate::security::client_ip(
                 &parts.headers,
@@ -103,8 +100,8 @@ pub(super) async fn run(
             ),
         },
         peer,
-        debug: mounted.as_ref().map_or(settings.debug, |outer| outer.debug),
-        script_root: mounted.map(|outer| outer.script_root).unwrap_or_default(),
+        debug: outer.map_or(settings.debug, |outer| outer.debug),
+        script_root,
         preference: Preference::of(&parts.headers),
         session,
         cookies: Mutex::new(cookies),

@@ -10,7 +10,6 @@ use http::header::{self, HeaderValue};
 use crate::context::RequestContext;
 use crate::error::Error;
 use crate::response::Response;
-use crate::session::StoreContext;
 
 /// Saves what the request changed: a new CSRF secret into the session (when
 /// it lives there) and the session into its store. An error here replaces
@@ -24,9 +23,9 @@ pub(super) async fn persist(scope: &RequestContext) -> Option<Error> {
     let modified = scope
         .session
         .loaded()
-        .is_some_and(|session| session.state().modified);
-    if modified {
-        if let Err(err) = Box::pin(save_session(scope)).await {
+        .filter(|session| session.state().modified);
+    if let Some(session) = modified {
+        if let Err(err) = Box::pin(save_session(scope, session)).await {
             return Some(err);
         }
     }
@@ -48,8 +47,12 @@ async fn keep_csrf_secret_in_session(scope: &RequestContext) -> Result<(), Error
     }
 }
 
-async fn save_session(scope: &RequestContext) -> Result<(), Error> {
-    let (Some(session), Some(store)) = (scope.session.loaded(), &scope.app.session_store) else {
+/// Saves `session`, which the request changed, into the app's store.
+async fn save_session(
+    scope: &RequestContext,
+    session: &crate::session::Session,
+) -> Result<(), Error> {
+    let Some(store) = &scope.app.session_store else {
         return Ok(());
     };
     if scope.session.is_outer() {
@@ -58,15 +61,9 @@ async fn save_session(scope: &RequestContext) -> Result<(), Error> {
     }
     let (data, mut cookie, cycle) = {
         let state = session.state();
-        if !state.modified {
-            return Ok(());
-        }
         (state.data.clone(), state.cookie.clone(), state.cycle)
     };
-    let ctx = StoreContext {
-        keys: &scope.app.keys,
-        max_age: scope.app.settings.session.max_age,
-    };
+    let ctx = scope.app.store_context();
     if cycle || data.is_empty() {
         if let Some(old) = cookie.take() {
             store.delete(&old, ctx).await?;

@@ -110,11 +110,11 @@ impl std::fmt::Debug for Session {
 
 impl FromRequestParts for Session {
     async fn from_request_parts(parts: &mut Parts) -> Result<Self, Error> {
-        let context = RequestContext::from_parts(parts)?;
-        context.mark_varies_by_cookie();
-        context.load_session().await?.cloned().ok_or_else(|| {
-            Error::internal("sessions are turned off for this app (App::without_sessions)")
-        })
+        <Option<Session> as FromRequestParts>::from_request_parts(parts)
+            .await?
+            .ok_or_else(|| {
+                Error::internal("sessions are turned off for this app (App::without_sessions)")
+            })
     }
 }
 
