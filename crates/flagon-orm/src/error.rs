@@ -72,6 +72,16 @@ pub enum OrmError {
         /// What is wrong.
         message: String,
     },
+    /// A query refused before it ran, because it cannot be run correctly:
+    /// an update or delete of a slice, `last()` on a slice, a filter added
+    /// after slicing, a comparison with NULL, a lock the database cannot
+    /// take. The message says what to change.
+    InvalidQuery {
+        /// The model queried.
+        model: &'static str,
+        /// What is wrong and what to do instead.
+        message: String,
+    },
     /// Any other database error.
     Database(sqlx::Error),
 }
@@ -127,6 +137,7 @@ impl fmt::Display for OrmError {
             OrmError::InvalidUrl { url, message } => write!(f, "invalid database url {url:?} ([database] url): {message}"),
             OrmError::Transaction { message } => write!(f, "transaction error: {message}"),
             OrmError::Schema { message } => write!(f, "cannot create the table: {message}"),
+            OrmError::InvalidQuery { model, message } => write!(f, "refused query on {model}: {message}"),
             OrmError::Database(err) => write!(f, "database error: {err}"),
         }
     }

@@ -80,10 +80,10 @@ pub trait ModelExt: Model {
         R: Model,
         F: crate::relation::RelationField<R, Self>,
     {
-        R::objects().filter(crate::Condition::Lookup {
-            column: field.relation_column(),
-            lookup: crate::Lookup::Eq(crate::FieldType::to_value(&self.key())),
-        })
+        R::objects().filter(crate::Condition::column_eq(
+            field.relation_column(),
+            crate::FieldType::to_value(&self.key()),
+        ))
     }
 }
 
@@ -369,11 +369,8 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
     Ok(())
 }
 
-fn pk_condition<M: Model>(pk: Value) -> crate::query::condition::Condition {
-    crate::query::condition::Condition::Lookup {
-        column: M::META.primary_key().column,
-        lookup: crate::query::condition::Lookup::Eq(pk),
-    }
+fn pk_condition<M: Model>(pk: Value) -> crate::query::condition::Condition<M> {
+    crate::query::condition::Condition::column_eq(M::META.primary_key().column, pk)
 }
 
 async fn delete<M: Model, C: Connection + ?Sized>(object: &M, db: &C) -> Result<bool, OrmError> {

@@ -35,7 +35,7 @@ pub use flagon_macros::Model;
 pub use instance::ModelExt;
 pub use many_to_many::ManyToMany;
 pub use model::{FieldDefault, FieldKind, FieldMeta, Model, ModelMeta};
-pub use query::condition::{Assignment, Condition, Lookup, Order};
+pub use query::condition::{Assignment, Condition, Order};
 pub use query::QuerySet;
 pub use query::{aggregate, expr::F};
 pub use relation::{ForeignKey, OnDelete, OneToOne, Relation, RelationKind};

@@ -35,7 +35,7 @@ use crate::connection::Connection;
 use crate::error::OrmError;
 use crate::field::Field;
 use crate::model::{Model, ModelMeta};
-use crate::query::condition::Condition;
+use crate::query::condition::{Condition, Node};
 use crate::query::QuerySet;
 use crate::value::{FieldType, Value};
 
@@ -308,19 +308,16 @@ fn linked_rows<R: Model>(
     match through {
         Ok(through) => {
             let (select, filter) = columns(&through);
-            R::objects().filter(Condition::Through {
+            R::objects().filter(Condition::new(Node::Through {
                 column: key,
                 table: through.table,
                 select,
                 filter,
                 value,
-            })
+            }))
         }
         // Cannot happen for a checked app; match nothing rather than all.
-        Err(_) => R::objects().filter(Condition::Lookup {
-            column: key,
-            lookup: crate::Lookup::In(Vec::new()),
-        }),
+        Err(_) => R::objects().filter(Condition::nothing()),
     }
 }
 

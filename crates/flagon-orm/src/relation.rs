@@ -195,10 +195,10 @@ macro_rules! relation_type {
             /// [`OrmError::DoesNotExist`].
             pub async fn fetch(&self, db: &(impl Connection + ?Sized)) -> Result<T, OrmError> {
                 T::objects()
-                    .filter(crate::query::condition::Condition::Lookup {
-                        column: T::META.primary_key().column,
-                        lookup: crate::query::condition::Lookup::Eq(self.key.to_value()),
-                    })
+                    .filter(crate::query::condition::Condition::column_eq(
+                        T::META.primary_key().column,
+                        self.key.to_value(),
+                    ))
                     .get(db)
                     .await
             }

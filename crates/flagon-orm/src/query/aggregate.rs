@@ -222,7 +222,19 @@ impl Avg {
     }
 }
 
-/// A field type with the `Option` taken off (`Option<i32>` → `i32`).
+/// Field types whose values have an order (numbers, text, dates and
+/// times, decimals, and their `Option`s), for `lt`/`gt`/`range` and
+/// [`Min`]/[`Max`]; `Inner` is the type with the `Option` taken off
+/// (`Option<i32>` → `i32`). Booleans are not among them: PostgreSQL has no
+/// `max(boolean)`.
+///
+/// ```compile_fail
+/// # use flagon_orm::{Model, aggregate::Max};
+/// # #[derive(Model, Debug)]
+/// # #[model(app = "shop")]
+/// # struct Item { id: i64, active: bool }
+/// let nonsense = Max::of(Item::ACTIVE);
+/// ```
 pub trait Comparable: FieldType {
     /// The type without `Option`.
     type Inner: FieldType;
@@ -242,7 +254,6 @@ comparable!(
     i64,
     f32,
     f64,
-    bool,
     String,
     Decimal,
     chrono::NaiveDate,
@@ -328,20 +339,28 @@ aggregates!(
 );
 
 impl<M: Model> QuerySet<M> {
-    /// Computes `aggregates` over all matching rows (Django's `aggregate`).
+    /// Computes `aggregates` over all matching rows (Django's
+    /// `aggregate`); over a slice or a `distinct()` query, over the rows
+    /// they leave.
     pub async fn aggregate<A: Aggregates<M>>(
         &self,
         db: &(impl Connection + ?Sized),
         aggregates: A,
     ) -> Result<A::Output, OrmError> {
+        self.check()?;
         let dialect = db.dialect();
         let mut statement = sea_query::Query::select();
-        statement.from(M::META.table);
+        if self.is_sliced() || self.is_distinct() {
+            let rows = self.statement_with(dialect, &self.slice_ordering(), &[]);
+            statement.from_subquery(rows, sea_query::Alias::new("flagon_rows"));
+        } else {
+            statement.from(M::META.table);
+            if let Some(filter) = self.filter_node() {
+                statement.cond_where(super::compile::condition(dialect, filter));
+            }
+        }
         for expr in aggregates.exprs(dialect) {
             statement.expr(expr);
-        }
-        if let Some(filter) = self.filter_condition() {
-            statement.cond_where(super::compile::condition(dialect, filter));
         }
         let (sql, values) = backends::build(dialect, &statement);
         let rows = db.fetch_all(&sql, values).await?;

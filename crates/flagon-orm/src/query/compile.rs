@@ -2,12 +2,12 @@
 
 use sea_query::{Cond, Expr, ExprTrait, Func, LikeExpr, Order as SeaOrder, Query};
 
-use super::condition::{Condition, Lookup, Order};
+use super::condition::{Lookup, Node, OrderTerm};
 use super::expr::{ArithOp, CompareOp, DatePart, Operand};
 use crate::backends::Dialect;
 use crate::model::{FieldKind, ModelMeta};
 
-fn direction(term: &Order) -> SeaOrder {
+fn direction(term: &OrderTerm) -> SeaOrder {
     if term.descending {
         SeaOrder::Desc
     } else {
@@ -17,28 +17,46 @@ fn direction(term: &Order) -> SeaOrder {
 
 /// The expression an ordering term sorts by: a column (qualified by the
 /// base table when `qualify`), or for a term on a related row the scalar
-/// subquery that reads it, correlated with the base table.
-fn order_expr(base: &'static str, qualify: bool, term: &Order) -> Expr {
-    match term.via {
+/// subquery that reads it, correlated with the base table (nested once per
+/// relation followed).
+fn order_expr(base: &'static str, qualify: bool, term: &OrderTerm) -> Expr {
+    match term.via.split_first() {
         None => column_expr(qualify.then_some(base), term.column),
-        Some((foreign_key, target, key)) => {
-            // An alias, so that a model ordered by its own parent works.
-            let related = sea_query::Alias::new("flagon_rel");
-            let lookup = Query::select()
-                .column((related.clone(), sea_query::Alias::new(term.column)))
-                .from_as(target, related.clone())
-                .and_where(
-                    Expr::col((related, sea_query::Alias::new(key))).equals((base, foreign_key)),
-                )
-                .to_owned();
-            Expr::SubQuery(
-                None,
-                Box::new(sea_query::QueryStatementBuilder::into_sub_query_statement(
-                    lookup,
-                )),
-            )
+        Some((first, rest)) => {
+            related_column(sea_query::Alias::new(base), *first, rest, term.column, 0)
         }
     }
+}
+
+/// `(SELECT <column> FROM target AS flagon_relN WHERE flagon_relN.key = from.fk)`,
+/// following `rest` inside it. Aliases, so that a model ordered by its
+/// own parent works.
+fn related_column(
+    from: sea_query::Alias,
+    (foreign_key, target, key): super::condition::Hop,
+    rest: &[super::condition::Hop],
+    column: &'static str,
+    depth: usize,
+) -> Expr {
+    let related = sea_query::Alias::new(format!("flagon_rel{depth}"));
+    let selected = match rest.split_first() {
+        None => Expr::col((related.clone(), sea_query::Alias::new(column))),
+        Some((next, rest)) => related_column(related.clone(), *next, rest, column, depth + 1),
+    };
+    let lookup = Query::select()
+        .expr(selected)
+        .from_as(target, related.clone())
+        .and_where(
+            Expr::col((related, sea_query::Alias::new(key)))
+                .equals((from, sea_query::Alias::new(foreign_key))),
+        )
+        .to_owned();
+    Expr::SubQuery(
+        None,
+        Box::new(sea_query::QueryStatementBuilder::into_sub_query_statement(
+            lookup,
+        )),
+    )
 }
 
 fn column_expr(table: Option<&'static str>, column: &'static str) -> Expr {
@@ -48,7 +66,7 @@ fn column_expr(table: Option<&'static str>, column: &'static str) -> Expr {
     }
 }
 
-/// A foreign key followed by a LEFT JOIN (for `select_related`).
+/// A foreign key followed by a join (for `select_related`).
 pub(crate) struct Join {
     /// The base table's foreign key column.
     pub column: &'static str,
@@ -56,16 +74,20 @@ pub(crate) struct Join {
     pub target: &'static ModelMeta,
     /// The alias the target gets (`r0`, `r1`, ..).
     pub alias: String,
+    /// Whether the foreign key may be NULL: a LEFT JOIN then, else an
+    /// INNER JOIN (the same rows, as the key always points to a row, and
+    /// one PostgreSQL can lock).
+    pub nullable: bool,
 }
 
 /// `SELECT <fields> FROM <table> WHERE .. ORDER BY .. LIMIT .. OFFSET ..`.
 /// With `joins`, every column is qualified by its table and the targets
-/// are LEFT JOINed, their columns after the base model's.
+/// are joined, their columns after the base model's.
 pub(crate) fn select(
     dialect: Dialect,
     meta: &ModelMeta,
-    filter: Option<&Condition>,
-    order: &[Order],
+    filter: Option<&Node>,
+    order: &[OrderTerm],
     limit: Option<u64>,
     offset: Option<u64>,
     joins: &[Join],
@@ -86,8 +108,13 @@ pub(crate) fn select(
                 .iter()
                 .map(|field| (alias.clone(), sea_query::Alias::new(field.column))),
         );
+        let kind = if join.nullable {
+            sea_query::JoinType::LeftJoin
+        } else {
+            sea_query::JoinType::InnerJoin
+        };
         query.join_as(
-            sea_query::JoinType::LeftJoin,
+            kind,
             join.target.table,
             alias.clone(),
             Expr::col((meta.table, join.column)).equals((
@@ -119,7 +146,7 @@ pub(crate) fn select(
 pub(crate) fn count(
     dialect: Dialect,
     meta: &ModelMeta,
-    filter: Option<&Condition>,
+    filter: Option<&Node>,
 ) -> sea_query::SelectStatement {
     let mut query = Query::select();
     query
@@ -132,28 +159,35 @@ pub(crate) fn count(
 }
 
 /// The WHERE condition for a filter.
-pub(crate) fn condition(dialect: Dialect, filter: &Condition) -> Cond {
+pub(crate) fn condition(dialect: Dialect, filter: &Node) -> Cond {
     condition_in(dialect, filter, None)
 }
 
 /// The WHERE condition for a filter, its columns qualified by `table`.
-pub(crate) fn condition_in(
-    dialect: Dialect,
-    filter: &Condition,
-    table: Option<&'static str>,
-) -> Cond {
+pub(crate) fn condition_in(dialect: Dialect, filter: &Node, table: Option<&'static str>) -> Cond {
     match filter {
-        Condition::Lookup { column, lookup } => {
+        Node::Lookup { column, lookup, .. } => {
             Cond::all().add(lookup_expr(column_expr(table, column), lookup))
         }
-        Condition::All(items) => items.iter().fold(Cond::all(), |cond, item| {
+        Node::All(items) => items.iter().fold(Cond::all(), |cond, item| {
             cond.add(condition_in(dialect, item, table))
         }),
-        Condition::Any(items) => items.iter().fold(Cond::any(), |cond, item| {
+        Node::Any(items) => items.iter().fold(Cond::any(), |cond, item| {
             cond.add(condition_in(dialect, item, table))
         }),
-        Condition::Not(inner) => condition_in(dialect, inner, table).not(),
-        Condition::Compare { left, op, right } => {
+        Node::Not(inner) if inner.may_be_unknown() => {
+            // NOT of an unknown is unknown, and drops the row: ask instead
+            // whether the inner condition is anything but true, so a row
+            // whose field is NULL is kept (Django's exclude).
+            let inner = Expr::from(condition_in(dialect, inner, table));
+            Cond::all().add(custom(dialect, "($1) IS NOT TRUE", inner))
+        }
+        Node::Not(inner) => condition_in(dialect, inner, table).not(),
+        Node::Compare { left, op, right } => {
+            if *op == CompareOp::Eq && (left.is_null_value() || right.is_null_value()) {
+                let other = if left.is_null_value() { right } else { left };
+                return Cond::all().add(operand(dialect, other, table).is_null());
+            }
             let left = operand(dialect, left, table);
             let right = operand(dialect, right, table);
             Cond::all().add(match op {
@@ -165,11 +199,12 @@ pub(crate) fn condition_in(
                 CompareOp::Gte => left.gte(right),
             })
         }
-        Condition::Related {
+        Node::Related {
             column,
             table: target,
             key,
             condition: inner,
+            ..
         } => {
             let targets = Query::select()
                 .column((*target, *key))
@@ -178,7 +213,7 @@ pub(crate) fn condition_in(
                 .to_owned();
             Cond::all().add(column_expr(table, column).in_subquery(targets))
         }
-        Condition::Through {
+        Node::Through {
             column,
             table: through,
             select,
@@ -199,7 +234,7 @@ pub(crate) fn condition_in(
 pub(crate) fn operand(dialect: Dialect, operand_: &Operand, table: Option<&'static str>) -> Expr {
     match operand_ {
         Operand::Value(value) => Expr::val(value.clone()),
-        Operand::Column(column) => column_expr(table, column),
+        Operand::Column { name, .. } => column_expr(table, name),
         Operand::Arith(left, op, right) => {
             let left = operand(dialect, left, table);
             let right = operand(dialect, right, table);
@@ -210,7 +245,9 @@ pub(crate) fn operand(dialect: Dialect, operand_: &Operand, table: Option<&'stat
                 ArithOp::Div => left.div(right),
             }
         }
-        Operand::DatePart(part, column, kind) => {
+        Operand::DatePart {
+            part, column, kind, ..
+        } => {
             let column = column_expr(table, column);
             let sql = match (dialect, part) {
                 (Dialect::Sqlite, DatePart::Year) => "CAST(strftime('%Y', $1) AS INTEGER)",
@@ -251,8 +288,8 @@ pub(crate) fn custom(dialect: Dialect, template: &str, expr: Expr) -> Expr {
 
 fn lookup_expr(col: Expr, lookup: &Lookup) -> Expr {
     match lookup {
+        Lookup::Eq(value) if crate::value::null_value_matches(value) => col.is_null(),
         Lookup::Eq(value) => col.eq(value.clone()),
-        Lookup::Ne(value) => col.ne(value.clone()),
         Lookup::Lt(value) => col.lt(value.clone()),
         Lookup::Lte(value) => col.lte(value.clone()),
         Lookup::Gt(value) => col.gt(value.clone()),
@@ -294,24 +331,33 @@ mod tests {
         many_to_many: &[],
     };
 
-    fn lookup(column: &'static str, lookup: Lookup) -> Condition {
-        Condition::Lookup { column, lookup }
+    fn lookup(column: &'static str, lookup: Lookup) -> Node {
+        Node::Lookup {
+            column,
+            nullable: false,
+            lookup,
+        }
     }
 
     #[test]
     fn select_is_parameterized_in_every_dialect() {
-        let filter = lookup("id", Lookup::Gt(Value::from(3i64)))
-            & (lookup(
-                "title",
-                Lookup::Like {
-                    pattern: "%a%".into(),
-                    case_insensitive: true,
-                },
-            ) | !lookup("title", Lookup::IsNull(true)));
-        let order = [Order {
+        let filter = Node::All(vec![
+            lookup("id", Lookup::Gt(Value::from(3i64))),
+            Node::Any(vec![
+                lookup(
+                    "title",
+                    Lookup::Like {
+                        pattern: "%a%".into(),
+                        case_insensitive: true,
+                    },
+                ),
+                Node::Not(Box::new(lookup("title", Lookup::IsNull(true)))),
+            ]),
+        ]);
+        let order = [OrderTerm {
             column: "title",
             descending: true,
-            via: None,
+            via: Vec::new(),
         }];
         let query = select(
             Dialect::Postgres,
@@ -354,8 +400,13 @@ mod tests {
 
     #[test]
     fn date_parts_and_arithmetic_render_per_dialect() {
-        let year = Operand::DatePart(DatePart::Year, "seen", FieldKind::DateTime);
-        let filter = Condition::Compare {
+        let year = Operand::DatePart {
+            part: DatePart::Year,
+            column: "seen",
+            kind: FieldKind::DateTime,
+            nullable: false,
+        };
+        let filter = Node::Compare {
             left: year,
             op: CompareOp::Eq,
             right: Operand::Value(Value::Int(Some(2026))),
@@ -380,7 +431,10 @@ mod tests {
         assert!(render(Dialect::MySql).ends_with("WHERE (YEAR(`seen`)) = ?"));
 
         let stock = Operand::Arith(
-            Box::new(Operand::Column("stock")),
+            Box::new(Operand::Column {
+                name: "stock",
+                nullable: false,
+            }),
             ArithOp::Sub,
             Box::new(Operand::Value(Value::Int(Some(1)))),
         );
@@ -390,5 +444,31 @@ mod tests {
             .to_owned()
             .build(sea_query::PostgresQueryBuilder);
         assert_eq!(sql, r#"UPDATE "shop_item" SET "stock" = "stock" - $1"#);
+    }
+
+    #[test]
+    fn a_negation_that_may_be_unknown_asks_is_not_true() {
+        let nullable = Node::Lookup {
+            column: "title",
+            nullable: true,
+            lookup: Lookup::Eq(Value::from("a")),
+        };
+        let render = |filter: &Node| {
+            select(Dialect::Postgres, &META, Some(filter), &[], None, None, &[])
+                .build(sea_query::PostgresQueryBuilder)
+                .0
+        };
+        assert_eq!(
+            render(&Node::Not(Box::new(nullable.clone()))),
+            r#"SELECT "id", "title" FROM "blog_post" WHERE ("title" = $1) IS NOT TRUE"#
+        );
+        // A column that holds no NULL keeps SQL's plain NOT.
+        assert_eq!(
+            render(&Node::Not(Box::new(lookup(
+                "id",
+                Lookup::Eq(Value::from(1i64))
+            )))),
+            r#"SELECT "id", "title" FROM "blog_post" WHERE NOT "id" = $1"#
+        );
     }
 }

@@ -24,10 +24,10 @@
 use std::marker::PhantomData;
 use std::ops::{Add, Div, Mul, Sub};
 
-use super::condition::{Assignment, Condition};
+use super::condition::{Assignment, Condition, Node};
 use crate::field::Field;
 use crate::model::FieldKind;
-use crate::value::{FieldType, Value};
+use crate::value::{null_value_matches, FieldType, Value};
 
 /// Arithmetic between operands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,11 +77,43 @@ pub enum Operand {
     /// A bound value.
     Value(Value),
     /// A column of the row.
-    Column(&'static str),
+    Column {
+        /// The column's name.
+        name: &'static str,
+        /// Whether it may hold NULL.
+        nullable: bool,
+    },
     /// `left op right`.
     Arith(Box<Operand>, ArithOp, Box<Operand>),
     /// A part of a date or datetime column (of this kind).
-    DatePart(DatePart, &'static str, FieldKind),
+    DatePart {
+        /// Which part.
+        part: DatePart,
+        /// The column.
+        column: &'static str,
+        /// The column's kind (a date or an instant).
+        kind: FieldKind,
+        /// Whether the column may hold NULL.
+        nullable: bool,
+    },
+}
+
+impl Operand {
+    /// Whether the operand can be NULL for some row.
+    pub(crate) fn may_be_null(&self) -> bool {
+        match self {
+            Operand::Value(value) => null_value_matches(value),
+            Operand::Column { nullable, .. } | Operand::DatePart { nullable, .. } => *nullable,
+            // SQLite and MySQL answer NULL for a division by zero.
+            Operand::Arith(_, ArithOp::Div, _) => true,
+            Operand::Arith(left, _, right) => left.may_be_null() || right.may_be_null(),
+        }
+    }
+
+    /// Whether the operand is a NULL value.
+    pub(crate) fn is_null_value(&self) -> bool {
+        matches!(self, Operand::Value(value) if null_value_matches(value))
+    }
 }
 
 /// A typed expression over rows of model `M` with values of type `T`.
@@ -115,64 +147,58 @@ impl<M, T> F<M, T> {
         &self.operand
     }
 
-    fn compare(self, op: CompareOp, other: impl Into<F<M, T>>) -> Condition {
-        Condition::Compare {
+    fn compare(self, op: CompareOp, other: impl Into<F<M, T>>) -> Condition<M> {
+        Condition::new(Node::Compare {
             left: self.operand,
             op,
             right: other.into().operand,
-        }
+        })
     }
 
-    /// `self = other`.
-    pub fn eq(self, other: impl Into<F<M, T>>) -> Condition {
+    /// `self = other`; a `None` value on either side is `IS NULL`.
+    pub fn eq(self, other: impl Into<F<M, T>>) -> Condition<M> {
         self.compare(CompareOp::Eq, other)
     }
 
-    /// `self <> other`.
-    pub fn ne(self, other: impl Into<F<M, T>>) -> Condition {
-        self.compare(CompareOp::Ne, other)
+    /// `!self.eq(other)`: rows where either side is NULL match, as with
+    /// [`Field::ne`].
+    pub fn ne(self, other: impl Into<F<M, T>>) -> Condition<M> {
+        !self.eq(other)
     }
 
-    /// `self < other`.
-    pub fn lt(self, other: impl Into<F<M, T>>) -> Condition {
+    /// `self < other`. A `None` value here is refused when the query runs
+    /// (no row is less than NULL).
+    pub fn lt(self, other: impl Into<F<M, T>>) -> Condition<M> {
         self.compare(CompareOp::Lt, other)
     }
 
-    /// `self <= other`.
-    pub fn lte(self, other: impl Into<F<M, T>>) -> Condition {
+    /// `self <= other` (a `None` value is refused when the query runs).
+    pub fn lte(self, other: impl Into<F<M, T>>) -> Condition<M> {
         self.compare(CompareOp::Lte, other)
     }
 
-    /// `self > other`.
-    pub fn gt(self, other: impl Into<F<M, T>>) -> Condition {
+    /// `self > other` (a `None` value is refused when the query runs).
+    pub fn gt(self, other: impl Into<F<M, T>>) -> Condition<M> {
         self.compare(CompareOp::Gt, other)
     }
 
-    /// `self >= other`.
-    pub fn gte(self, other: impl Into<F<M, T>>) -> Condition {
+    /// `self >= other` (a `None` value is refused when the query runs).
+    pub fn gte(self, other: impl Into<F<M, T>>) -> Condition<M> {
         self.compare(CompareOp::Gte, other)
     }
 
     /// `low <= self <= high`.
-    pub fn range(self, low: impl Into<F<M, T>>, high: impl Into<F<M, T>>) -> Condition {
+    pub fn range(self, low: impl Into<F<M, T>>, high: impl Into<F<M, T>>) -> Condition<M> {
         self.clone().gte(low) & self.lte(high)
     }
 
     /// `self` is one of `values` (none: matches nothing).
-    pub fn in_<V: Into<F<M, T>>>(self, values: impl IntoIterator<Item = V>) -> Condition {
-        let alternatives: Vec<Condition> = values
+    pub fn in_<V: Into<F<M, T>>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
+        values
             .into_iter()
             .map(|value| self.clone().eq(value))
-            .collect();
-        if alternatives.is_empty() {
-            // An empty IN matches nothing, as a lookup does.
-            return Condition::Compare {
-                left: Operand::Value(Value::Int(Some(1))),
-                op: CompareOp::Eq,
-                right: Operand::Value(Value::Int(Some(0))),
-            };
-        }
-        Condition::Any(alternatives)
+            .reduce(|all, next| all | next)
+            .unwrap_or_else(Condition::nothing)
     }
 }
 
@@ -182,15 +208,38 @@ impl<M, T: FieldType> From<T> for F<M, T> {
     }
 }
 
-impl<M, T> From<Field<M, T>> for F<M, T> {
+impl<M, T: FieldType> From<Field<M, T>> for F<M, T> {
     fn from(field: Field<M, T>) -> Self {
-        F::new(Operand::Column(field.column()))
+        F::new(Operand::Column {
+            name: field.column(),
+            nullable: T::NULLABLE,
+        })
     }
 }
 
+/// Numbers, which `F` expressions compute with (`+ - * /`): integers,
+/// floats, decimals and their `Option`s. Arithmetic on other types does
+/// not compile:
+///
+/// ```compile_fail
+/// # use flagon_orm::Model;
+/// # #[derive(Model, Debug)]
+/// # #[model(app = "shop")]
+/// # struct Item { id: i64, #[field(max_length = 20)] name: String }
+/// let nonsense = Item::NAME.f() + "x".to_string();
+/// ```
+pub trait Numeric: FieldType {}
+
+macro_rules! numeric {
+    ($($ty:ty),*) => {$(impl Numeric for $ty {})*};
+}
+
+numeric!(i16, i32, i64, f32, f64, crate::value::Decimal);
+impl<T: Numeric> Numeric for Option<T> {}
+
 macro_rules! arithmetic {
     ($($trait:ident $method:ident $op:ident),*) => {$(
-        impl<M, T> $trait<F<M, T>> for F<M, T> {
+        impl<M, T: Numeric> $trait<F<M, T>> for F<M, T> {
             type Output = F<M, T>;
 
             fn $method(self, other: F<M, T>) -> F<M, T> {
@@ -198,7 +247,7 @@ macro_rules! arithmetic {
             }
         }
 
-        impl<M, T: FieldType> $trait<T> for F<M, T> {
+        impl<M, T: Numeric> $trait<T> for F<M, T> {
             type Output = F<M, T>;
 
             fn $method(self, other: T) -> F<M, T> {
@@ -223,11 +272,8 @@ impl<M, T: FieldType> Field<M, T> {
 
     /// Sets the column to an expression in an update
     /// (`stock = stock - 1`), computed by the database row by row.
-    pub fn set_f(self, expression: F<M, T>) -> Assignment {
-        Assignment {
-            column: self.column(),
-            value: expression.operand,
-        }
+    pub fn set_f(self, expression: F<M, T>) -> Assignment<M> {
+        Assignment::new(self.column(), expression.operand)
     }
 }
 
@@ -240,7 +286,12 @@ impl<T: DateField> DateField for Option<T> {}
 
 impl<M, T: DateField> Field<M, T> {
     fn part(self, part: DatePart) -> F<M, i32> {
-        F::new(Operand::DatePart(part, self.column(), T::KIND))
+        F::new(Operand::DatePart {
+            part,
+            column: self.column(),
+            kind: T::KIND,
+            nullable: T::NULLABLE,
+        })
     }
 
     /// The year (in UTC for an instant): `PUB_DATE.year().eq(2026)`.

@@ -18,16 +18,23 @@ pub mod aggregate;
 pub(crate) mod compile;
 pub mod condition;
 pub mod expr;
+pub mod lock;
 pub mod related;
 pub mod values;
 mod write;
 
 pub use write::raw;
 
-use condition::{Assignment, Condition, Order};
+use condition::{Assignment, Condition, Node, Order, OrderTerm};
+use lock::ForUpdate;
 
 /// A lazy query over model `M`'s table. Nothing runs until a terminal
 /// method is awaited; cloning and refining is cheap.
+///
+/// A refinement that cannot be done right (filtering or reordering after
+/// a slice was taken, an ordered comparison with `None`) does not fail
+/// where it is written: the query remembers it, and its terminal method
+/// answers [`OrmError::InvalidQuery`] without running anything.
 ///
 /// ```ignore
 /// let latest = Question::objects()
@@ -38,14 +45,15 @@ use condition::{Assignment, Condition, Order};
 ///     .await?;
 /// ```
 pub struct QuerySet<M> {
-    filter: Option<Condition>,
-    order: Vec<Order>,
+    filter: Option<Node>,
+    order: Vec<OrderTerm>,
     limit: Option<u64>,
     offset: Option<u64>,
-    for_update: bool,
+    for_update: Option<lock::Lock>,
     distinct: bool,
     select_related: Vec<related::RelatedSpec>,
     prefetch_related: Vec<related::RelatedSpec>,
+    refused: Option<String>,
     marker: PhantomData<fn() -> M>,
 }
 
@@ -56,10 +64,11 @@ impl<M> Clone for QuerySet<M> {
             order: self.order.clone(),
             limit: self.limit,
             offset: self.offset,
-            for_update: self.for_update,
+            for_update: self.for_update.clone(),
             distinct: self.distinct,
             select_related: self.select_related.clone(),
             prefetch_related: self.prefetch_related.clone(),
+            refused: self.refused.clone(),
             marker: PhantomData,
         }
     }
@@ -76,6 +85,7 @@ impl<M> std::fmt::Debug for QuerySet<M> {
             .field("distinct", &self.distinct)
             .field("select_related", &self.select_related)
             .field("prefetch_related", &self.prefetch_related)
+            .field("refused", &self.refused)
             .finish()
     }
 }
@@ -94,12 +104,54 @@ impl<M: Model> QuerySet<M> {
             order: Vec::new(),
             limit: None,
             offset: None,
-            for_update: false,
+            for_update: None,
             distinct: false,
             select_related: Vec::new(),
             prefetch_related: Vec::new(),
+            refused: None,
             marker: PhantomData,
         }
+    }
+
+    /// Remembers why the query cannot run (the first reason found).
+    fn refuse(mut self, message: impl Into<String>) -> Self {
+        if self.refused.is_none() {
+            self.refused = Some(message.into());
+        }
+        self
+    }
+
+    /// [`OrmError::InvalidQuery`] if a refinement could not be done right.
+    pub(crate) fn check(&self) -> Result<(), OrmError> {
+        match &self.refused {
+            Some(message) => Err(self.invalid(message.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// An [`OrmError::InvalidQuery`] for this model.
+    pub(crate) fn invalid(&self, message: impl Into<String>) -> OrmError {
+        OrmError::InvalidQuery {
+            model: M::META.name,
+            message: message.into(),
+        }
+    }
+
+    /// Whether `distinct()` was asked for.
+    pub(crate) fn is_distinct(&self) -> bool {
+        self.distinct
+    }
+
+    /// The position of relation field `name` among the `select_related` joins.
+    pub(crate) fn related_index(&self, name: &str) -> Option<usize> {
+        self.select_related
+            .iter()
+            .position(|spec| spec.field == name)
+    }
+
+    /// Whether a slice (limit or offset) has been taken.
+    pub(crate) fn is_sliced(&self) -> bool {
+        self.limit.is_some() || self.offset.is_some()
     }
 
     /// Loads the row relation `field` points to in the same query (a LEFT
@@ -169,30 +221,55 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// Keeps the rows matching `condition` (and any earlier filter).
-    pub fn filter(mut self, condition: Condition) -> Self {
+    ///
+    /// After a slice ([`slice`](QuerySet::slice), [`limit`](QuerySet::limit),
+    /// [`offset`](QuerySet::offset)) the query is refused: filtering the
+    /// slice is not filtering the rows (Django refuses it too).
+    pub fn filter(mut self, condition: Condition<M>) -> Self {
+        if self.is_sliced() {
+            return self.refuse("cannot filter a query once a slice has been taken: filter first");
+        }
+        if let Some(reason) = condition.node.refusal() {
+            return self.refuse(reason);
+        }
         self.filter = Some(match self.filter.take() {
-            Some(existing) => existing & condition,
-            None => condition,
+            Some(Node::All(mut items)) => {
+                items.push(condition.node);
+                Node::All(items)
+            }
+            Some(existing) => Node::All(vec![existing, condition.node]),
+            None => condition.node,
         });
         self
     }
 
-    /// Drops the rows matching `condition`.
-    pub fn exclude(self, condition: Condition) -> Self {
+    /// Drops the rows matching `condition`, keeping those where it is
+    /// unknown because a field is NULL (Django's `exclude`):
+    /// `exclude(Book::RATING.eq(5))` keeps the books with no rating.
+    pub fn exclude(self, condition: Condition<M>) -> Self {
         self.filter(!condition)
     }
 
     /// Orders by `order` after any earlier ordering (replacing the model's
-    /// default ordering).
-    pub fn order_by(mut self, order: Order) -> Self {
-        self.order.push(order);
+    /// default ordering). Refused after a slice, which it would reorder.
+    pub fn order_by(mut self, order: Order<M>) -> Self {
+        if self.is_sliced() {
+            return self.refuse("cannot reorder a query once a slice has been taken: order first");
+        }
+        self.order.push(order.term);
         self
     }
 
     /// Drops duplicate rows (`SELECT DISTINCT`), as Django's `distinct()`;
     /// it matters with [`values_list`](QuerySet::values_list) and
-    /// filters through relations.
+    /// filters through relations. The model's default ordering does not
+    /// apply to a distinct [`values_list`](QuerySet::values_list) or
+    /// [`values`](QuerySet::values) (it would change which rows are
+    /// duplicates, and PostgreSQL refuses it).
     pub fn distinct(mut self) -> Self {
+        if self.is_sliced() {
+            return self.refuse("cannot make a query distinct once a slice has been taken");
+        }
         self.distinct = true;
         self
     }
@@ -225,29 +302,40 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
+    /// At most `limit` rows (SQL's `LIMIT`; within an earlier slice, at
+    /// most what it leaves).
+    pub fn limit(mut self, limit: u64) -> Self {
+        self.limit = Some(self.limit.map_or(limit, |earlier| earlier.min(limit)));
+        self
+    }
+
+    /// Skips the first `offset` rows (SQL's `OFFSET`, replacing an earlier
+    /// one). `.offset(20).limit(10)` and `.limit(10).offset(20)` both read
+    /// rows 20 to 29, as the SQL clauses do; [`slice`](QuerySet::slice)
+    /// counts within what is already sliced.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = (offset > 0).then_some(offset);
+        self
+    }
+
     /// The filter in force, if any.
-    pub(crate) fn filter_condition(&self) -> Option<&Condition> {
+    pub(crate) fn filter_node(&self) -> Option<&Node> {
         self.filter.as_ref()
     }
 
-    /// The `SELECT` of the model's columns with filter, order, slice and
-    /// `DISTINCT`, without a lock clause.
-    pub(crate) fn plain_statement(&self, dialect: Dialect) -> sea_query::SelectStatement {
-        self.statement_with(dialect, &[])
-    }
-
-    /// The `SELECT` with filter, order, slice and `DISTINCT`, joining the
-    /// targets of `joins`.
-    fn statement_with(
+    /// The `SELECT` with filter, `order`, slice and `DISTINCT`, joining
+    /// the targets of `joins`.
+    pub(crate) fn statement_with(
         &self,
         dialect: Dialect,
+        order: &[OrderTerm],
         joins: &[compile::Join],
     ) -> sea_query::SelectStatement {
         let mut query = compile::select(
             dialect,
             M::META,
             self.filter.as_ref(),
-            &self.ordering(),
+            order,
             self.limit,
             self.offset,
             joins,
@@ -258,20 +346,13 @@ impl<M: Model> QuerySet<M> {
         query
     }
 
-    /// At most `limit` rows.
-    pub fn limit(mut self, limit: u64) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Skips the first `offset` rows.
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = Some(offset);
-        self
+    /// The query's own ordering, without the model's default.
+    pub(crate) fn explicit_ordering(&self) -> &[OrderTerm] {
+        &self.order
     }
 
     /// The ordering in force: the query's own, else the model's default.
-    fn ordering(&self) -> Vec<Order> {
+    pub(crate) fn ordering(&self) -> Vec<OrderTerm> {
         if !self.order.is_empty() {
             return self.order.clone();
         }
@@ -279,10 +360,10 @@ impl<M: Model> QuerySet<M> {
             .ordering
             .iter()
             .filter_map(|(name, descending)| {
-                M::META.field(name).map(|field| Order {
+                M::META.field(name).map(|field| OrderTerm {
                     column: field.column,
                     descending: *descending,
-                    via: None,
+                    via: Vec::new(),
                 })
             })
             .collect()
@@ -292,54 +373,97 @@ impl<M: Model> QuerySet<M> {
     /// Django's `select_for_update()`: `SELECT .. FOR UPDATE` on PostgreSQL
     /// and MySQL/MariaDB, so another transaction that selects them for
     /// update (or writes them) waits until this one commits or rolls back.
+    /// [`select_for_update_with`](QuerySet::select_for_update_with) takes
+    /// `nowait`, `skip_locked` and `of`.
     ///
-    /// Run it on a [`Transaction`](crate::Transaction): on a plain
-    /// [`Db`](crate::Db) (autocommit) the lock would end with the
-    /// statement, so PostgreSQL and MySQL/MariaDB answer
-    /// [`OrmError::Transaction`] instead.
+    /// Run it on a [`Transaction`](crate::Transaction): outside one the
+    /// lock would end with the statement, so the query answers
+    /// [`OrmError::Transaction`] instead, on every backend.
     ///
-    /// On SQLite it changes nothing: SQLite has no row locks, and a
-    /// transaction that writes locks the whole database until it ends (a
-    /// concurrent writer waits, or fails with "database is locked" after
-    /// the busy timeout).
+    /// On SQLite there are no row locks: inside a transaction the query
+    /// runs as it is, and a transaction that writes locks the whole
+    /// database until it ends (a concurrent writer waits, or fails with
+    /// "database is locked" after the busy timeout).
+    ///
+    /// With [`select_related`](QuerySet::select_related) through a foreign
+    /// key that may be NULL (a LEFT JOIN), PostgreSQL cannot lock the
+    /// joined rows: only the model's own rows (and those joined through
+    /// keys that cannot be NULL) are locked there.
     ///
     /// `count()` ignores it (PostgreSQL refuses `FOR UPDATE` with
     /// aggregates).
-    pub fn select_for_update(mut self) -> Self {
-        self.for_update = true;
+    pub fn select_for_update(self) -> Self {
+        self.select_for_update_with(ForUpdate::new())
+    }
+
+    /// [`select_for_update`](QuerySet::select_for_update) with Django's
+    /// options: don't wait for locked rows (an error instead), skip them,
+    /// or lock only some of the joined tables.
+    ///
+    /// ```no_run
+    /// # use flagon_orm::{Model, query::lock::ForUpdate};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "jobs")]
+    /// # struct Job { id: i64, done: bool }
+    /// # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+    /// // Each worker takes jobs no other worker holds.
+    /// let jobs = db
+    ///     .transaction(|tx| async move {
+    ///         Job::objects()
+    ///             .filter(Job::DONE.eq(false))
+    ///             .select_for_update_with(ForUpdate::new().skip_locked())
+    ///             .limit(10)
+    ///             .all(&tx)
+    ///             .await
+    ///     })
+    ///     .await?;
+    /// # let _ = jobs; Ok(()) }
+    /// ```
+    pub fn select_for_update_with(mut self, options: ForUpdate<M>) -> Self {
+        self.for_update = Some(options.lock);
         self
     }
 
-    /// The `SELECT` statement for `dialect`, with its lock clause.
-    fn select_statement(&self, dialect: Dialect) -> sea_query::SelectStatement {
-        let joins: Vec<compile::Join> = self
-            .select_related
+    /// The joins `select_related` asks for.
+    fn joins(&self) -> Vec<compile::Join> {
+        self.select_related
             .iter()
             .enumerate()
             .map(|(index, spec)| compile::Join {
                 column: spec.column,
                 target: spec.target,
                 alias: format!("r{index}"),
+                nullable: spec.nullable,
             })
-            .collect();
-        let mut query = self.statement_with(dialect, &joins);
-        if self.for_update && dialect != Dialect::Sqlite {
-            query.lock(sea_query::LockType::Update);
+            .collect()
+    }
+
+    /// The `SELECT` statement for `dialect`, with its joins and lock
+    /// clause; refused if the lock cannot be taken as asked.
+    fn select_statement(&self, dialect: Dialect) -> Result<sea_query::SelectStatement, OrmError> {
+        self.check()?;
+        let joins = self.joins();
+        let mut query = self.statement_with(dialect, &self.ordering(), &joins);
+        if let Some(lock) = &self.for_update {
+            lock::apply(self, lock, dialect, &joins, &mut query)?;
         }
-        query
+        Ok(query)
     }
 
     /// The SQL and parameters this query set runs on `db` (for logging and
-    /// `sqlmigrate`-style inspection).
-    pub fn to_sql(&self, db: &(impl Connection + ?Sized)) -> (String, Vec<sea_query::Value>) {
-        let (sql, values) = backends::build(db.dialect(), &self.select_statement(db.dialect()));
-        (sql, values.0)
+    /// `sqlmigrate`-style inspection); a query that would be refused is
+    /// that error.
+    pub fn to_sql(
+        &self,
+        db: &(impl Connection + ?Sized),
+    ) -> Result<(String, Vec<sea_query::Value>), OrmError> {
+        let (sql, values) = backends::build(db.dialect(), &self.select_statement(db.dialect())?);
+        Ok((sql, values.0))
     }
 
-    /// All matching rows.
-    pub async fn all(&self, db: &(impl Connection + ?Sized)) -> Result<Vec<M>, OrmError> {
-        let dialect = db.dialect();
-        if self.for_update && dialect != Dialect::Sqlite && !db.in_transaction() {
+    /// Refuses a lock outside a transaction.
+    fn check_lock(&self, db: &(impl Connection + ?Sized)) -> Result<(), OrmError> {
+        if self.for_update.is_some() && !db.in_transaction() {
             return Err(OrmError::Transaction {
                 message: format!(
                     "select_for_update() on {} outside a transaction would lock nothing: \
@@ -348,63 +472,79 @@ impl<M: Model> QuerySet<M> {
                 ),
             });
         }
-        let (sql, values) = backends::build(dialect, &self.select_statement(dialect));
+        Ok(())
+    }
+
+    /// All matching rows.
+    pub async fn all(&self, db: &(impl Connection + ?Sized)) -> Result<Vec<M>, OrmError> {
+        let dialect = db.dialect();
+        let statement = self.select_statement(dialect)?;
+        self.check_lock(db)?;
+        let (sql, values) = backends::build(dialect, &statement);
         let rows = db.fetch_all(&sql, values).await?;
-        let mut objects = if self.select_related.is_empty() {
-            rows.iter()
-                .map(M::from_row)
-                .collect::<Result<Vec<M>, OrmError>>()?
-        } else {
-            rows.iter()
-                .map(|row| related::decode_joined::<M>(row, &self.select_related))
-                .collect::<Result<Vec<M>, OrmError>>()?
-        };
+        let mut objects = rows
+            .iter()
+            .map(|row| self.decode(row))
+            .collect::<Result<Vec<M>, OrmError>>()?;
         for spec in &self.prefetch_related {
             related::prefetch(db, &mut objects, spec).await?;
         }
         Ok(objects)
     }
 
+    /// One row of the select, with its `select_related` targets.
+    fn decode(&self, row: &crate::row::Row) -> Result<M, OrmError> {
+        if self.select_related.is_empty() {
+            M::from_row(row)
+        } else {
+            related::decode_joined::<M>(row, &self.select_related)
+        }
+    }
+
     /// The first matching row in the query's order (by primary key when
-    /// unordered), if any.
+    /// unordered), if any. On a slice, the slice's first row; an
+    /// unordered slice is refused (its rows are not defined).
     pub async fn first(&self, db: &(impl Connection + ?Sized)) -> Result<Option<M>, OrmError> {
         let mut query = self.clone();
         if query.ordering().is_empty() {
-            query.order.push(Order {
-                column: M::META.primary_key().column,
-                descending: false,
-                via: None,
-            });
+            if query.is_sliced() {
+                return Err(self.invalid(
+                    "first() on an unordered slice: order_by before slicing, so the slice is defined",
+                ));
+            }
+            query.order.push(pk_order::<M>());
         }
-        Ok(query.limit(1).all(db).await?.into_iter().next())
+        Ok(query.slice(..1).all(db).await?.into_iter().next())
     }
 
     /// The last matching row in the query's order (by primary key when
-    /// unordered), if any.
+    /// unordered), if any. Refused on a slice (Django cannot reverse one
+    /// either): take the last row of [`all`](QuerySet::all) instead.
     pub async fn last(&self, db: &(impl Connection + ?Sized)) -> Result<Option<M>, OrmError> {
+        if self.is_sliced() {
+            return Err(self.invalid(
+                "last() on a slice: the slice cannot be reversed; read it with all() and take its last row",
+            ));
+        }
         let mut query = self.clone();
         let mut order = query.ordering();
         if order.is_empty() {
-            order.push(Order {
-                column: M::META.primary_key().column,
-                descending: false,
-                via: None,
-            });
+            order.push(pk_order::<M>());
         }
         query.order = order
             .into_iter()
-            .map(|term| Order {
+            .map(|term| OrderTerm {
                 descending: !term.descending,
                 ..term
             })
             .collect();
-        Ok(query.limit(1).all(db).await?.into_iter().next())
+        Ok(query.slice(..1).all(db).await?.into_iter().next())
     }
 
     /// The one matching row: [`OrmError::DoesNotExist`] if none,
     /// [`OrmError::MultipleObjectsReturned`] if several.
     pub async fn get(&self, db: &(impl Connection + ?Sized)) -> Result<M, OrmError> {
-        let mut rows = self.clone().limit(2).all(db).await?;
+        let mut rows = self.clone().slice(..2).all(db).await?;
         match rows.len() {
             0 => Err(OrmError::DoesNotExist {
                 model: M::META.name,
@@ -419,13 +559,11 @@ impl<M: Model> QuerySet<M> {
 
     /// How many rows match.
     pub async fn count(&self, db: &(impl Connection + ?Sized)) -> Result<u64, OrmError> {
+        self.check()?;
         let dialect = db.dialect();
-        let statement = if self.limit.is_some() || self.offset.is_some() || self.distinct {
+        let statement = if self.is_sliced() || self.distinct {
             // Count what the slice or DISTINCT leaves.
-            let mut inner = self.plain_statement(dialect);
-            if !self.distinct {
-                inner.clear_order_by();
-            }
+            let inner = self.statement_with(dialect, &self.slice_ordering(), &[]);
             Query::select()
                 .expr(sea_query::Func::count(sea_query::Expr::col(
                     sea_query::Asterisk,
@@ -444,20 +582,45 @@ impl<M: Model> QuerySet<M> {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
+    /// The ordering a subquery over the rows needs: the query's ordering
+    /// when a slice depends on it, none otherwise.
+    pub(crate) fn slice_ordering(&self) -> Vec<OrderTerm> {
+        if self.is_sliced() {
+            self.ordering()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Whether any row matches.
     pub async fn exists(&self, db: &(impl Connection + ?Sized)) -> Result<bool, OrmError> {
-        Ok(!self.clone().limit(1).all(db).await?.is_empty())
+        Ok(!self.clone().slice(..1).all(db).await?.is_empty())
+    }
+
+    /// Refuses a write (`update`, `delete`) of a slice: which rows a slice
+    /// holds depends on an order the statement cannot carry on every
+    /// backend, and Django refuses it too.
+    fn check_writable(&self, what: &str) -> Result<(), OrmError> {
+        self.check()?;
+        if self.is_sliced() {
+            return Err(self.invalid(format!(
+                "cannot {what} a query once a slice has been taken: filter the rows to {what} \
+                 instead (for example by their keys, read with values_list)"
+            )));
+        }
+        Ok(())
     }
 
     /// Sets columns on every matching row; returns how many changed.
     /// Values are checked against the fields first (max_length), so a bad
-    /// value changes nothing.
+    /// value changes nothing. Refused on a slice (nothing is changed).
     pub async fn update(
         &self,
         db: &(impl Connection + ?Sized),
-        assignments: impl IntoIterator<Item = Assignment>,
+        assignments: impl IntoIterator<Item = Assignment<M>>,
     ) -> Result<u64, OrmError> {
-        let assignments: Vec<Assignment> = assignments.into_iter().collect();
+        self.check_writable("update")?;
+        let assignments: Vec<Assignment<M>> = assignments.into_iter().collect();
         for assignment in &assignments {
             if let Some(field) = M::META
                 .fields
@@ -482,8 +645,10 @@ impl<M: Model> QuerySet<M> {
         Ok(db.execute(&sql, values).await?.rows_affected)
     }
 
-    /// Deletes every matching row; returns how many were deleted.
+    /// Deletes every matching row; returns how many were deleted. Refused
+    /// on a slice (nothing is deleted).
     pub async fn delete(&self, db: &(impl Connection + ?Sized)) -> Result<u64, OrmError> {
+        self.check_writable("delete")?;
         let mut query = Query::delete();
         query.from_table(M::META.table);
         if let Some(filter) = &self.filter {
@@ -491,5 +656,14 @@ impl<M: Model> QuerySet<M> {
         }
         let (sql, values) = backends::build(db.dialect(), &query);
         Ok(db.execute(&sql, values).await?.rows_affected)
+    }
+}
+
+/// Ascending by primary key: the order of an unordered `first`/`last`.
+fn pk_order<M: Model>() -> OrderTerm {
+    OrderTerm {
+        column: M::META.primary_key().column,
+        descending: false,
+        via: Vec::new(),
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use super::condition::{Condition, Lookup, Order};
+use super::condition::{Condition, Node, Order};
 use crate::connection::{Connection, DynRef};
 use crate::error::OrmError;
 use crate::field::Field;
@@ -41,25 +41,57 @@ impl<T: Model> RelationValue for Option<OneToOne<T>> {
 impl<M: Model, F: RelationValue> Field<M, F> {
     /// Rows whose target row meets `condition` (Django's
     /// `filter(author__name="Ann")`):
-    /// `Book::AUTHOR.has(Author::NAME.eq("Ann"))`.
-    pub fn has(self, condition: Condition) -> Condition {
+    /// `Book::AUTHOR.has(Author::NAME.eq("Ann"))`. Hops chain:
+    /// `Book::AUTHOR.has(Author::PUBLISHER.has(Publisher::NAME.eq("X")))`.
+    ///
+    /// The condition must be on the target model:
+    ///
+    /// ```compile_fail
+    /// # use flagon_orm::{ForeignKey, Model};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Author { id: i64 }
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Book { id: i64, #[field(on_delete = "cascade")] author: ForeignKey<Author> }
+    /// let wrong = Book::AUTHOR.has(Book::ID.eq(1));
+    /// ```
+    pub fn has(self, condition: Condition<F::Target>) -> Condition<M> {
         let target = F::Target::META;
-        Condition::Related {
+        Condition::new(Node::Related {
             column: self.column(),
+            nullable: F::NULLABLE,
             table: target.table,
             key: target.primary_key().column,
-            condition: Box::new(condition),
-        }
+            condition: Box::new(condition.node),
+        })
     }
 
     /// Orders by a field of the target row (Django's
-    /// `order_by("author__name")`): `Book::AUTHOR.by(Author::NAME.asc())`.
-    pub fn by(self, order: Order) -> Order {
+    /// `order_by("author__name")`): `Book::AUTHOR.by(Author::NAME.asc())`,
+    /// and through further hops
+    /// `Book::AUTHOR.by(Author::PUBLISHER.by(Publisher::NAME.asc()))`.
+    ///
+    /// The ordering must be on the target model:
+    ///
+    /// ```compile_fail
+    /// # use flagon_orm::{ForeignKey, Model};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Author { id: i64 }
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Book { id: i64, #[field(on_delete = "cascade")] author: ForeignKey<Author> }
+    /// let wrong = Book::AUTHOR.by(Book::ID.asc());
+    /// ```
+    pub fn by(self, order: Order<F::Target>) -> Order<M> {
         let target = F::Target::META;
-        Order {
-            via: Some((self.column(), target.table, target.primary_key().column)),
-            ..order
-        }
+        let mut term = order.term;
+        term.via.insert(
+            0,
+            (self.column(), target.table, target.primary_key().column),
+        );
+        Order::new(term)
     }
 }
 
@@ -82,6 +114,9 @@ pub(crate) struct RelatedSpec {
     pub column: &'static str,
     /// The target model.
     pub target: &'static ModelMeta,
+    /// Whether the foreign key may be NULL (joined with a LEFT JOIN, else
+    /// an INNER JOIN).
+    pub nullable: bool,
     /// Decodes a target from a joined row at an offset.
     pub decode: fn(&Row, usize) -> Result<AnyObject, OrmError>,
     /// Loads the targets with these keys: `(key, target)` pairs.
@@ -110,10 +145,10 @@ fn fetch_targets<T: Model>(
         // A few hundred at a time keeps every backend's parameter limit far.
         for chunk in keys.chunks(500) {
             let targets = T::objects()
-                .filter(Condition::Lookup {
-                    column: T::META.primary_key().column,
-                    lookup: Lookup::In(chunk.to_vec()),
-                })
+                .filter(Condition::column_in(
+                    T::META.primary_key().column,
+                    chunk.to_vec(),
+                ))
                 .all(db)
                 .await?;
             out.extend(targets.into_iter().map(|target| {
@@ -131,6 +166,7 @@ pub(crate) fn spec<M: Model, F: RelationValue>(field: Field<M, F>) -> RelatedSpe
         field: field.name(),
         column: field.column(),
         target: F::Target::META,
+        nullable: F::NULLABLE,
         decode: decode_target::<F::Target>,
         fetch: fetch_targets::<F::Target>,
     }
@@ -230,10 +266,7 @@ fn load_reverse<'a, R: Model>(
         let mut out = Vec::new();
         for chunk in keys.chunks(500) {
             let rows = R::objects()
-                .filter(Condition::Lookup {
-                    column,
-                    lookup: Lookup::In(chunk.to_vec()),
-                })
+                .filter(Condition::column_in(column, chunk.to_vec()))
                 .all(db)
                 .await?;
             for row in rows {
@@ -305,10 +338,10 @@ impl<M: Model, R: Model + Clone> Prefetch<M, R> for Field<M, crate::ManyToMany<R
             let mut targets: HashMap<String, R> = HashMap::new();
             for chunk in wanted.chunks(500) {
                 for target in R::objects()
-                    .filter(Condition::Lookup {
-                        column: R::META.primary_key().column,
-                        lookup: Lookup::In(chunk.to_vec()),
-                    })
+                    .filter(Condition::column_in(
+                        R::META.primary_key().column,
+                        chunk.to_vec(),
+                    ))
                     .all(db)
                     .await?
                 {

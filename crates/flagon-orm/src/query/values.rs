@@ -79,16 +79,39 @@ fn decode_field(row: &Row, index: usize, field: &FieldMeta) -> Result<Value, Orm
 
 impl<M: Model> QuerySet<M> {
     /// The statement for `columns` instead of the model's (keeping filter,
-    /// order, slice and distinct).
+    /// order, slice and distinct). With `DISTINCT` (or a `GROUP BY`, with
+    /// `grouped`), the model's default ordering is dropped, as Django
+    /// drops it: ordering by a column not read would change which rows
+    /// are duplicates (or the groups), and PostgreSQL refuses it. An
+    /// explicit ordering there must name columns read.
     fn columns_statement(
         &self,
         dialect: Dialect,
         columns: &[&'static str],
-    ) -> sea_query::SelectStatement {
-        let mut query = self.plain_statement(dialect);
+        grouped: bool,
+    ) -> Result<sea_query::SelectStatement, OrmError> {
+        self.check()?;
+        let order = if grouped || self.is_distinct() {
+            let order = self.explicit_ordering();
+            if let Some(term) = order
+                .iter()
+                .find(|term| !term.via.is_empty() || !columns.contains(&term.column))
+            {
+                let what = if grouped { "grouped" } else { "distinct" };
+                return Err(self.invalid(format!(
+                    "a {what} query is ordered by column `{}`, which it does not read: \
+                     order by the columns read",
+                    term.column
+                )));
+            }
+            order.to_vec()
+        } else {
+            self.ordering()
+        };
+        let mut query = self.statement_with(dialect, &order, &[]);
         query.clear_selects();
         query.columns(columns.iter().copied());
-        query
+        Ok(query)
     }
 
     /// The chosen fields of every matching row, as typed tuples (Django's
@@ -111,7 +134,7 @@ impl<M: Model> QuerySet<M> {
         columns: C,
     ) -> Result<Vec<C::Output>, OrmError> {
         let dialect = db.dialect();
-        let statement = self.columns_statement(dialect, &columns.columns());
+        let statement = self.columns_statement(dialect, &columns.columns(), false)?;
         let (sql, values) = backends::build(dialect, &statement);
         let rows = db.fetch_all(&sql, values).await?;
         rows.iter().map(|row| C::decode(row, 0)).collect()
@@ -142,7 +165,8 @@ impl<M: Model> QuerySet<M> {
         };
         let columns: Vec<&'static str> = chosen.iter().map(|field| field.column).collect();
         let dialect = db.dialect();
-        let (sql, values) = backends::build(dialect, &self.columns_statement(dialect, &columns));
+        let statement = self.columns_statement(dialect, &columns, false)?;
+        let (sql, values) = backends::build(dialect, &statement);
         let rows = db.fetch_all(&sql, values).await?;
         rows.iter()
             .map(|row| {
@@ -174,7 +198,8 @@ pub struct Grouped<M, C> {
 
 impl<M: Model, C: Columns<M>> Grouped<M, C> {
     /// Each group's columns with `aggregates` computed over its rows, in
-    /// the query set's order (which should name grouped columns).
+    /// the query set's own order (which must name grouped columns; the
+    /// model's default ordering does not apply, as in Django).
     ///
     /// ```no_run
     /// # use flagon_orm::{Model, aggregate::{Count, Sum}};
@@ -196,7 +221,7 @@ impl<M: Model, C: Columns<M>> Grouped<M, C> {
     ) -> Result<Vec<(C::Output, A::Output)>, OrmError> {
         let dialect = db.dialect();
         let columns = self.columns.columns();
-        let mut statement = self.query.columns_statement(dialect, &columns);
+        let mut statement = self.query.columns_statement(dialect, &columns, true)?;
         for expr in aggregates.exprs(dialect) {
             statement.expr(expr);
         }

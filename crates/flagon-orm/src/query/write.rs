@@ -222,7 +222,10 @@ impl<M: Model> QuerySet<M> {
     /// The matching rows one by one, decoded as they arrive rather than
     /// collected first: for results too large to hold. On a pooled
     /// [`Db`](crate::Db) rows stream from the server; inside a transaction
-    /// they are read first, then handed out.
+    /// they are read first, then handed out. `select_related` and
+    /// `select_for_update` apply as in [`all`](QuerySet::all);
+    /// `prefetch_related` needs every row before its query, so a stream
+    /// with it is refused (the stream's one item is the error).
     ///
     /// ```no_run
     /// # use flagon_orm::Model;
@@ -242,10 +245,32 @@ impl<M: Model> QuerySet<M> {
         db: &'a (impl Connection + ?Sized),
     ) -> BoxStream<'a, Result<M, OrmError>> {
         let dialect = db.dialect();
-        let (sql, values) = backends::build(dialect, &self.plain_statement(dialect));
+        let statement = self.stream_statement(db);
+        let statement = match statement {
+            Ok(statement) => statement,
+            Err(err) => return futures_util::stream::once(async move { Err(err) }).boxed(),
+        };
+        let (sql, values) = backends::build(dialect, &statement);
+        let query = self.clone();
         db.fetch_stream(sql, values)
-            .map(|row| row.and_then(|row| M::from_row(&row)))
+            .map(move |row| row.and_then(|row| query.decode(&row)))
             .boxed()
+    }
+
+    /// The statement a stream runs, or why it cannot run.
+    fn stream_statement(
+        &self,
+        db: &(impl Connection + ?Sized),
+    ) -> Result<sea_query::SelectStatement, OrmError> {
+        if !self.prefetch_related.is_empty() {
+            return Err(self.invalid(
+                "stream() with prefetch_related: the prefetch needs every row first; \
+                 use all(), or select_related for a forward relation",
+            ));
+        }
+        let statement = self.select_statement(db.dialect())?;
+        self.check_lock(db)?;
+        Ok(statement)
     }
 }
 
