@@ -478,3 +478,180 @@ async fn chained_hops_filter_and_order_through_every_relation() {
     })
     .await;
 }
+
+/// Runs `probe` in a second transaction while another holds a lock on the
+/// book titled "A" (found by its key: InnoDB locks every row a scan
+/// reads); returns what the probe got.
+async fn while_a_is_locked<T, F, Fut>(t: &TestDb, probe: F) -> Result<T, OrmError>
+where
+    F: FnOnce(flagon_orm::Transaction) -> Fut,
+    Fut: std::future::Future<Output = Result<T, OrmError>>,
+{
+    let (locked, is_locked) = tokio::sync::oneshot::channel();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let db = t.db.clone();
+    let a = Book::objects()
+        .filter(Book::TITLE.eq("A"))
+        .get(&t.db)
+        .await
+        .expect("book A");
+    let holder = tokio::spawn(async move {
+        db.transaction(|tx| async move {
+            let rows = Book::objects()
+                .filter(Book::ID.eq(a.id))
+                .select_for_update()
+                .all(&tx)
+                .await?;
+            assert_eq!(rows.len(), 1);
+            let _ = locked.send(());
+            let _ = released.await;
+            Ok::<_, OrmError>(())
+        })
+        .await
+    });
+    is_locked.await.expect("the holder took its lock");
+    let outcome = t.db.transaction(probe).await;
+    let _ = release.send(());
+    holder
+        .await
+        .expect("the holder ran")
+        .expect("the holder committed");
+    outcome
+}
+
+#[tokio::test]
+async fn select_for_update_skips_locked_rows_or_fails_at_once_when_asked() {
+    use flagon_orm::query::lock::ForUpdate;
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        if b == "sqlite" {
+            // No row locks: inside a transaction the options change
+            // nothing, outside one the query is refused.
+            let all =
+                t.db.transaction(|tx| async move {
+                    Book::objects()
+                        .select_for_update_with(ForUpdate::new().skip_locked())
+                        .all(&tx)
+                        .await
+                })
+                .await
+                .unwrap();
+            assert_eq!(all.len(), 5);
+            let outside = Book::objects()
+                .select_for_update_with(ForUpdate::new().nowait())
+                .all(&t.db)
+                .await;
+            assert!(matches!(outside, Err(OrmError::Transaction { .. })));
+            return t;
+        }
+        let skipped = while_a_is_locked(&t, |tx| async move {
+            Book::objects()
+                .select_for_update_with(ForUpdate::new().skip_locked())
+                .all(&tx)
+                .await
+        })
+        .await
+        .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let titles: Vec<&str> = skipped.iter().map(|book| book.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            ["B", "C", "D", "E"],
+            "{b}: the locked row is skipped"
+        );
+        let waited = while_a_is_locked(&t, |tx| async move {
+            Book::objects()
+                .filter(Book::TITLE.eq("A"))
+                .select_for_update_with(ForUpdate::new().nowait())
+                .all(&tx)
+                .await
+        })
+        .await;
+        assert!(waited.is_err(), "{b}: NOWAIT fails at once: {waited:?}");
+        t
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn select_for_update_beside_an_outer_join_locks_what_it_can() {
+    use flagon_orm::query::lock::ForUpdate;
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        // The editor may be NULL (a LEFT JOIN): PostgreSQL refused the
+        // whole query before; now it locks the books.
+        let books =
+            t.db.transaction(|tx| async move {
+                Book::objects()
+                    .select_related(Book::EDITOR)
+                    .select_related(Book::AUTHOR)
+                    .select_for_update()
+                    .all(&tx)
+                    .await
+            })
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(books.len(), 5, "{b}");
+        assert_eq!(
+            books.iter().filter(|book| book.editor.is_some()).count(),
+            2,
+            "{b}"
+        );
+        if b != "sqlite" {
+            let locked = while_a_is_locked(&t, |tx| async move {
+                Book::objects()
+                    .select_related(Book::EDITOR)
+                    .filter(Book::TITLE.eq("A"))
+                    .select_for_update_with(ForUpdate::new().nowait())
+                    .all(&tx)
+                    .await
+            })
+            .await;
+            assert!(locked.is_err(), "{b}: the book row is locked: {locked:?}");
+        }
+        // Locking the rows a nullable key points to cannot be done on
+        // PostgreSQL, nor can MariaDB lock only some tables: refused.
+        let of_editor =
+            t.db.transaction(|tx| async move {
+                Book::objects()
+                    .select_related(Book::EDITOR)
+                    .select_for_update_with(ForUpdate::new().of(Book::EDITOR))
+                    .all(&tx)
+                    .await
+            })
+            .await;
+        match b {
+            "sqlite" => assert!(of_editor.is_ok(), "{b}: {of_editor:?}"),
+            _ => assert!(
+                matches!(of_editor, Err(OrmError::InvalidQuery { .. })),
+                "{b}: {of_editor:?}"
+            ),
+        }
+        // of() names a relation that must be read.
+        let unread =
+            t.db.transaction(|tx| async move {
+                Book::objects()
+                    .select_for_update_with(ForUpdate::new().of(Book::AUTHOR))
+                    .all(&tx)
+                    .await
+            })
+            .await;
+        assert_refused(b, unread, "select_related");
+        if b == "postgres" {
+            let of_author =
+                t.db.transaction(|tx| async move {
+                    Book::objects()
+                        .select_related(Book::AUTHOR)
+                        .select_for_update_with(ForUpdate::new().of_self().of(Book::AUTHOR))
+                        .all(&tx)
+                        .await
+                })
+                .await
+                .unwrap_or_else(|err| panic!("{b}: {err}"));
+            assert_eq!(of_author.len(), 5);
+        }
+        t
+    })
+    .await;
+}
