@@ -6,7 +6,7 @@ use futures_util::stream::{BoxStream, StreamExt};
 use sea_query::{Expr, ExprTrait, Query};
 
 use super::QuerySet;
-use crate::backends::{self, Dialect};
+use crate::backends;
 use crate::connection::Connection;
 use crate::error::{ConstraintKind, OrmError};
 use crate::instance::{is_unsaved_key, validate, ModelExt};
@@ -21,9 +21,11 @@ impl<M: Model> QuerySet<M> {
     /// Inserts `objects` with as few statements as the backend's limit on
     /// parameters allows, after checking every value (a bad one writes
     /// nothing). Automatic keys are stored in the objects: read back with
-    /// `RETURNING` on SQLite and PostgreSQL; on MySQL/MariaDB taken from
-    /// the first key of each statement, as one multi-row insert gets
-    /// consecutive keys there.
+    /// `RETURNING` on SQLite, PostgreSQL and MariaDB ≥ 10.5. MySQL has no
+    /// `RETURNING`: inside a transaction the keys of each statement are
+    /// its first key and the next ones `@@auto_increment_increment` apart;
+    /// on a pool each row is inserted on its own, so run a large
+    /// `bulk_create` on MySQL in a transaction.
     ///
     /// Not wrapped in a transaction: run it in one for all or nothing when
     /// it takes several statements.
@@ -271,50 +273,35 @@ async fn insert_batches<M: Model>(
         .max(1);
     let dialect = db.dialect();
     for batch in indices.chunks(per_statement) {
-        let mut insert = Query::insert();
-        insert
-            .into_table(M::META.table)
-            .columns(columns.iter().copied());
-        for &index in batch {
-            let values = M::META
-                .fields
-                .iter()
-                .zip(&rows[index])
-                .filter(|(field, _)| !(auto && field.primary_key))
-                .map(|(_, value)| Expr::val(value.clone()));
-            insert.values(values).map_err(|err| OrmError::Schema {
-                message: err.to_string(),
-            })?;
+        let batch_rows: Vec<Vec<Value>> = batch
+            .iter()
+            .map(|&index| {
+                M::META
+                    .fields
+                    .iter()
+                    .zip(&rows[index])
+                    .filter(|(field, _)| !(auto && field.primary_key))
+                    .map(|(_, value)| value.clone())
+                    .collect()
+            })
+            .collect();
+        if auto {
+            let keys = backends::keys::insert_reading_keys(
+                db,
+                M::META.table,
+                pk.column,
+                &columns,
+                &batch_rows,
+            )
+            .await?;
+            for (&index, key) in batch.iter().zip(keys) {
+                objects[index].set_auto_pk(key);
+            }
+            continue;
         }
-        if !auto {
-            let (sql, values) = backends::build(dialect, &insert);
-            db.execute(&sql, values).await?;
-        } else if dialect == Dialect::MySql {
-            let (sql, values) = backends::build(dialect, &insert);
-            let executed = db.execute(&sql, values).await?;
-            if let Some(first) = executed.last_insert_id {
-                for (offset, &index) in (0_i64..).zip(batch) {
-                    objects[index].set_auto_pk(first + offset);
-                }
-            }
-        } else {
-            insert.returning_col(pk.column);
-            let (sql, values) = backends::build(dialect, &insert);
-            let keys = db.fetch_all(&sql, values).await?;
-            if keys.len() != batch.len() {
-                return Err(OrmError::Decode {
-                    column: pk.column.to_owned(),
-                    message: format!(
-                        "the insert of {} rows returned {} keys",
-                        batch.len(),
-                        keys.len()
-                    ),
-                });
-            }
-            for (&index, row) in batch.iter().zip(&keys) {
-                objects[index].set_auto_pk(crate::instance::returned_key(row)?);
-            }
-        }
+        let insert = backends::keys::statement(M::META.table, &columns, &batch_rows)?;
+        let (sql, values) = backends::build(dialect, &insert);
+        db.execute(&sql, values).await?;
     }
     Ok(())
 }
