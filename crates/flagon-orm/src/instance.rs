@@ -14,7 +14,9 @@ use crate::value::Value;
 /// [`Connection`]: the pooled `&db`, or `&tx` inside a transaction.
 ///
 /// A model with an automatic `id` is new while its id is 0: `save` inserts
-/// it and stores the id the database assigned.
+/// it and stores the id the database assigned. An object inserted with an
+/// id of its own moves PostgreSQL's identity sequence past it (never
+/// back), so the next automatic id does not collide with it.
 pub trait ModelExt: Model {
     /// Inserts the object if it is new, else updates its row (inserting it
     /// if the row is gone, as Django does). Values are checked first, so a
@@ -324,6 +326,7 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
     let values = object.values();
     validate::<M>(&values)?;
     let pk_field = M::META.primary_key();
+    let key = values.get(M::META.primary_key_index()).cloned();
     let (columns, values): (Vec<&'static str>, Vec<Value>) = M::META
         .fields
         .iter()
@@ -348,6 +351,11 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
     if !auto {
         let (sql, values) = backends::build(db.dialect(), &query);
         db.execute(&sql, values).await?;
+        if pk_field.auto {
+            // A key of our own for an automatic key: move its sequence on.
+            backends::keys::advance_sequence(db, M::META.table, pk_field.column, key.as_ref())
+                .await?;
+        }
         return Ok(());
     }
     if db.dialect().has_returning() {

@@ -1,11 +1,13 @@
-//! Writes keep what they were given: the automatic keys of a multi-row
-//! insert are the ones the server gave (whatever MariaDB's
+//! Writes keep what they were given: keys written explicitly move
+//! PostgreSQL's identity sequences on, and the automatic keys of a
+//! multi-row insert are the ones the server gave (whatever MariaDB's
 //! `auto_increment_increment`).
 
 mod support;
 
 use flagon_orm::migrations::prelude::*;
-use flagon_orm::Model;
+use flagon_orm::migrations::{migrate, MigrationGraph, Target};
+use flagon_orm::{Model, ModelExt};
 use support::on_each_backend;
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -21,6 +23,112 @@ fn ticket(id: i64, label: &str) -> Ticket {
         id,
         label: label.to_owned(),
     }
+}
+
+/// Saves a ticket with an automatic key; returns its key.
+async fn automatic(db: &(impl Connection + ?Sized), backend: &str, after: &str) -> i64 {
+    let mut next = ticket(0, "automatic");
+    next.save(db)
+        .await
+        .unwrap_or_else(|err| panic!("{backend}: an automatic key after {after}: {err}"));
+    next.id
+}
+
+#[tokio::test]
+async fn explicit_keys_move_the_key_sequence_on() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        flagon_orm::schema::create_table(&t.db, Ticket::META)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+
+        let mut keyed = vec![ticket(1, "one"), ticket(2, "two"), ticket(5, "five")];
+        Ticket::objects()
+            .bulk_create(&t.db, &mut keyed)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let after_bulk = automatic(&t.db, b, "bulk_create with keys").await;
+        assert!(after_bulk > 5, "{b}: {after_bulk}");
+
+        // Keyed and unkeyed objects in one call: the keyed go first.
+        let mut mixed = vec![ticket(0, "auto"), ticket(40, "forty")];
+        Ticket::objects()
+            .bulk_create(&t.db, &mut mixed)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: mixed bulk_create: {err}"));
+        assert!(mixed[0].id > 40, "{b}: {:?}", mixed[0]);
+
+        let mut saved = ticket(60, "saved");
+        saved.save(&t.db).await.expect("save with a key");
+        let after_save = automatic(&t.db, b, "save with a key").await;
+        assert!(after_save > 60, "{b}: {after_save}");
+
+        let mut inserted = ticket(80, "inserted");
+        inserted.insert(&t.db).await.expect("insert with a key");
+        let after_insert = automatic(&t.db, b, "insert with a key").await;
+        assert!(after_insert > 80, "{b}: {after_insert}");
+
+        // A key below the sequence never moves it back.
+        let mut low = ticket(3, "low");
+        low.insert(&t.db).await.expect("insert below the sequence");
+        let after_low = automatic(&t.db, b, "a key below the sequence").await;
+        assert!(
+            after_low > after_insert,
+            "{b}: {after_low} after {after_insert}"
+        );
+
+        // Inside a transaction as well.
+        t.db.transaction(|tx| async move {
+            let mut keyed = vec![ticket(200, "two hundred")];
+            Ticket::objects().bulk_create(&tx, &mut keyed).await?;
+            let next = automatic(&tx, b, "bulk_create in a transaction").await;
+            assert!(next > 200, "{b}: {next}");
+            Ok::<_, OrmError>(())
+        })
+        .await
+        .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(Ticket::objects().count(&t.db).await.expect("count"), 14);
+        t
+    })
+    .await;
+}
+
+fn seed(db: &dyn Connection) -> BoxFuture<'_, Result<(), OrmError>> {
+    Box::pin(async move {
+        let mut seeded = vec![ticket(1, "first"), ticket(2, "second")];
+        Ticket::objects().bulk_create(db, &mut seeded).await?;
+        let mut third = ticket(3, "third");
+        third.save(db).await
+    })
+}
+
+fn seeding() -> Migration {
+    Migration::new("keys", "0001_initial")
+        .operation(Operation::create_model(
+            ModelState::new("keys", "Ticket", "keys_ticket")
+                .field(
+                    FieldState::new("id", FieldKind::BigInteger)
+                        .primary_key()
+                        .auto(),
+                )
+                .field(FieldState::new("label", FieldKind::String).max_length(50)),
+        ))
+        .operation(Operation::run_rust(seed))
+}
+
+#[tokio::test]
+async fn a_data_migration_with_keys_leaves_the_sequence_past_them() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        let graph = MigrationGraph::new([seeding()]).expect("a graph");
+        migrate(&t.db, &graph, &Target::All, &mut |_| {})
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let next = automatic(&t.db, b, "a data migration with keys").await;
+        assert_eq!(next, 4, "{b}");
+        t
+    })
+    .await;
 }
 
 /// A connection that does not tell which server it is on, as one of a

@@ -1,5 +1,6 @@
 //! The keys of inserted rows: reading back the keys the database gave a
-//! multi-row insert.
+//! multi-row insert, and moving PostgreSQL's identity sequences past keys
+//! written explicitly.
 
 use sea_query::{Expr, InsertStatement, Query, Values};
 
@@ -144,6 +145,56 @@ pub(crate) async fn insert_reading_keys(
         );
     }
     Ok(keys)
+}
+
+/// After `keys` were written explicitly into the automatic key column
+/// `column` of `table`, moves PostgreSQL's identity sequence past the
+/// largest of them, so the next automatic key does not collide with one.
+///
+/// The sequence never moves back: it is set to the greater of that key
+/// and its last value, and only when the key is past the last value, so
+/// keys below it cost no statement. (`setval` is not undone by a rollback:
+/// at worst a rolled-back insert leaves a gap, as `nextval` does.)
+/// SQLite's `AUTOINCREMENT` and MySQL's `AUTO_INCREMENT` move past
+/// explicit keys by themselves: nothing runs there.
+pub(crate) async fn advance_sequence<'v>(
+    db: &(impl Connection + ?Sized),
+    table: &str,
+    column: &str,
+    keys: impl IntoIterator<Item = &'v Value>,
+) -> Result<(), OrmError> {
+    if db.dialect() != Dialect::Postgres {
+        return Ok(());
+    }
+    let highest = keys
+        .into_iter()
+        .filter_map(|key| match key {
+            Value::BigInt(Some(key)) => Some(*key),
+            Value::Int(Some(key)) => Some(i64::from(*key)),
+            Value::SmallInt(Some(key)) => Some(i64::from(*key)),
+            _ => None,
+        })
+        .max();
+    let Some(highest) = highest else {
+        return Ok(());
+    };
+    // pg_get_serial_sequence reads its first argument as SQL (quoted to
+    // keep the name's case), its second as the column's plain name.
+    let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+    let sql = "SELECT setval(s.seq, GREATEST($1::bigint, pg_sequence_last_value(s.seq))) \
+               FROM (SELECT pg_get_serial_sequence($2::text, $3::text)::regclass AS seq) AS s \
+               WHERE s.seq IS NOT NULL \
+               AND $1::bigint > COALESCE(pg_sequence_last_value(s.seq), 0)";
+    db.fetch_all(
+        sql,
+        Values(vec![
+            Value::BigInt(Some(highest)),
+            Value::String(Some(quoted)),
+            Value::String(Some(column.to_owned())),
+        ]),
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -27,6 +27,10 @@ impl<M: Model> QuerySet<M> {
     /// on a pool each row is inserted on its own, so run a large
     /// `bulk_create` on MySQL in a transaction.
     ///
+    /// Objects that carry their key are inserted with it, and on
+    /// PostgreSQL the key's identity sequence is then moved past the
+    /// largest (never back), so later automatic keys do not collide.
+    ///
     /// Not wrapped in a transaction: run it in one for all or nothing when
     /// it takes several statements.
     ///
@@ -253,6 +257,7 @@ impl<M: Model> QuerySet<M> {
 
 /// Inserts the rows at `indices` in batches; with `auto`, leaves the key
 /// to the database and stores the keys it assigned in the objects.
+/// Without, the keys written move an automatic key's sequence past them.
 async fn insert_batches<M: Model>(
     db: &(impl Connection + ?Sized),
     objects: &mut [M],
@@ -262,6 +267,7 @@ async fn insert_batches<M: Model>(
     batch_size: usize,
 ) -> Result<(), OrmError> {
     let pk = M::META.primary_key();
+    let pk_index = M::META.primary_key_index();
     let columns: Vec<&'static str> = M::META
         .fields
         .iter()
@@ -302,6 +308,12 @@ async fn insert_batches<M: Model>(
         let insert = backends::keys::statement(M::META.table, &columns, &batch_rows)?;
         let (sql, values) = backends::build(dialect, &insert);
         db.execute(&sql, values).await?;
+    }
+    if !auto && pk.auto {
+        let keys = indices
+            .iter()
+            .filter_map(|&index| rows[index].get(pk_index));
+        backends::keys::advance_sequence(db, M::META.table, pk.column, keys).await?;
     }
     Ok(())
 }
