@@ -174,9 +174,35 @@ fn decimal_problem(
     None
 }
 
-pub(crate) fn validate<M: Model>(values: &[Value]) -> Result<(), OrmError> {
+/// Refuses a value the backend would not keep as it is: on SQLite, a
+/// decimal of more significant digits than it keeps (see
+/// [`Decimal`](crate::Decimal)).
+pub(crate) fn validate_kept(
+    dialect: crate::Dialect,
+    meta: &ModelMeta,
+    field: &FieldMeta,
+    value: &Value,
+) -> Result<(), OrmError> {
+    if let (crate::Dialect::Sqlite, Value::Decimal(Some(number))) = (dialect, value) {
+        if let Err(message) = crate::value::sqlite_number(*number) {
+            return Err(OrmError::Validation {
+                model: meta.name,
+                field: field.name,
+                message,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks the values of a row of `M` before it is written on `dialect`.
+pub(crate) fn validate<M: Model>(
+    dialect: crate::Dialect,
+    values: &[Value],
+) -> Result<(), OrmError> {
     for (field, value) in M::META.fields.iter().zip(values) {
         validate_value(M::META, field, value)?;
+        validate_kept(dialect, M::META, field, value)?;
     }
     Ok(())
 }
@@ -188,7 +214,7 @@ async fn save<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Resul
         return insert_row(object, db, true).await;
     }
     let values = object.values();
-    validate::<M>(&values)?;
+    validate::<M>(db.dialect(), &values)?;
     let assignments: Vec<(&'static str, Expr)> = M::META
         .fields
         .iter()
@@ -324,7 +350,7 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
     auto: bool,
 ) -> Result<(), OrmError> {
     let values = object.values();
-    validate::<M>(&values)?;
+    validate::<M>(db.dialect(), &values)?;
     let pk_field = M::META.primary_key();
     let key = values.get(M::META.primary_key_index()).cloned();
     let (columns, values): (Vec<&'static str>, Vec<Value>) = M::META

@@ -1,13 +1,14 @@
 //! Writes keep what they were given: keys written explicitly move
-//! PostgreSQL's identity sequences on, and the automatic keys of a
-//! multi-row insert are the ones the server gave (whatever MariaDB's
-//! `auto_increment_increment`).
+//! PostgreSQL's identity sequences on, the automatic keys of a multi-row
+//! insert are the ones the server gave (whatever MariaDB's
+//! `auto_increment_increment`), and a decimal keeps every digit or is
+//! refused (SQLite).
 
 mod support;
 
 use flagon_orm::migrations::prelude::*;
 use flagon_orm::migrations::{migrate, MigrationGraph, Target};
-use flagon_orm::{Model, ModelExt};
+use flagon_orm::{Decimal, Model, ModelExt};
 use support::on_each_backend;
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -216,6 +217,117 @@ async fn bulk_create_stores_the_keys_the_server_gave() {
         .unwrap_or_else(|err| panic!("{b}: {err}"));
         // Without RETURNING on a pool (MySQL): row by row.
         check_keys(&Unknown(&t.db), b, "p").await;
+        t
+    })
+    .await;
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app = "money")]
+struct Entry {
+    id: i64,
+    #[field(max_digits = 20, decimal_places = 2)]
+    amount: Decimal,
+}
+
+fn entry(amount: &str) -> Entry {
+    Entry {
+        id: 0,
+        amount: amount.parse().expect("a decimal"),
+    }
+}
+
+#[tokio::test]
+async fn decimals_keep_every_digit_or_are_refused() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        flagon_orm::schema::create_table(&t.db, Entry::META)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        // Kept on every backend: whole numbers (SQLite stores an integer),
+        // and up to 15 significant digits.
+        let kept = [
+            "123456789012345678.00",
+            "-123456789012345678",
+            "1234567890123.45",
+            "0.10",
+            "-0.01",
+        ];
+        for amount in kept {
+            let mut written = entry(amount);
+            written
+                .save(&t.db)
+                .await
+                .unwrap_or_else(|err| panic!("{b}: {amount}: {err}"));
+            let read = Entry::objects()
+                .filter(Entry::ID.eq(written.id))
+                .get(&t.db)
+                .await
+                .unwrap_or_else(|err| panic!("{b}: {err}"));
+            assert_eq!(read.amount, written.amount, "{b}: {amount}");
+        }
+        // Compared and ordered as numbers in SQL.
+        let above = Entry::objects()
+            .filter(Entry::AMOUNT.gt(entry("1234567890123.44").amount))
+            .count(&t.db)
+            .await
+            .expect("count");
+        assert_eq!(above, 2, "{b}");
+        let ordered: Vec<String> = Entry::objects()
+            .order_by(Entry::AMOUNT.asc())
+            .all(&t.db)
+            .await
+            .expect("rows")
+            .into_iter()
+            .map(|row| row.amount.normalize().to_string())
+            .collect();
+        assert_eq!(
+            ordered,
+            [
+                "-123456789012345678",
+                "-0.01",
+                "0.1",
+                "1234567890123.45",
+                "123456789012345678"
+            ],
+            "{b}"
+        );
+
+        // 17 significant digits with a fraction: the servers keep them,
+        // SQLite refuses them before writing anything.
+        let long = "123456789012345.67";
+        let mut one = entry(long);
+        let mut many = vec![entry("1.5"), entry(long)];
+        let saved = one.save(&t.db).await;
+        let bulk = Entry::objects().bulk_create(&t.db, &mut many).await;
+        if b == "sqlite" {
+            for result in [saved, bulk] {
+                match result {
+                    Err(OrmError::Validation {
+                        model: "Entry",
+                        field: "amount",
+                        message,
+                    }) => assert!(message.contains("15 significant digits"), "{message}"),
+                    other => panic!("{b}: {long} should be refused, got {other:?}"),
+                }
+            }
+            assert_eq!(Entry::objects().count(&t.db).await.expect("count"), 5);
+            // Where no field is named (an update), the value is refused too.
+            let updated = Entry::objects()
+                .update(&t.db, [Entry::AMOUNT.set(entry(long).amount)])
+                .await;
+            assert!(updated.is_err(), "{b}: {updated:?}");
+        } else {
+            saved.unwrap_or_else(|err| panic!("{b}: {err}"));
+            bulk.unwrap_or_else(|err| panic!("{b}: {err}"));
+            let read = Entry::objects()
+                .filter(Entry::ID.eq(one.id))
+                .get(&t.db)
+                .await
+                .expect("the row");
+            assert_eq!(read.amount, one.amount, "{b}");
+            assert_eq!(Entry::objects().count(&t.db).await.expect("count"), 8);
+        }
         t
     })
     .await;

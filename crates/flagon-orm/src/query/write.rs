@@ -66,7 +66,7 @@ impl<M: Model> QuerySet<M> {
     ) -> Result<(), OrmError> {
         let rows: Vec<Vec<Value>> = objects.iter().map(Model::values).collect();
         for values in &rows {
-            validate::<M>(values)?;
+            validate::<M>(db.dialect(), values)?;
         }
         // Objects whose automatic key is not set yet are inserted without
         // the key column; the others with theirs (as Django splits them).
@@ -134,7 +134,9 @@ impl<M: Model> QuerySet<M> {
         let rows: Vec<Vec<Value>> = objects.iter().map(Model::values).collect();
         for values in &rows {
             for &index in &chosen {
-                crate::instance::validate_value(M::META, &M::META.fields[index], &values[index])?;
+                let field = &M::META.fields[index];
+                crate::instance::validate_value(M::META, field, &values[index])?;
+                crate::instance::validate_kept(db.dialect(), M::META, field, &values[index])?;
             }
         }
         let per_statement = (MAX_PARAMETERS / (1 + 2 * chosen.len())).max(1);
