@@ -46,6 +46,16 @@ pub trait Connection: Send + Sync {
     /// The backend's dialect.
     fn dialect(&self) -> Dialect;
 
+    /// Whether `INSERT .. RETURNING` reports the keys the database gave
+    /// (what [`QuerySet::bulk_create`](crate::QuerySet::bulk_create) reads
+    /// them with): on SQLite and PostgreSQL, and on MariaDB from 10.5; not
+    /// on MySQL. [`Db`] and [`Transaction`](crate::Transaction) know their
+    /// server; this default goes by the dialect alone, so it is false on
+    /// MySQL and MariaDB (keys are then read without `RETURNING`).
+    fn has_insert_returning(&self) -> bool {
+        self.dialect().has_returning()
+    }
+
     /// Whether statements run inside a transaction (so row locks, as taken
     /// by [`QuerySet::select_for_update`](crate::QuerySet::select_for_update),
     /// last until it ends).
@@ -94,6 +104,10 @@ impl Connection for Db {
         Db::dialect(self)
     }
 
+    fn has_insert_returning(&self) -> bool {
+        Db::has_insert_returning(self)
+    }
+
     fn in_transaction(&self) -> bool {
         false
     }
@@ -138,6 +152,10 @@ where
         (**self).dialect()
     }
 
+    fn has_insert_returning(&self) -> bool {
+        (**self).has_insert_returning()
+    }
+
     fn in_transaction(&self) -> bool {
         (**self).in_transaction()
     }
@@ -177,6 +195,10 @@ pub(crate) struct DynRef<'a, C: ?Sized>(pub &'a C);
 impl<C: Connection + ?Sized> Connection for DynRef<'_, C> {
     fn dialect(&self) -> Dialect {
         self.0.dialect()
+    }
+
+    fn has_insert_returning(&self) -> bool {
+        self.0.has_insert_returning()
     }
 
     fn in_transaction(&self) -> bool {

@@ -14,7 +14,9 @@ use crate::value::Value;
 /// [`Connection`]: the pooled `&db`, or `&tx` inside a transaction.
 ///
 /// A model with an automatic `id` is new while its id is 0: `save` inserts
-/// it and stores the id the database assigned.
+/// it and stores the id the database assigned. An object inserted with an
+/// id of its own moves PostgreSQL's identity sequence past it (never
+/// back), so the next automatic id does not collide with it.
 pub trait ModelExt: Model {
     /// Inserts the object if it is new, else updates its row (inserting it
     /// if the row is gone, as Django does). Values are checked first, so a
@@ -172,9 +174,35 @@ fn decimal_problem(
     None
 }
 
-pub(crate) fn validate<M: Model>(values: &[Value]) -> Result<(), OrmError> {
+/// Refuses a value the backend would not keep as it is: on SQLite, a
+/// decimal of more significant digits than it keeps (see
+/// [`Decimal`](crate::Decimal)).
+pub(crate) fn validate_kept(
+    dialect: crate::Dialect,
+    meta: &ModelMeta,
+    field: &FieldMeta,
+    value: &Value,
+) -> Result<(), OrmError> {
+    if let (crate::Dialect::Sqlite, Value::Decimal(Some(number))) = (dialect, value) {
+        if let Err(message) = crate::value::sqlite_number(*number) {
+            return Err(OrmError::Validation {
+                model: meta.name,
+                field: field.name,
+                message,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks the values of a row of `M` before it is written on `dialect`.
+pub(crate) fn validate<M: Model>(
+    dialect: crate::Dialect,
+    values: &[Value],
+) -> Result<(), OrmError> {
     for (field, value) in M::META.fields.iter().zip(values) {
         validate_value(M::META, field, value)?;
+        validate_kept(dialect, M::META, field, value)?;
     }
     Ok(())
 }
@@ -186,7 +214,7 @@ async fn save<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Resul
         return insert_row(object, db, true).await;
     }
     let values = object.values();
-    validate::<M>(&values)?;
+    validate::<M>(db.dialect(), &values)?;
     let assignments: Vec<(&'static str, Expr)> = M::META
         .fields
         .iter()
@@ -322,8 +350,9 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
     auto: bool,
 ) -> Result<(), OrmError> {
     let values = object.values();
-    validate::<M>(&values)?;
+    validate::<M>(db.dialect(), &values)?;
     let pk_field = M::META.primary_key();
+    let key = values.get(M::META.primary_key_index()).cloned();
     let (columns, values): (Vec<&'static str>, Vec<Value>) = M::META
         .fields
         .iter()
@@ -348,6 +377,11 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
     if !auto {
         let (sql, values) = backends::build(db.dialect(), &query);
         db.execute(&sql, values).await?;
+        if pk_field.auto {
+            // A key of our own for an automatic key: move its sequence on.
+            backends::keys::advance_sequence(db, M::META.table, pk_field.column, key.as_ref())
+                .await?;
+        }
         return Ok(());
     }
     if db.dialect().has_returning() {

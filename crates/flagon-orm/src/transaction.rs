@@ -151,6 +151,8 @@ impl State {
 
 struct Shared {
     dialect: Dialect,
+    /// The pool's [`Db::has_insert_returning`].
+    insert_returning: bool,
     state: Mutex<State>,
 }
 
@@ -273,6 +275,7 @@ impl Db {
         let tx = Transaction {
             shared: Arc::new(Shared {
                 dialect: self.dialect(),
+                insert_returning: self.has_insert_returning(),
                 state: Mutex::new(State {
                     backend: Some(backend),
                     savepoints: Vec::new(),
@@ -470,6 +473,10 @@ fn spoiled_error(what: &str) -> OrmError {
 impl Connection for Transaction {
     fn dialect(&self) -> Dialect {
         self.shared.dialect
+    }
+
+    fn has_insert_returning(&self) -> bool {
+        self.shared.insert_returning
     }
 
     fn in_transaction(&self) -> bool {

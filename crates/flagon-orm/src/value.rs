@@ -152,7 +152,63 @@ impl<T: FieldType> FieldType for Option<T> {
 
 /// An exact decimal number, for `Decimal` fields (give them
 /// `#[field(max_digits = .., decimal_places = ..)]`).
+///
+/// PostgreSQL (`numeric`) and MySQL/MariaDB (`decimal`) keep every digit.
+/// SQLite has no decimal type: its `decimal` column (NUMERIC affinity,
+/// as Django declares it) keeps a whole number that fits in 64 bits as an
+/// integer, exactly, and any other number as an 8-byte float, which holds
+/// 15 significant digits. Django writes such numbers anyway and rounds
+/// them to 15 digits when reading them back: a silent loss. Flagon keeps
+/// the column (so comparisons, ordering, `Sum` and `F` arithmetic still
+/// run in SQL, which storing text would break) and refuses, before
+/// anything is written, a number it would not read back as it was: one
+/// that is not a whole 64-bit number and has more than 15 significant
+/// digits is an [`OrmError::Validation`] naming the model and field (an
+/// error without them where no field is known, as in `update()` or a
+/// filter). Use PostgreSQL or MariaDB for more digits.
 pub use rust_decimal::Decimal;
+
+/// The significant digits SQLite keeps of a decimal that is not a whole
+/// 64-bit number (stored as a float): see [`Decimal`].
+pub(crate) const SQLITE_DECIMAL_DIGITS: u32 = 15;
+
+/// How SQLite stores a decimal in a `decimal` (NUMERIC) column.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum SqliteNumber {
+    /// A whole number, kept exactly.
+    Integer(i64),
+    /// Any other, as the float nearest to it (which reads back as it was
+    /// while it has at most [`SQLITE_DECIMAL_DIGITS`] significant digits).
+    Real(f64),
+}
+
+/// `number` as SQLite keeps it, or why SQLite would not keep it exactly.
+pub(crate) fn sqlite_number(number: Decimal) -> Result<SqliteNumber, String> {
+    let number = number.normalize();
+    if number.scale() == 0 {
+        if let Ok(whole) = i64::try_from(number.mantissa()) {
+            return Ok(SqliteNumber::Integer(whole));
+        }
+    }
+    let mut mantissa = number.mantissa().unsigned_abs();
+    while mantissa != 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+    }
+    let digits = mantissa.checked_ilog10().map_or(1, |log| log + 1);
+    if digits > SQLITE_DECIMAL_DIGITS {
+        return Err(format!(
+            "SQLite keeps a decimal that is not a whole 64-bit number to \
+             {SQLITE_DECIMAL_DIGITS} significant digits, and {number} has {digits}: \
+             round it, or use PostgreSQL or MariaDB for more"
+        ));
+    }
+    // Rust's parsing rounds correctly: the float nearest to the number.
+    number
+        .to_string()
+        .parse::<f64>()
+        .map(SqliteNumber::Real)
+        .map_err(|err| format!("{number} is not a number SQLite can store: {err}"))
+}
 /// A UUID, for `Uuid` fields.
 pub use uuid::Uuid;
 
@@ -174,16 +230,20 @@ impl FieldType for Decimal {
         match row {
             Row::Postgres(row) => row.try_get::<Decimal, _>(index),
             Row::MySql(row) => row.try_get::<Decimal, _>(index),
-            // SQLite keeps a `decimal` column as an integer or a float.
+            // SQLite keeps a `decimal` column as an integer or a float
+            // (see `sqlite_number`).
             Row::Sqlite(row) => {
                 if let Ok(whole) = row.try_get::<i64, _>(index) {
                     return Ok(Decimal::from(whole));
                 }
                 if let Ok(float) = row.try_get::<f64, _>(index) {
-                    // Display gives the shortest text that reads back as the float.
-                    return float
-                        .to_string()
-                        .parse::<Decimal>()
+                    // A float written from a decimal of at most 15
+                    // significant digits reads back as it was when rounded
+                    // to 15; so does the float of a sum of such numbers,
+                    // without the binary noise arithmetic adds (0.1 + 0.2).
+                    let digits = SQLITE_DECIMAL_DIGITS as usize - 1;
+                    return Decimal::from_scientific(&format!("{float:.digits$e}"))
+                        .map(|number| number.normalize())
                         .map_err(|err| parse_error(index, "decimal", err));
                 }
                 let text = row

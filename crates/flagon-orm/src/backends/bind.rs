@@ -3,6 +3,7 @@
 use sea_query::{Value, Values};
 
 use crate::error::OrmError;
+use crate::value::SqliteNumber;
 
 macro_rules! binder {
     ($name:ident, $db:ty, |$query:ident| { $($arms:tt)* }) => {
@@ -53,11 +54,19 @@ fn unsupported(what: &str) -> OrmError {
     }
 }
 
-// UUIDs are `char(36)` text on SQLite and MySQL; SQLite keeps decimals in
-// a `decimal` (numeric) column, given as text so no digit is lost on the way.
+// UUIDs are `char(36)` text on SQLite and MySQL. SQLite's `decimal`
+// (NUMERIC) column turns any number it is given into an integer or a float:
+// a decimal goes as the integer or the float it will be kept as, and one it
+// cannot keep exactly (more than 15 significant digits, not a whole 64-bit
+// number) is refused rather than rounded (see `crate::value::Decimal`).
 binder!(sqlite, sqlx::Sqlite, |query| {
     Value::Uuid(v) => query.bind(v.map(|uuid| uuid.hyphenated().to_string())),
-    Value::Decimal(v) => query.bind(v.map(|decimal| decimal.to_string())),
+    Value::Decimal(None) => query.bind(None::<f64>),
+    Value::Decimal(Some(decimal)) => match crate::value::sqlite_number(decimal) {
+        Ok(SqliteNumber::Integer(whole)) => query.bind(whole),
+        Ok(SqliteNumber::Real(float)) => query.bind(float),
+        Err(why) => return Err(unsupported(&format!("the decimal {decimal}: {why}"))),
+    },
 });
 binder!(postgres, sqlx::Postgres, |query| {
     Value::Uuid(v) => query.bind(v),

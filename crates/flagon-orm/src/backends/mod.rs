@@ -10,6 +10,7 @@ use crate::error::OrmError;
 use crate::row::Row;
 
 pub(crate) mod bind;
+pub(crate) mod keys;
 
 /// The SQL dialect of a backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +49,11 @@ impl Dialect {
         !matches!(self, Dialect::MySql)
     }
 
-    /// Whether `INSERT .. RETURNING` reports the new key.
+    /// Whether every server of the dialect has `INSERT .. RETURNING` to
+    /// report new keys: SQLite and PostgreSQL. Of MySQL and MariaDB, only
+    /// MariaDB from 10.5 has it, which
+    /// [`Connection::has_insert_returning`](crate::Connection::has_insert_returning)
+    /// tells.
     pub fn has_returning(self) -> bool {
         !matches!(self, Dialect::MySql)
     }
@@ -90,6 +95,8 @@ enum Pool {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
+    /// Whether the server has `INSERT .. RETURNING` (asked once, on connecting).
+    insert_returning: bool,
 }
 
 /// What an insert, update or delete reported.
@@ -179,7 +186,14 @@ impl Db {
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect)
                     .await?;
-                Pool::MySql(pool)
+                // MariaDB or MySQL, and which version: once per pool.
+                let version: String = sqlx::query_scalar("SELECT VERSION()")
+                    .fetch_one(&pool)
+                    .await?;
+                return Ok(Db {
+                    pool: Pool::MySql(pool),
+                    insert_returning: keys::mysql_has_returning(&version),
+                });
             }
             _ => {
                 return Err(invalid(
@@ -187,7 +201,10 @@ impl Db {
                 ))
             }
         };
-        Ok(Db { pool })
+        Ok(Db {
+            insert_returning: true,
+            pool,
+        })
     }
 
     /// The backend's dialect.
@@ -197,6 +214,13 @@ impl Db {
             Pool::Postgres(_) => Dialect::Postgres,
             Pool::MySql(_) => Dialect::MySql,
         }
+    }
+
+    /// Whether `INSERT .. RETURNING` reports new keys on this server: on
+    /// SQLite and PostgreSQL, and on MariaDB from 10.5 (asked with
+    /// `SELECT VERSION()` when the pool connected); not on MySQL.
+    pub fn has_insert_returning(&self) -> bool {
+        self.insert_returning
     }
 
     /// Closes every connection.

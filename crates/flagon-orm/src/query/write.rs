@@ -6,7 +6,7 @@ use futures_util::stream::{BoxStream, StreamExt};
 use sea_query::{Expr, ExprTrait, Query};
 
 use super::QuerySet;
-use crate::backends::{self, Dialect};
+use crate::backends;
 use crate::connection::Connection;
 use crate::error::{ConstraintKind, OrmError};
 use crate::instance::{is_unsaved_key, validate, ModelExt};
@@ -21,9 +21,15 @@ impl<M: Model> QuerySet<M> {
     /// Inserts `objects` with as few statements as the backend's limit on
     /// parameters allows, after checking every value (a bad one writes
     /// nothing). Automatic keys are stored in the objects: read back with
-    /// `RETURNING` on SQLite and PostgreSQL; on MySQL/MariaDB taken from
-    /// the first key of each statement, as one multi-row insert gets
-    /// consecutive keys there.
+    /// `RETURNING` on SQLite, PostgreSQL and MariaDB ≥ 10.5. MySQL has no
+    /// `RETURNING`: inside a transaction the keys of each statement are
+    /// its first key and the next ones `@@auto_increment_increment` apart;
+    /// on a pool each row is inserted on its own, so run a large
+    /// `bulk_create` on MySQL in a transaction.
+    ///
+    /// Objects that carry their key are inserted with it, and on
+    /// PostgreSQL the key's identity sequence is then moved past the
+    /// largest (never back), so later automatic keys do not collide.
     ///
     /// Not wrapped in a transaction: run it in one for all or nothing when
     /// it takes several statements.
@@ -60,7 +66,7 @@ impl<M: Model> QuerySet<M> {
     ) -> Result<(), OrmError> {
         let rows: Vec<Vec<Value>> = objects.iter().map(Model::values).collect();
         for values in &rows {
-            validate::<M>(values)?;
+            validate::<M>(db.dialect(), values)?;
         }
         // Objects whose automatic key is not set yet are inserted without
         // the key column; the others with theirs (as Django splits them).
@@ -128,7 +134,9 @@ impl<M: Model> QuerySet<M> {
         let rows: Vec<Vec<Value>> = objects.iter().map(Model::values).collect();
         for values in &rows {
             for &index in &chosen {
-                crate::instance::validate_value(M::META, &M::META.fields[index], &values[index])?;
+                let field = &M::META.fields[index];
+                crate::instance::validate_value(M::META, field, &values[index])?;
+                crate::instance::validate_kept(db.dialect(), M::META, field, &values[index])?;
             }
         }
         let per_statement = (MAX_PARAMETERS / (1 + 2 * chosen.len())).max(1);
@@ -276,6 +284,7 @@ impl<M: Model> QuerySet<M> {
 
 /// Inserts the rows at `indices` in batches; with `auto`, leaves the key
 /// to the database and stores the keys it assigned in the objects.
+/// Without, the keys written move an automatic key's sequence past them.
 async fn insert_batches<M: Model>(
     db: &(impl Connection + ?Sized),
     objects: &mut [M],
@@ -285,6 +294,7 @@ async fn insert_batches<M: Model>(
     batch_size: usize,
 ) -> Result<(), OrmError> {
     let pk = M::META.primary_key();
+    let pk_index = M::META.primary_key_index();
     let columns: Vec<&'static str> = M::META
         .fields
         .iter()
@@ -296,50 +306,41 @@ async fn insert_batches<M: Model>(
         .max(1);
     let dialect = db.dialect();
     for batch in indices.chunks(per_statement) {
-        let mut insert = Query::insert();
-        insert
-            .into_table(M::META.table)
-            .columns(columns.iter().copied());
-        for &index in batch {
-            let values = M::META
-                .fields
-                .iter()
-                .zip(&rows[index])
-                .filter(|(field, _)| !(auto && field.primary_key))
-                .map(|(_, value)| Expr::val(value.clone()));
-            insert.values(values).map_err(|err| OrmError::Schema {
-                message: err.to_string(),
-            })?;
+        let batch_rows: Vec<Vec<Value>> = batch
+            .iter()
+            .map(|&index| {
+                M::META
+                    .fields
+                    .iter()
+                    .zip(&rows[index])
+                    .filter(|(field, _)| !(auto && field.primary_key))
+                    .map(|(_, value)| value.clone())
+                    .collect()
+            })
+            .collect();
+        if auto {
+            let keys = backends::keys::insert_reading_keys(
+                db,
+                M::META.table,
+                pk.column,
+                &columns,
+                &batch_rows,
+            )
+            .await?;
+            for (&index, key) in batch.iter().zip(keys) {
+                objects[index].set_auto_pk(key);
+            }
+            continue;
         }
-        if !auto {
-            let (sql, values) = backends::build(dialect, &insert);
-            db.execute(&sql, values).await?;
-        } else if dialect == Dialect::MySql {
-            let (sql, values) = backends::build(dialect, &insert);
-            let executed = db.execute(&sql, values).await?;
-            if let Some(first) = executed.last_insert_id {
-                for (offset, &index) in (0_i64..).zip(batch) {
-                    objects[index].set_auto_pk(first + offset);
-                }
-            }
-        } else {
-            insert.returning_col(pk.column);
-            let (sql, values) = backends::build(dialect, &insert);
-            let keys = db.fetch_all(&sql, values).await?;
-            if keys.len() != batch.len() {
-                return Err(OrmError::Decode {
-                    column: pk.column.to_owned(),
-                    message: format!(
-                        "the insert of {} rows returned {} keys",
-                        batch.len(),
-                        keys.len()
-                    ),
-                });
-            }
-            for (&index, row) in batch.iter().zip(&keys) {
-                objects[index].set_auto_pk(crate::instance::returned_key(row)?);
-            }
-        }
+        let insert = backends::keys::statement(M::META.table, &columns, &batch_rows)?;
+        let (sql, values) = backends::build(dialect, &insert);
+        db.execute(&sql, values).await?;
+    }
+    if !auto && pk.auto {
+        let keys = indices
+            .iter()
+            .filter_map(|&index| rows[index].get(pk_index));
+        backends::keys::advance_sequence(db, M::META.table, pk.column, keys).await?;
     }
     Ok(())
 }
