@@ -629,6 +629,7 @@ impl<M: Model> QuerySet<M> {
             {
                 if let expr::Operand::Value(value) = &assignment.value {
                     crate::instance::validate_value(M::META, field, value)?;
+                    crate::instance::validate_kept(db.dialect(), M::META, field, value)?;
                 }
             }
         }
