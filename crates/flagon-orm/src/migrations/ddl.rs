@@ -364,6 +364,20 @@ fn all_indexes(model: &ModelState, dialect: Dialect) -> Vec<String> {
     out
 }
 
+/// Creates the unique index of `constraint`, of `model`.
+pub(crate) fn create_constraint(
+    model: &ModelState,
+    constraint: &super::state::ConstraintState,
+    dialect: Dialect,
+) -> String {
+    let columns: Vec<&str> = constraint
+        .fields
+        .iter()
+        .map(|f| model.column_of(f))
+        .collect();
+    create_index(dialect, &constraint.name, &model.table, &columns, true)
+}
+
 /// The statements that create `model`'s table, indexes and constraints.
 pub(crate) fn create_model(
     model: &ModelState,
