@@ -249,21 +249,29 @@ impl Db {
         self.run_transaction(backend, f).await
     }
 
-    /// Like [`Db::transaction`], on a connection that does not enforce
-    /// foreign keys until the end (SQLite's `PRAGMA foreign_keys = OFF`,
-    /// which only works outside a transaction): what migrations need to
-    /// rebuild a table other tables point to. The connection is closed
-    /// afterwards rather than returned to the pool. `f` should check the
-    /// keys itself before it returns (`PRAGMA foreign_key_check`).
-    pub(crate) async fn transaction_without_foreign_keys<F, Fut, T, E>(&self, f: F) -> Result<T, E>
+    /// Like [`Db::transaction`], holding SQLite's write lock from the start
+    /// (`BEGIN IMMEDIATE`, waiting while another connection holds it), on a
+    /// connection that does not enforce foreign keys (`PRAGMA foreign_keys
+    /// = OFF`, which only works outside a transaction): what migrations
+    /// need, to run one at a time and to rebuild a table other tables point
+    /// to without cascading. The connection is closed afterwards rather
+    /// than returned to the pool (an in-memory database's one connection
+    /// gets its foreign keys back instead). `f` should check the keys
+    /// itself before it returns (`PRAGMA foreign_key_check`).
+    pub(crate) async fn locked_transaction_without_foreign_keys<F, Fut, T, E>(
+        &self,
+        f: F,
+    ) -> Result<T, E>
     where
         F: FnOnce(Transaction) -> Fut,
         Fut: Future<Output = Result<T, E>>,
         E: From<OrmError>,
     {
-        tracing::debug!(target: "flagon::sql", "PRAGMA foreign_keys = OFF; BEGIN");
-        let backend = self.begin_without_foreign_keys().await?;
-        self.run_transaction(backend, f).await
+        tracing::debug!(target: "flagon::sql", "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE");
+        let backend = self.begin_locked_without_foreign_keys().await?;
+        let result = self.run_transaction(backend, f).await;
+        self.restore_foreign_keys().await?;
+        result
     }
 
     async fn run_transaction<F, Fut, T, E>(&self, backend: Backend, f: F) -> Result<T, E>

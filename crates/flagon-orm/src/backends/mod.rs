@@ -97,6 +97,18 @@ pub struct Db {
     pool: Pool,
     /// Whether the server has `INSERT .. RETURNING` (asked once, on connecting).
     insert_returning: bool,
+    /// SQLite in memory: the pool's one connection is the database, so it
+    /// is never closed on purpose.
+    in_memory: bool,
+}
+
+/// A connection taken out of the pool for good (PostgreSQL, MySQL): a
+/// session of its own, such as the migration lock's. Dropping it closes it.
+pub(crate) enum Detached {
+    /// PostgreSQL.
+    Postgres(sqlx::PgConnection),
+    /// MySQL or MariaDB.
+    MySql(sqlx::MySqlConnection),
 }
 
 /// What an insert, update or delete reported.
@@ -142,6 +154,7 @@ impl Db {
             .next()
             .unwrap_or_default()
             .to_ascii_lowercase();
+        let mut in_memory = false;
         let pool = match scheme.as_str() {
             "sqlite" => {
                 let connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)
@@ -149,7 +162,7 @@ impl Db {
                     .create_if_missing(true)
                     .foreign_keys(true);
                 // Every connection to `:memory:` is its own database: keep one.
-                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                in_memory = url.contains(":memory:") || url.contains("mode=memory");
                 let max = if in_memory {
                     1
                 } else {
@@ -193,6 +206,7 @@ impl Db {
                 return Ok(Db {
                     pool: Pool::MySql(pool),
                     insert_returning: keys::mysql_has_returning(&version),
+                    in_memory: false,
                 });
             }
             _ => {
@@ -204,6 +218,7 @@ impl Db {
         Ok(Db {
             insert_returning: true,
             pool,
+            in_memory,
         })
     }
 
@@ -273,23 +288,66 @@ impl Db {
         }
     }
 
-    /// Begins a transaction as [`Db::begin`] does; on SQLite, on a
-    /// connection with foreign keys off, closed when the transaction ends.
-    pub(crate) async fn begin_without_foreign_keys(
+    /// SQLite: begins a transaction that takes the database's write lock
+    /// at once (`BEGIN IMMEDIATE`), on a connection with foreign keys off
+    /// (closed when the transaction ends, unless it is the one connection
+    /// of an in-memory database). While another connection holds the
+    /// lock (another `migrate`), it waits, however long that takes.
+    /// Other backends begin an ordinary transaction.
+    pub(crate) async fn begin_locked_without_foreign_keys(
         &self,
     ) -> Result<crate::transaction::Backend, OrmError> {
         use crate::transaction::Backend;
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
+        use sqlx::SqlSafeStr;
+        let Pool::Sqlite(pool) = &self.pool else {
+            return self.begin().await;
+        };
+        let mut told = false;
+        loop {
+            let mut conn = pool.acquire().await?;
+            if !self.in_memory {
                 conn.close_on_drop();
-                sqlx::query("PRAGMA foreign_keys = OFF")
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(Backend::Sqlite(sqlx::Transaction::begin(conn, None).await?))
             }
-            _ => self.begin().await,
+            sqlx::query("PRAGMA foreign_keys = OFF")
+                .execute(&mut *conn)
+                .await?;
+            match sqlx::Transaction::begin(conn, Some("BEGIN IMMEDIATE".into_sql_str())).await {
+                Ok(tx) => return Ok(Backend::Sqlite(tx)),
+                // Each attempt waits out SQLite's busy timeout first.
+                Err(err) if sqlite_busy(&err) => {
+                    if !told {
+                        tracing::info!(
+                            target: "flagon::migrate",
+                            "another connection holds the database's write lock \
+                             (another migrate?); waiting for it"
+                        );
+                        told = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(err) => return Err(err.into()),
+            }
         }
+    }
+
+    /// SQLite in memory: turns foreign keys back on for the pool's one
+    /// connection after [`Db::begin_locked_without_foreign_keys`] (a
+    /// file's connection was closed instead).
+    pub(crate) async fn restore_foreign_keys(&self) -> Result<(), OrmError> {
+        if self.in_memory {
+            self.execute_unprepared("PRAGMA foreign_keys = ON").await?;
+        }
+        Ok(())
+    }
+
+    /// A connection of its own, outside the pool's count (PostgreSQL,
+    /// MySQL); `None` on SQLite, where a session lock means nothing.
+    pub(crate) async fn detach(&self) -> Result<Option<Detached>, OrmError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(_) => None,
+            Pool::Postgres(pool) => Some(Detached::Postgres(pool.acquire().await?.detach())),
+            Pool::MySql(pool) => Some(Detached::MySql(pool.acquire().await?.detach())),
+        })
     }
 
     /// Begins a transaction on a pooled connection (what
@@ -302,6 +360,16 @@ impl Db {
             Pool::MySql(pool) => Backend::MySql(pool.begin().await?),
         })
     }
+}
+
+/// Whether `err` is SQLite's "database is locked" (`SQLITE_BUSY`, or
+/// `SQLITE_LOCKED`, with any extended code).
+fn sqlite_busy(err: &sqlx::Error) -> bool {
+    let Some(code) = err.as_database_error().and_then(|db| db.code()) else {
+        return false;
+    };
+    code.parse::<u32>()
+        .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 // Every SQL string reaching sqlx here was rendered by sea-query from model

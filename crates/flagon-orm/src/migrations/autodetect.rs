@@ -195,6 +195,7 @@ pub fn detect_changes(
     to: &ProjectState,
     questioner: &mut dyn Questioner,
 ) -> Result<Changes, MigrationError> {
+    let from = &keys_followed(from, to);
     let mut changes = Changes::default();
     let apps: std::collections::BTreeSet<&String> = from
         .models
@@ -209,6 +210,30 @@ pub fn detect_changes(
         }
     }
     Ok(changes)
+}
+
+/// `from`, with the foreign keys to each model whose key changes type in
+/// `to` already of the new type: altering the key changes them too (see
+/// [`ProjectState::apply`]), so they need no operation of their own, and
+/// one that came before the key's would fail on MySQL.
+fn keys_followed(from: &ProjectState, to: &ProjectState) -> ProjectState {
+    let mut out = from.clone();
+    for ((app, name), new) in &to.models {
+        let (Some(old_key), Some(new_key)) = (
+            from.model(app, name).and_then(ModelState::key_field),
+            new.key_field(),
+        ) else {
+            continue;
+        };
+        let same_type = old_key.kind == new_key.kind
+            && old_key.max_length == new_key.max_length
+            && old_key.max_digits == new_key.max_digits
+            && old_key.decimal_places == new_key.decimal_places;
+        if old_key.name == new_key.name && !same_type {
+            out.follow_key_type(app, name, new_key);
+        }
+    }
+    out
 }
 
 fn models_of<'a>(state: &'a ProjectState, app: &str) -> Vec<&'a ModelState> {

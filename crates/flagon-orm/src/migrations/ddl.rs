@@ -130,7 +130,27 @@ pub(crate) fn literal(value: &FieldDefault, dialect: Dialect) -> Result<String, 
 
 /// The column definition of `field`, as in `CREATE TABLE` and `ADD COLUMN`.
 fn column_def(field: &FieldState, dialect: Dialect) -> Result<String, MigrationError> {
+    column_def_keyed(field, dialect, true)
+}
+
+/// The column definition of `field`; without `PRIMARY KEY` unless
+/// `with_key`, as MySQL's `MODIFY` of a key column needs (the key stays,
+/// and naming it again is error 1068, multiple primary key).
+fn column_def_keyed(
+    field: &FieldState,
+    dialect: Dialect,
+    with_key: bool,
+) -> Result<String, MigrationError> {
     let name = quote(dialect, &field.column);
+    if field.primary_key && field.auto && !with_key {
+        return Ok(match dialect {
+            Dialect::MySql => format!(
+                "{name} {} NOT NULL AUTO_INCREMENT",
+                auto_type(field, dialect)
+            ),
+            _ => format!("{name} {} NOT NULL", auto_type(field, dialect)),
+        });
+    }
     if field.primary_key && field.auto {
         return Ok(match dialect {
             // SQLite auto-increments only an INTEGER PRIMARY KEY (the rowid).
@@ -151,7 +171,7 @@ fn column_def(field: &FieldState, dialect: Dialect) -> Result<String, MigrationE
         def.push_str(" DEFAULT ");
         def.push_str(&literal(default, dialect)?);
     }
-    if field.primary_key {
+    if field.primary_key && with_key {
         def.push_str(" PRIMARY KEY");
     }
     Ok(def)
@@ -187,10 +207,7 @@ fn fk_clause(
         ))
     })?;
     let key = target
-        .fields
-        .iter()
-        .find(|f| f.primary_key)
-        .or_else(|| target.fields.first())
+        .key_field()
         .ok_or_else(|| MigrationError::invalid(format!("model {} has no fields", target.name)))?;
     Ok(Some(format!(
         "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {}",
@@ -345,6 +362,20 @@ fn all_indexes(model: &ModelState, dialect: Dialect) -> Vec<String> {
         ));
     }
     out
+}
+
+/// Creates the unique index of `constraint`, of `model`.
+pub(crate) fn create_constraint(
+    model: &ModelState,
+    constraint: &super::state::ConstraintState,
+    dialect: Dialect,
+) -> String {
+    let columns: Vec<&str> = constraint
+        .fields
+        .iter()
+        .map(|f| model.column_of(f))
+        .collect();
+    create_index(dialect, &constraint.name, &model.table, &columns, true)
 }
 
 /// The statements that create `model`'s table, indexes and constraints.
@@ -707,7 +738,22 @@ fn alter_field(
         || old.max_length != new.max_length
         || old.max_digits != new.max_digits
         || old.decimal_places != new.decimal_places;
-    let fk_changed = renamed || type_changed || old.relation != new.relation;
+    // MySQL will not drop or replace an index a foreign key uses (error
+    // 1553): the key goes first and comes back after, as in Django.
+    let index_under_fk = dialect == Dialect::MySql
+        && index_changed
+        && (old.relation.is_some() || new.relation.is_some());
+    let fk_changed = renamed || type_changed || old.relation != new.relation || index_under_fk;
+    // The foreign keys pointing to a key whose type changes: MySQL will not
+    // change a column they use, and their columns take the new type.
+    let pointing = if type_changed && is_key(new_model, new) {
+        pointing_to(state, new_model)
+    } else {
+        Vec::new()
+    };
+    for (model, field) in &pointing {
+        out.extend(drop_fk(&model.table, field, dialect));
+    }
     if fk_changed {
         out.extend(drop_fk(table, old, dialect));
     }
@@ -735,7 +781,7 @@ fn alter_field(
             if type_changed || old.null != new.null || old.default != new.default {
                 out.push(format!(
                     "ALTER TABLE {quoted_table} MODIFY {}",
-                    column_def(new, dialect)?
+                    column_def_keyed(new, dialect, false)?
                 ));
             }
         }
@@ -757,11 +803,63 @@ fn alter_field(
             }
         }
     }
+    for (model, field) in &pointing {
+        out.push(retype_column(&model.table, field, dialect)?);
+    }
     if index_changed {
         out.extend(field_indexes(table, new, dialect));
     }
     if fk_changed {
         out.extend(add_fk(state, table, new, dialect)?);
     }
+    for (model, field) in &pointing {
+        out.extend(add_fk(state, &model.table, field, dialect)?);
+    }
     Ok(out)
+}
+
+/// Whether `field` is the key of `model` that foreign keys point to.
+fn is_key(model: &ModelState, field: &FieldState) -> bool {
+    model.key_field().map(|key| &key.name) == Some(&field.name)
+}
+
+/// Every foreign key field in `state` that points to `target`, with its model.
+fn pointing_to<'a>(
+    state: &'a ProjectState,
+    target: &ModelState,
+) -> Vec<(&'a ModelState, &'a FieldState)> {
+    state
+        .models
+        .values()
+        .flat_map(|model| model.fields.iter().map(move |field| (model, field)))
+        .filter(|(_, field)| {
+            field
+                .relation
+                .as_ref()
+                .is_some_and(|relation| relation.app == target.app && relation.model == target.name)
+        })
+        .collect()
+}
+
+/// Gives the column of `field` in `table` the field's type (PostgreSQL,
+/// MySQL), keeping its nullability and default.
+fn retype_column(
+    table: &str,
+    field: &FieldState,
+    dialect: Dialect,
+) -> Result<String, MigrationError> {
+    let quoted_table = quote(dialect, table);
+    Ok(match dialect {
+        Dialect::MySql => format!(
+            "ALTER TABLE {quoted_table} MODIFY {}",
+            column_def_keyed(field, dialect, false)?
+        ),
+        _ => {
+            let column = quote(dialect, &field.column);
+            let ty = column_type(field, dialect);
+            format!(
+                "ALTER TABLE {quoted_table} ALTER COLUMN {column} TYPE {ty} USING {column}::{ty}"
+            )
+        }
+    })
 }

@@ -38,7 +38,8 @@ pub enum MigrationError {
         /// The operation, described.
         operation: String,
         /// Whether the migration's earlier work was rolled back (false on
-        /// MySQL/MariaDB, where DDL commits implicitly).
+        /// MySQL/MariaDB, where DDL commits implicitly, and for a migration
+        /// that is not atomic).
         rolled_back: bool,
         /// The database's error.
         source: Box<OrmError>,
@@ -102,7 +103,8 @@ impl fmt::Display for MigrationError {
                     f.write_str("; the migration was rolled back and the database is as it was")
                 } else {
                     f.write_str(
-                        "; this backend cannot roll DDL back, so the operations before it stay applied",
+                        "; the operations before it stay applied (the migration is not atomic, \
+                         or the backend commits DDL as it goes)",
                     )
                 }
             }

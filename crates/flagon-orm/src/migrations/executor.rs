@@ -4,9 +4,12 @@
 use crate::backends::{Db, Dialect};
 use crate::connection::Connection;
 
+use crate::transaction::Transaction;
+
 use super::ddl::{self, Step};
 use super::error::MigrationError;
 use super::graph::{label, Direction, MigrationGraph, MigrationKey, Target};
+use super::lock::MigrationLock;
 use super::migration::Migration;
 use super::recorder;
 use super::state::ProjectState;
@@ -90,7 +93,11 @@ fn planned(
 }
 
 /// The SQL a migration runs in `direction`, as `sqlmigrate` shows it
-/// (Rust code appears as a comment).
+/// (Rust code appears as a comment): between `BEGIN;` and `COMMIT;` when
+/// it runs in a transaction, and on SQLite with foreign keys off around
+/// it and checked before the end (`PRAGMA foreign_key_check;` lists the
+/// rows that point nowhere), as the executor runs it, so that rebuilding
+/// a table does not cascade to the rows pointing to it.
 pub fn migration_sql(
     graph: &MigrationGraph,
     key: &MigrationKey,
@@ -104,7 +111,15 @@ pub fn migration_sql(
     let mut ancestors = graph.ancestors(key);
     ancestors.remove(key);
     let before = graph.state(&ancestors)?;
+    let sqlite = dialect == Dialect::Sqlite;
+    let transaction = migration.atomic && dialect.has_transactional_ddl();
     let mut out = Vec::new();
+    if sqlite {
+        out.push("PRAGMA foreign_keys = OFF;".to_owned());
+    }
+    if transaction {
+        out.push("BEGIN;".to_owned());
+    }
     for operation in planned(migration, &before, direction, dialect)? {
         out.push(format!("-- {}", operation.description));
         for step in operation.steps {
@@ -114,75 +129,131 @@ pub fn migration_sql(
             });
         }
     }
+    if sqlite {
+        out.push("-- Any row listed here points nowhere: roll back.".to_owned());
+        out.push("PRAGMA foreign_key_check;".to_owned());
+    }
+    if transaction {
+        out.push("COMMIT;".to_owned());
+    }
+    if sqlite {
+        out.push("PRAGMA foreign_keys = ON;".to_owned());
+    }
     Ok(out)
 }
 
+/// Runs `operations` on `db`; a failure names the operation and says
+/// whether the earlier ones were `rolled_back`.
 async fn run_steps(
     db: &(impl Connection + ?Sized),
     migration: &MigrationKey,
     operations: &[PlannedOperation],
+    rolled_back: bool,
 ) -> Result<(), MigrationError> {
-    let rolled_back = db.in_transaction() && db.dialect().has_transactional_ddl();
-    for (position, operation) in operations.iter().enumerate() {
-        for step in &operation.steps {
-            let result = match step {
-                Step::Sql(sql) => db.execute_unprepared(sql).await.map(|_| ()),
-                Step::Rust(code) => {
-                    let conn: &dyn Connection = &crate::connection::DynRef(db);
-                    (code.0)(conn).await
-                }
-            };
-            if let Err(source) = result {
-                return Err(MigrationError::Failed {
-                    migration: label(migration),
-                    position: position + 1,
-                    operation: operation.description.clone(),
-                    rolled_back,
-                    source: Box::new(source),
-                });
+    for (index, operation) in operations.iter().enumerate() {
+        run_operation(db, migration, index + 1, operation, rolled_back).await?;
+    }
+    Ok(())
+}
+
+/// Runs the steps of `operation`, the one at `position` (from 1).
+async fn run_operation(
+    db: &(impl Connection + ?Sized),
+    migration: &MigrationKey,
+    position: usize,
+    operation: &PlannedOperation,
+    rolled_back: bool,
+) -> Result<(), MigrationError> {
+    for step in &operation.steps {
+        let result = match step {
+            Step::Sql(sql) => db.execute_unprepared(sql).await.map(|_| ()),
+            Step::Rust(code) => {
+                let conn: &dyn Connection = &crate::connection::DynRef(db);
+                (code.0)(conn).await
             }
+        };
+        if let Err(source) = result {
+            return Err(MigrationError::Failed {
+                migration: label(migration),
+                position,
+                operation: operation.description.clone(),
+                rolled_back,
+                source: Box::new(source),
+            });
         }
     }
     Ok(())
 }
 
-/// Runs one migration's operations and records it, in a transaction when
-/// the migration is atomic.
+/// Where migrations run while the lock is held.
+#[derive(Clone, Copy)]
+enum Runner<'a> {
+    /// PostgreSQL and MySQL: the pool (the lock is a session lock held on
+    /// a connection of its own).
+    Pool(&'a Db),
+    /// SQLite: the transaction that holds the write lock, on a connection
+    /// with foreign keys off; each atomic migration is a savepoint in it.
+    Locked(&'a Transaction),
+}
+
+/// Runs one migration's operations and records it, in a transaction (or a
+/// savepoint) when the migration is atomic.
 async fn run_one(
-    db: &Db,
+    runner: Runner<'_>,
     migration: &Migration,
     operations: Vec<PlannedOperation>,
     direction: Direction,
 ) -> Result<(), MigrationError> {
     let key = migration.key();
-    if migration.atomic && db.dialect() == Dialect::Sqlite {
-        // Rebuilding a table must not cascade to the rows pointing to it:
-        // keys are checked once, before the commit.
-        db.transaction_without_foreign_keys(|tx| async move {
-            run_steps(&tx, &key, &operations).await?;
-            check_foreign_keys(&tx, &key).await?;
-            record(&tx, &key, direction).await?;
-            Ok::<_, MigrationError>(())
-        })
-        .await
-    } else if migration.atomic {
-        db.transaction(|tx| async move {
-            run_steps(&tx, &key, &operations).await?;
-            record(&tx, &key, direction).await?;
-            Ok::<_, MigrationError>(())
-        })
-        .await
-    } else {
-        run_steps(db, &key, &operations).await?;
-        record(db, &key, direction).await?;
-        Ok(())
+    match runner {
+        // Keys are checked once the migration's steps are done: a table
+        // rebuild must not cascade to the rows pointing to it.
+        Runner::Locked(tx) if migration.atomic => {
+            tx.transaction(|savepoint| async move {
+                run_steps(&savepoint, &key, &operations, true).await?;
+                check_foreign_keys(&savepoint, &key, true).await?;
+                record(&savepoint, &key, direction).await?;
+                Ok::<_, MigrationError>(())
+            })
+            .await
+        }
+        Runner::Locked(tx) => {
+            // Not atomic: the operations before a failed one stay, but each
+            // is whole (no table is left half rebuilt).
+            for (index, operation) in operations.iter().enumerate() {
+                let key = &key;
+                tx.transaction(|savepoint| async move {
+                    run_operation(&savepoint, key, index + 1, operation, false).await
+                })
+                .await?;
+            }
+            check_foreign_keys(tx, &key, false).await?;
+            record(tx, &key, direction).await?;
+            Ok(())
+        }
+        Runner::Pool(db) if migration.atomic => {
+            let rolled_back = db.dialect().has_transactional_ddl();
+            db.transaction(|tx| async move {
+                run_steps(&tx, &key, &operations, rolled_back).await?;
+                record(&tx, &key, direction).await?;
+                Ok::<_, MigrationError>(())
+            })
+            .await
+        }
+        Runner::Pool(db) => {
+            run_steps(db, &key, &operations, false).await?;
+            record(db, &key, direction).await?;
+            Ok(())
+        }
     }
 }
 
-/// SQLite: fails if the migration left rows whose foreign keys point nowhere.
+/// SQLite: fails if the migration left rows whose foreign keys point
+/// nowhere (and so was `rolled_back`, if atomic).
 async fn check_foreign_keys(
     db: &(impl Connection + ?Sized),
     key: &MigrationKey,
+    rolled_back: bool,
 ) -> Result<(), MigrationError> {
     let rows = db
         .fetch_all("PRAGMA foreign_key_check", sea_query::Values(Vec::new()))
@@ -192,9 +263,14 @@ async fn check_foreign_keys(
         let parent: String = row.get(2).unwrap_or_default();
         return Err(MigrationError::invalid(format!(
             "migration {} leaves {} row(s) whose foreign keys point nowhere \
-             (first: table {table}, pointing to {parent}); it was rolled back",
+             (first: table {table}, pointing to {parent}); {}",
             label(key),
-            rows.len()
+            rows.len(),
+            if rolled_back {
+                "it was rolled back"
+            } else {
+                "it is not atomic, so its changes stay: fix the rows, then migrate again"
+            }
         )));
     }
     Ok(())
@@ -218,18 +294,59 @@ async fn record(
 ///
 /// Everything is planned before anything runs, so a migration that does
 /// not fit its state, or one that cannot be undone, fails before any SQL.
+///
+/// The run holds a lock on the database, taken before the applied
+/// migrations are read: a PostgreSQL advisory lock or a MySQL `GET_LOCK`
+/// on a connection of its own, or on SQLite the write lock of one
+/// transaction (`BEGIN IMMEDIATE`) that the whole run happens in, each
+/// migration a savepoint of it, committed at the end (so on SQLite,
+/// [`Progress::Done`] means done in that transaction). A second `migrate`
+/// started meanwhile (another replica at start) waits, then finds the
+/// migrations applied and does nothing.
 pub async fn migrate(
     db: &Db,
     graph: &MigrationGraph,
     target: &Target,
     mut progress: impl FnMut(Progress),
 ) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
-    recorder::ensure_table(db).await?;
-    let mut applied = recorder::read_applied(db).await?;
+    let progress = &mut progress;
+    if db.dialect() == Dialect::Sqlite {
+        // PRAGMA foreign_keys cannot change inside a transaction: it is off
+        // for the whole run, and each migration checks the keys at its end.
+        // The outer result commits what the migrations before a failed one did.
+        return db
+            .locked_transaction_without_foreign_keys(|tx| async move {
+                Ok::<_, MigrationError>(
+                    migrate_locked(Runner::Locked(&tx), graph, target, progress).await,
+                )
+            })
+            .await?;
+    }
+    let lock = MigrationLock::acquire(db).await?;
+    let outcome = migrate_locked(Runner::Pool(db), graph, target, progress).await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    outcome
+}
+
+/// [`migrate`], once the lock is held.
+async fn migrate_locked(
+    runner: Runner<'_>,
+    graph: &MigrationGraph,
+    target: &Target,
+    progress: &mut impl FnMut(Progress),
+) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
+    let (conn, dialect): (&dyn Connection, Dialect) = match runner {
+        Runner::Pool(db) => (db, db.dialect()),
+        Runner::Locked(tx) => (tx, tx.dialect()),
+    };
+    recorder::ensure_table(conn).await?;
+    let applied = recorder::read_applied(conn).await?;
     let plan = graph.plan(target, &applied)?;
     // Plan every step first.
     let mut prepared = Vec::new();
-    let mut simulated = applied.clone();
+    let mut simulated = applied;
     for (key, direction) in &plan {
         let migration = graph
             .get(key)
@@ -238,12 +355,12 @@ pub async fn migrate(
             Direction::Forwards => {
                 let before = graph.state(&simulated)?;
                 simulated.insert(key.clone());
-                planned(migration, &before, *direction, db.dialect())?
+                planned(migration, &before, *direction, dialect)?
             }
             Direction::Backwards => {
                 simulated.remove(key);
                 let before = graph.state(&simulated)?;
-                planned(migration, &before, *direction, db.dialect())?
+                planned(migration, &before, *direction, dialect)?
             }
         };
         prepared.push((migration, *direction, operations));
@@ -252,11 +369,7 @@ pub async fn migrate(
     for (migration, direction, operations) in prepared {
         let key = migration.key();
         progress(Progress::Start(key.clone(), direction));
-        run_one(db, migration, operations, direction).await?;
-        match direction {
-            Direction::Forwards => applied.insert(key.clone()),
-            Direction::Backwards => applied.remove(&key),
-        };
+        run_one(runner, migration, operations, direction).await?;
         progress(Progress::Done(key.clone(), direction));
         done.push((key, direction));
     }

@@ -39,6 +39,7 @@ pub(crate) mod ddl;
 mod error;
 mod executor;
 mod graph;
+mod lock;
 mod migration;
 mod operation;
 mod recorder;

@@ -15,9 +15,10 @@ use super::error::MigrationError;
 use super::graph::MigrationKey;
 use super::state::ModelState;
 
-/// A row of `flagon_migrations`.
+/// A row of `flagon_migrations`. `(app, name)` is unique, so a migration
+/// cannot be recorded twice.
 #[derive(crate::Model, Debug, Clone)]
-#[model(app = "flagon", table = "flagon_migrations")]
+#[model(app = "flagon", table = "flagon_migrations", unique_together = [["app", "name"]])]
 pub struct AppliedMigration {
     /// The row's key.
     pub id: i64,
@@ -48,15 +49,63 @@ pub async fn table_exists(db: &(impl Connection + ?Sized), table: &str) -> Resul
     Ok(!db.fetch_all(sql, values).await?.is_empty())
 }
 
-/// Creates `flagon_migrations` if it does not exist.
+/// Whether `table` has an index (or unique constraint) called `index`.
+async fn index_exists(
+    db: &(impl Connection + ?Sized),
+    table: &str,
+    index: &str,
+) -> Result<bool, OrmError> {
+    let sql = match db.dialect() {
+        Dialect::Sqlite => {
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name = ?"
+        }
+        Dialect::Postgres => {
+            "SELECT 1 FROM pg_indexes \
+             WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2"
+        }
+        Dialect::MySql => {
+            "SELECT 1 FROM information_schema.statistics \
+             WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?"
+        }
+    };
+    let values = sea_query::Values(vec![table.into(), index.into()]);
+    Ok(!db.fetch_all(sql, values).await?.is_empty())
+}
+
+/// Creates `flagon_migrations` if it does not exist, and gives a table an
+/// earlier Flagon made its unique `(app, name)` index: rows recorded twice
+/// (by two `migrate` runs at once, before there was a lock) are kept once.
+/// Run it with the migration lock held.
 pub async fn ensure_table(db: &(impl Connection + ?Sized)) -> Result<(), MigrationError> {
-    if table_exists(db, AppliedMigration::META.table).await? {
+    let state = ModelState::from_meta(AppliedMigration::META);
+    let table = AppliedMigration::META.table;
+    if !table_exists(db, table).await? {
+        let statements = ddl::create_model(&state, &super::ProjectState::new(), db.dialect())?;
+        for statement in statements {
+            db.execute_unprepared(&statement).await?;
+        }
         return Ok(());
     }
-    let state = ModelState::from_meta(AppliedMigration::META);
-    let statements = ddl::create_model(&state, &super::ProjectState::new(), db.dialect())?;
-    for statement in statements {
-        db.execute_unprepared(&statement).await?;
+    for constraint in &state.constraints {
+        if index_exists(db, table, &constraint.name).await? {
+            continue;
+        }
+        let dedupe = match db.dialect() {
+            Dialect::Sqlite => format!(
+                "DELETE FROM {table} WHERE id NOT IN (SELECT min(id) FROM {table} GROUP BY app, name)"
+            ),
+            Dialect::Postgres => format!(
+                "DELETE FROM {table} AS dup USING {table} AS kept \
+                 WHERE dup.app = kept.app AND dup.name = kept.name AND dup.id > kept.id"
+            ),
+            Dialect::MySql => format!(
+                "DELETE dup FROM {table} AS dup JOIN {table} AS kept \
+                 ON dup.app = kept.app AND dup.name = kept.name AND dup.id > kept.id"
+            ),
+        };
+        db.execute_unprepared(&dedupe).await?;
+        db.execute_unprepared(&ddl::create_constraint(&state, constraint, db.dialect()))
+            .await?;
     }
     Ok(())
 }

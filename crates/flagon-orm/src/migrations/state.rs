@@ -351,6 +351,15 @@ impl ModelState {
             .map_or(name, |field| field.column.as_str())
     }
 
+    /// The field foreign keys to this model point to: its primary key (the
+    /// first field when none is marked).
+    pub fn key_field(&self) -> Option<&FieldState> {
+        self.fields
+            .iter()
+            .find(|field| field.primary_key)
+            .or_else(|| self.fields.first())
+    }
+
     /// The default table name of a model of `app` called `name`.
     pub fn default_table(app: &str, name: &str) -> String {
         format!("{app}_{}", name.to_lowercase())
@@ -452,6 +461,26 @@ impl ProjectState {
         })
     }
 
+    /// Gives every foreign key to model `name` of `app` the type of `key`,
+    /// that model's key, as the schema editor changes their columns along
+    /// with it.
+    pub(crate) fn follow_key_type(&mut self, app: &str, name: &str, key: &FieldState) {
+        for model in self.models.values_mut() {
+            for field in &mut model.fields {
+                let points_here = field
+                    .relation
+                    .as_ref()
+                    .is_some_and(|relation| relation.app == app && relation.model == name);
+                if points_here {
+                    field.kind = key.kind;
+                    field.max_length = key.max_length;
+                    field.max_digits = key.max_digits;
+                    field.decimal_places = key.decimal_places;
+                }
+            }
+        }
+    }
+
     fn model_mut(&mut self, app: &str, name: &str) -> Result<&mut ModelState, MigrationError> {
         self.models
             .get_mut(&(app.to_owned(), name.to_owned()))
@@ -524,7 +553,13 @@ impl ProjectState {
                 model.fields.retain(|field| field.name != *name);
             }
             Operation::AlterField { model, field, .. } => {
-                *self.model_mut(app, model)?.field_mut(&field.name)? = field.clone();
+                let target = self.model_mut(app, model)?;
+                *target.field_mut(&field.name)? = field.clone();
+                let is_key = target.key_field().map(|key| &key.name) == Some(&field.name);
+                if is_key {
+                    // A foreign key column has its target's key type.
+                    self.follow_key_type(app, model, field);
+                }
             }
             Operation::RenameField {
                 model,

@@ -35,6 +35,8 @@ pub struct TestDb {
     pub backend: &'static str,
     /// The connection to the fresh database.
     pub db: Db,
+    /// Its URL, to open more pools on it.
+    pub url: String,
     admin_url: Option<String>,
     name: String,
     _dir: Option<tempfile::TempDir>,
@@ -88,6 +90,7 @@ impl TestDb {
                 TestDb {
                     backend,
                     db,
+                    url,
                     admin_url,
                     name,
                     _dir: Some(dir),
@@ -102,14 +105,14 @@ impl TestDb {
                     .await
                     .unwrap_or_else(|err| panic!("creating the {backend} test database: {err}"));
                 admin_db.close().await;
-                let db = Db::connect_with(&with_database(admin, &name), options)
-                    .await
-                    .unwrap_or_else(|err| {
-                        panic!("connecting to the {backend} test database: {err}")
-                    });
+                let url = with_database(admin, &name);
+                let db = Db::connect_with(&url, options).await.unwrap_or_else(|err| {
+                    panic!("connecting to the {backend} test database: {err}")
+                });
                 TestDb {
                     backend,
                     db,
+                    url,
                     admin_url,
                     name,
                     _dir: None,

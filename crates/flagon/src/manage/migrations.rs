@@ -419,15 +419,8 @@ pub(crate) fn sqlmigrate(
         Direction::Forwards
     };
     let lines = migration_sql(&graph, &key, direction, dialect).map_err(|err| err.to_string())?;
-    let transactional = dialect.has_transactional_ddl();
-    if transactional {
-        line(out, "BEGIN;")?;
-    }
     for text in lines {
         line(out, text)?;
-    }
-    if transactional {
-        line(out, "COMMIT;")?;
     }
     Ok(())
 }

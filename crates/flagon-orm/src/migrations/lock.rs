@@ -1,0 +1,120 @@
+//! The migration lock on PostgreSQL and MySQL/MariaDB: a session lock
+//! (`pg_advisory_lock`, `GET_LOCK`) taken on a connection of its own and
+//! held while the plan is read and applied, so that replicas that all run
+//! `migrate` at start apply each migration once. On SQLite the lock is the
+//! migration transaction itself (`BEGIN IMMEDIATE`), see the executor.
+//!
+//! The lock belongs to the session: if the process dies, the server ends
+//! the session and the lock goes with it.
+
+use crate::backends::{self, Db, Detached};
+use crate::error::OrmError;
+
+use super::error::MigrationError;
+
+/// The PostgreSQL advisory lock key: "flagon" in ASCII, then "mi". Advisory
+/// locks are per database, so databases on one server do not contend.
+const POSTGRES_KEY: i64 = 0x666c_6167_6f6e_6d69;
+
+/// The MySQL lock name. `GET_LOCK` names are server-wide and at most 64
+/// characters, so the database's name is folded into a hash.
+const MYSQL_NAME: &str = "CONCAT('flagon_migrate:', MD5(COALESCE(DATABASE(), '')))";
+
+/// How long one `GET_LOCK` call waits before the wait is logged again.
+const MYSQL_WAIT_SECONDS: i64 = 60;
+
+/// A held migration lock. Release it with [`MigrationLock::release`];
+/// dropping it closes its connection, which releases it too.
+pub(crate) struct MigrationLock {
+    conn: Detached,
+}
+
+impl MigrationLock {
+    /// Takes the lock of `db`'s database, waiting while another process
+    /// holds it. `None` on SQLite.
+    pub(crate) async fn acquire(db: &Db) -> Result<Option<MigrationLock>, MigrationError> {
+        let Some(mut conn) = db.detach().await? else {
+            return Ok(None);
+        };
+        let failed = |err: OrmError| {
+            MigrationError::invalid(format!("could not take the migration lock: {err}"))
+        };
+        let mut told = false;
+        loop {
+            let taken = match &mut conn {
+                Detached::Postgres(conn) => {
+                    let sql = if told {
+                        "SELECT TRUE FROM (SELECT pg_advisory_lock($1)) AS taken"
+                    } else {
+                        "SELECT pg_try_advisory_lock($1)"
+                    };
+                    let values = sea_query::Values(vec![POSTGRES_KEY.into()]);
+                    let rows = backends::postgres::fetch_all(&mut *conn, sql, values)
+                        .await
+                        .map_err(failed)?;
+                    rows.first().and_then(|row| row.get::<bool>(0).ok()) == Some(true)
+                }
+                Detached::MySql(conn) => {
+                    // 1 taken, 0 timed out, NULL an error (such as no database).
+                    let sql = format!("SELECT CAST(GET_LOCK({MYSQL_NAME}, ?) AS SIGNED)");
+                    let wait = if told { MYSQL_WAIT_SECONDS } else { 0 };
+                    let values = sea_query::Values(vec![wait.into()]);
+                    let rows = backends::mysql::fetch_all(&mut *conn, &sql, values)
+                        .await
+                        .map_err(failed)?;
+                    match rows.first().map(|row| row.get::<Option<i64>>(0)) {
+                        Some(Ok(Some(1))) => true,
+                        Some(Ok(Some(_))) => false,
+                        _ => {
+                            return Err(MigrationError::invalid(
+                                "could not take the migration lock: GET_LOCK returned NULL \
+                                 (is a database selected in the URL?)",
+                            ))
+                        }
+                    }
+                }
+            };
+            if taken {
+                return Ok(Some(MigrationLock { conn }));
+            }
+            tracing::info!(
+                target: "flagon::migrate",
+                "another process holds the migration lock (another migrate?); waiting for it"
+            );
+            told = true;
+        }
+    }
+
+    /// Releases the lock and closes its connection. A failure is only
+    /// logged: closing the connection releases the lock anyway.
+    pub(crate) async fn release(self) {
+        use sqlx::Connection as _;
+        let result = match self.conn {
+            Detached::Postgres(mut conn) => {
+                let values = sea_query::Values(vec![POSTGRES_KEY.into()]);
+                let unlocked = backends::postgres::fetch_all(
+                    &mut conn,
+                    "SELECT pg_advisory_unlock($1)",
+                    values,
+                )
+                .await;
+                let closed = conn.close().await.map_err(OrmError::from);
+                unlocked.and(closed)
+            }
+            Detached::MySql(mut conn) => {
+                let sql = format!("SELECT RELEASE_LOCK({MYSQL_NAME})");
+                let unlocked =
+                    backends::mysql::fetch_all(&mut conn, &sql, sea_query::Values(Vec::new()))
+                        .await;
+                let closed = conn.close().await.map_err(OrmError::from);
+                unlocked.and(closed)
+            }
+        };
+        if let Err(err) = result {
+            tracing::warn!(
+                target: "flagon::migrate",
+                "releasing the migration lock: {err} (closing the connection releases it)"
+            );
+        }
+    }
+}
