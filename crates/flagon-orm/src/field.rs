@@ -53,20 +53,12 @@ impl<M, T> Field<M, T> {
 
     /// Ascending order.
     pub fn asc(self) -> Order<M> {
-        Order::new(OrderTerm {
-            column: self.column,
-            descending: false,
-            via: Vec::new(),
-        })
+        Order::new(OrderTerm::column(self.column, false))
     }
 
     /// Descending order.
     pub fn desc(self) -> Order<M> {
-        Order::new(OrderTerm {
-            column: self.column,
-            descending: true,
-            via: Vec::new(),
-        })
+        Order::new(OrderTerm::column(self.column, true))
     }
 }
 

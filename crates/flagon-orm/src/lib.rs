@@ -37,7 +37,7 @@ pub use many_to_many::ManyToMany;
 pub use model::{FieldDefault, FieldKind, FieldMeta, Model, ModelMeta};
 pub use query::condition::{Assignment, Condition, Order};
 pub use query::QuerySet;
-pub use query::{aggregate, expr::F};
+pub use query::{aggregate, annotate::Annotated, expr::F, functions};
 pub use relation::{ForeignKey, OnDelete, OneToOne, Relation, RelationKind};
 pub use row::Row;
 pub use transaction::Transaction;

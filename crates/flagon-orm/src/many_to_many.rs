@@ -179,6 +179,21 @@ impl<M: Model, T: Model> Field<M, ManyToMany<T>> {
         through_of::<M>(self.name())
     }
 
+    /// The rows of `M` linked to some `T` that meets `condition` (Django's
+    /// `Post.objects.filter(tags__name="rust")`):
+    /// `Post::objects().filter(Post::TAGS.any(Tag::NAME.eq("rust")))`.
+    /// Negated, it keeps the rows linked to no such `T`.
+    pub fn any(self, condition: Condition<T>) -> Condition<M> {
+        linked_through::<M, T>(self.through(), condition.node, false)
+    }
+
+    /// The rows of `T` linked to some `M` that meets `condition` (Django's
+    /// `Tag.objects.filter(post__title="Hello")`):
+    /// `Tag::objects().filter(Post::TAGS.reverse_any(Post::TITLE.eq("Hello")))`.
+    pub fn reverse_any(self, condition: Condition<M>) -> Condition<T> {
+        linked_through::<T, M>(self.through(), condition.node, true)
+    }
+
     /// The `T` rows linked to `object` (Django's `post.tags.all()`).
     pub fn of(self, object: &M) -> QuerySet<T> {
         linked_rows(
@@ -295,6 +310,38 @@ impl<M: Model, T: Model> Field<M, ManyToMany<T>> {
         db.execute(&sql, values).await?;
         self.add(db, object, targets).await
     }
+}
+
+/// The rows of `A` linked through `through` to a row of `B` meeting
+/// `condition`; `reverse` when `A` is the field's target.
+fn linked_through<A: Model, B: Model>(
+    through: Result<Through, OrmError>,
+    condition: Node,
+    reverse: bool,
+) -> Condition<A> {
+    let through = match through {
+        Ok(through) => through,
+        Err(err) => return Condition::new(Node::Refused(err.to_string())),
+    };
+    let (own, other) = if reverse {
+        (through.target_column, through.source_column)
+    } else {
+        (through.source_column, through.target_column)
+    };
+    let linked = Node::Related {
+        column: other,
+        nullable: false,
+        table: B::META.table,
+        key: B::META.primary_key().column,
+        condition: Box::new(condition),
+    };
+    Condition::new(Node::Related {
+        column: A::META.primary_key().column,
+        nullable: false,
+        table: through.table,
+        key: own,
+        condition: Box::new(linked),
+    })
 }
 
 /// The `R` rows whose key is in the `select` column of the through rows

@@ -105,6 +105,109 @@ impl<M, R> Aggregate<M, R> {
     }
 }
 
+/// A condition on the aggregates of each group, for
+/// [`Grouped::having`](super::values::Grouped::having) (SQL's `HAVING`,
+/// Django's `filter()` after `annotate()`): `Count::all().gt(1)`. Combine
+/// with `&`.
+pub struct Having<M> {
+    pub(crate) terms: Vec<(
+        Aggregate<M, ()>,
+        super::expr::CompareOp,
+        crate::value::Value,
+    )>,
+}
+
+impl<M> Clone for Having<M> {
+    fn clone(&self) -> Self {
+        Having {
+            terms: self.terms.clone(),
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for Having<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(
+                self.terms
+                    .iter()
+                    .map(|(aggregate, op, value)| (aggregate, op, value)),
+            )
+            .finish()
+    }
+}
+
+impl<M> std::ops::BitAnd for Having<M> {
+    type Output = Having<M>;
+
+    fn bitand(mut self, other: Having<M>) -> Having<M> {
+        self.terms.extend(other.terms);
+        self
+    }
+}
+
+impl<M> Having<M> {
+    /// The `HAVING` condition for `dialect`.
+    pub(crate) fn condition(&self, dialect: Dialect) -> sea_query::Cond {
+        use super::expr::CompareOp;
+        use sea_query::ExprTrait;
+        self.terms
+            .iter()
+            .fold(sea_query::Cond::all(), |cond, (aggregate, op, value)| {
+                let left = aggregate.expr(dialect);
+                let right = Expr::val(value.clone());
+                cond.add(match op {
+                    CompareOp::Eq => left.eq(right),
+                    CompareOp::Ne => left.ne(right),
+                    CompareOp::Lt => left.lt(right),
+                    CompareOp::Lte => left.lte(right),
+                    CompareOp::Gt => left.gt(right),
+                    CompareOp::Gte => left.gte(right),
+                })
+            })
+    }
+}
+
+impl<M, R: Comparable> Aggregate<M, R> {
+    fn having(self, op: super::expr::CompareOp, value: impl Into<R::Inner>) -> Having<M> {
+        let untyped = Aggregate {
+            function: self.function,
+            column: self.column,
+            distinct: self.distinct,
+            cast: self.cast,
+            marker: PhantomData,
+        };
+        Having {
+            terms: vec![(untyped, op, value.into().to_value())],
+        }
+    }
+
+    /// The group's aggregate is `value`.
+    pub fn eq(self, value: impl Into<R::Inner>) -> Having<M> {
+        self.having(super::expr::CompareOp::Eq, value)
+    }
+
+    /// The group's aggregate is below `value`.
+    pub fn lt(self, value: impl Into<R::Inner>) -> Having<M> {
+        self.having(super::expr::CompareOp::Lt, value)
+    }
+
+    /// The group's aggregate is at most `value`.
+    pub fn lte(self, value: impl Into<R::Inner>) -> Having<M> {
+        self.having(super::expr::CompareOp::Lte, value)
+    }
+
+    /// The group's aggregate is above `value`.
+    pub fn gt(self, value: impl Into<R::Inner>) -> Having<M> {
+        self.having(super::expr::CompareOp::Gt, value)
+    }
+
+    /// The group's aggregate is at least `value`.
+    pub fn gte(self, value: impl Into<R::Inner>) -> Having<M> {
+        self.having(super::expr::CompareOp::Gte, value)
+    }
+}
+
 /// `COUNT(..)`, an `i64`.
 #[derive(Clone, Copy, Debug)]
 pub struct Count;

@@ -19,7 +19,10 @@ fn direction(term: &OrderTerm) -> SeaOrder {
 /// base table when `qualify`), or for a term on a related row the scalar
 /// subquery that reads it, correlated with the base table (nested once per
 /// relation followed).
-fn order_expr(base: &'static str, qualify: bool, term: &OrderTerm) -> Expr {
+fn order_expr(dialect: Dialect, base: &'static str, qualify: bool, term: &OrderTerm) -> Expr {
+    if let Some(expression) = &term.expression {
+        return operand(dialect, expression, qualify.then_some(base));
+    }
     match term.via.split_first() {
         None => column_expr(qualify.then_some(base), term.column),
         Some((first, rest)) => {
@@ -127,7 +130,10 @@ pub(crate) fn select(
         query.cond_where(condition_in(dialect, filter, table));
     }
     for term in order {
-        query.order_by_expr(order_expr(meta.table, qualify, term), direction(term));
+        query.order_by_expr(
+            order_expr(dialect, meta.table, qualify, term),
+            direction(term),
+        );
     }
     if let Some(limit) = limit {
         query.limit(limit);
@@ -213,6 +219,7 @@ pub(crate) fn condition_in(dialect: Dialect, filter: &Node, table: Option<&'stat
                 .to_owned();
             Cond::all().add(column_expr(table, column).in_subquery(targets))
         }
+        Node::Refused(_) => Cond::all().add(Expr::cust("1 = 0")),
         Node::Through {
             column,
             table: through,
@@ -245,6 +252,15 @@ pub(crate) fn operand(dialect: Dialect, operand_: &Operand, table: Option<&'stat
                 ArithOp::Div => left.div(right),
             }
         }
+        Operand::Func(function, args) => function_expr(dialect, *function, args, table),
+        Operand::Cast(inner, kind) => custom(
+            dialect,
+            &format!(
+                "CAST($1 AS {})",
+                super::functions::cast_type(dialect, *kind)
+            ),
+            operand(dialect, inner, table),
+        ),
         Operand::DatePart {
             part, column, kind, ..
         } => {
@@ -272,6 +288,67 @@ pub(crate) fn operand(dialect: Dialect, operand_: &Operand, table: Option<&'stat
                 }
             };
             custom(dialect, sql, column)
+        }
+    }
+}
+
+/// A database function call for `dialect`.
+fn function_expr(
+    dialect: Dialect,
+    function: super::functions::Function,
+    args: &[Operand],
+    table: Option<&'static str>,
+) -> Expr {
+    use super::functions::Function;
+    let mut exprs = args.iter().map(|arg| operand(dialect, arg, table));
+    let mut first = || {
+        exprs
+            .next()
+            .unwrap_or_else(|| Expr::val(Option::<String>::None))
+    };
+    match function {
+        Function::Lower => Func::lower(first()).into(),
+        Function::Upper => Func::upper(first()).into(),
+        Function::Length => match dialect {
+            Dialect::Postgres => custom(dialect, "CAST(CHAR_LENGTH($1) AS BIGINT)", first()),
+            Dialect::MySql => custom(dialect, "CAST(CHAR_LENGTH($1) AS SIGNED)", first()),
+            Dialect::Sqlite => custom(dialect, "LENGTH($1)", first()),
+        },
+        Function::Coalesce => {
+            Func::coalesce(args.iter().map(|arg| operand(dialect, arg, table))).into()
+        }
+        Function::Now => Expr::cust(match dialect {
+            Dialect::Postgres => "CURRENT_TIMESTAMP",
+            Dialect::MySql => "UTC_TIMESTAMP(6)",
+            // The text sqlx writes for an instant: RFC 3339 in UTC.
+            Dialect::Sqlite => "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')",
+        }),
+        Function::Concat => {
+            // A NULL counts as empty, as Django's Concat does.
+            let parts: Vec<Expr> = args
+                .iter()
+                .map(|arg| {
+                    let expr = operand(dialect, arg, table);
+                    if arg.may_be_null() {
+                        Func::coalesce([expr, Expr::val("")]).into()
+                    } else {
+                        expr
+                    }
+                })
+                .collect();
+            if parts.is_empty() {
+                return Expr::val("");
+            }
+            let template = match dialect {
+                // `||` is OR on MySQL.
+                Dialect::MySql => format!("CONCAT({})", vec!["?"; parts.len()].join(", ")),
+                Dialect::Postgres => (1..=parts.len())
+                    .map(|n| format!("${n}"))
+                    .collect::<Vec<_>>()
+                    .join(" || "),
+                Dialect::Sqlite => vec!["?"; parts.len()].join(" || "),
+            };
+            Expr::cust_with_exprs(template, parts)
         }
     }
 }
@@ -354,11 +431,7 @@ mod tests {
                 Node::Not(Box::new(lookup("title", Lookup::IsNull(true)))),
             ]),
         ]);
-        let order = [OrderTerm {
-            column: "title",
-            descending: true,
-            via: Vec::new(),
-        }];
+        let order = [OrderTerm::column("title", true)];
         let query = select(
             Dialect::Postgres,
             &META,

@@ -120,6 +120,10 @@ pub(crate) enum Node {
         /// The right side.
         right: Operand,
     },
+    /// A condition that cannot be built (a many-to-many field whose
+    /// through model lacks its keys): the query is refused with this
+    /// message.
+    Refused(String),
     /// The row's `column` is among the `select` column of the rows of
     /// `table` whose `filter` column equals `value` (how a many-to-many
     /// relation is followed through its table).
@@ -152,7 +156,7 @@ impl Node {
             Node::Not(_) => false,
             Node::Compare { left, right, .. } => left.may_be_null() || right.may_be_null(),
             // A key is never NULL, nor are the through table's columns.
-            Node::Through { .. } => false,
+            Node::Through { .. } | Node::Refused(_) => false,
         }
     }
 
@@ -282,7 +286,7 @@ impl<M> Not for Condition<M> {
 pub(crate) type Hop = (&'static str, &'static str, &'static str);
 
 /// An ordering term without its model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct OrderTerm {
     /// The column (of the last related row, with `via`).
     pub column: &'static str,
@@ -291,6 +295,30 @@ pub(crate) struct OrderTerm {
     /// The foreign keys followed, outermost first, to reach the row whose
     /// column is sorted by.
     pub via: Vec<Hop>,
+    /// An expression sorted by instead of the column (no `via` then).
+    pub expression: Option<Operand>,
+}
+
+impl OrderTerm {
+    /// A term on a column of the row itself.
+    pub(crate) fn column(column: &'static str, descending: bool) -> Self {
+        OrderTerm {
+            column,
+            descending,
+            via: Vec::new(),
+            expression: None,
+        }
+    }
+
+    /// A term on an expression over the row.
+    pub(crate) fn expression(expression: Operand, descending: bool) -> Self {
+        OrderTerm {
+            column: "",
+            descending,
+            via: Vec::new(),
+            expression: Some(expression),
+        }
+    }
 }
 
 /// An ordering term for rows of model `M`: `Question::PUB_DATE.desc()`,

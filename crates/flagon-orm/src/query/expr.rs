@@ -24,7 +24,7 @@
 use std::marker::PhantomData;
 use std::ops::{Add, Div, Mul, Sub};
 
-use super::condition::{Assignment, Condition, Node};
+use super::condition::{Assignment, Condition, Node, Order, OrderTerm};
 use crate::field::Field;
 use crate::model::FieldKind;
 use crate::value::{null_value_matches, FieldType, Value};
@@ -85,6 +85,10 @@ pub enum Operand {
     },
     /// `left op right`.
     Arith(Box<Operand>, ArithOp, Box<Operand>),
+    /// A database function over operands.
+    Func(super::functions::Function, Vec<Operand>),
+    /// The operand converted to the type fields of this kind hold.
+    Cast(Box<Operand>, FieldKind),
     /// A part of a date or datetime column (of this kind).
     DatePart {
         /// Which part.
@@ -107,6 +111,15 @@ impl Operand {
             // SQLite and MySQL answer NULL for a division by zero.
             Operand::Arith(_, ArithOp::Div, _) => true,
             Operand::Arith(left, _, right) => left.may_be_null() || right.may_be_null(),
+            Operand::Func(function, args) => {
+                use super::functions::Function;
+                match function {
+                    Function::Concat | Function::Now => false,
+                    Function::Coalesce => args.iter().all(Operand::may_be_null),
+                    _ => args.iter().any(Operand::may_be_null),
+                }
+            }
+            Operand::Cast(inner, _) => inner.may_be_null(),
         }
     }
 
@@ -140,6 +153,27 @@ impl<M, T> F<M, T> {
             operand,
             marker: PhantomData,
         }
+    }
+
+    /// An expression from its operand.
+    pub(crate) fn from_operand(operand: Operand) -> Self {
+        F::new(operand)
+    }
+
+    /// The same expression, typed as one that may be NULL, to compare
+    /// with or assign to an `Option` field: `Event::SEEN.set_f(now().nullable())`.
+    pub fn nullable(self) -> F<M, Option<T>> {
+        F::new(self.operand)
+    }
+
+    /// Ascending order by the expression: `length(Book::TITLE.f()).asc()`.
+    pub fn asc(self) -> Order<M> {
+        Order::new(OrderTerm::expression(self.operand, false))
+    }
+
+    /// Descending order by the expression.
+    pub fn desc(self) -> Order<M> {
+        Order::new(OrderTerm::expression(self.operand, true))
     }
 
     /// The untyped operand.

@@ -15,9 +15,11 @@ use crate::error::OrmError;
 use crate::model::Model;
 
 pub mod aggregate;
+pub mod annotate;
 pub(crate) mod compile;
 pub mod condition;
 pub mod expr;
+pub mod functions;
 pub mod lock;
 pub mod related;
 pub mod values;
@@ -360,11 +362,9 @@ impl<M: Model> QuerySet<M> {
             .ordering
             .iter()
             .filter_map(|(name, descending)| {
-                M::META.field(name).map(|field| OrderTerm {
-                    column: field.column,
-                    descending: *descending,
-                    via: Vec::new(),
-                })
+                M::META
+                    .field(name)
+                    .map(|field| OrderTerm::column(field.column, *descending))
             })
             .collect()
     }
@@ -505,6 +505,12 @@ impl<M: Model> QuerySet<M> {
     /// unordered), if any. On a slice, the slice's first row; an
     /// unordered slice is refused (its rows are not defined).
     pub async fn first(&self, db: &(impl Connection + ?Sized)) -> Result<Option<M>, OrmError> {
+        Ok(self.first_query()?.all(db).await?.into_iter().next())
+    }
+
+    /// The query `first()` runs: ordered (by key when unordered), sliced
+    /// to one row.
+    pub(crate) fn first_query(&self) -> Result<Self, OrmError> {
         let mut query = self.clone();
         if query.ordering().is_empty() {
             if query.is_sliced() {
@@ -514,7 +520,7 @@ impl<M: Model> QuerySet<M> {
             }
             query.order.push(pk_order::<M>());
         }
-        Ok(query.slice(..1).all(db).await?.into_iter().next())
+        Ok(query.slice(..1))
     }
 
     /// The last matching row in the query's order (by primary key when
@@ -662,9 +668,5 @@ impl<M: Model> QuerySet<M> {
 
 /// Ascending by primary key: the order of an unordered `first`/`last`.
 fn pk_order<M: Model>() -> OrderTerm {
-    OrderTerm {
-        column: M::META.primary_key().column,
-        descending: false,
-        via: Vec::new(),
-    }
+    OrderTerm::column(M::META.primary_key().column, false)
 }

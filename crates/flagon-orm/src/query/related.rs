@@ -67,6 +67,40 @@ impl<M: Model, F: RelationValue> Field<M, F> {
         })
     }
 
+    /// The target rows that some row of `M` pointing to them meets
+    /// `condition` for: a condition on the target model through the
+    /// reverse side of this key (Django's
+    /// `Author.objects.filter(book__title__contains="x")`):
+    /// `Author::objects().filter(Book::AUTHOR.reverse_any(Book::TITLE.contains("x")))`.
+    /// Negated, it keeps the targets no such row points to.
+    ///
+    /// ```compile_fail
+    /// # use flagon_orm::{ForeignKey, Model};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Author { id: i64 }
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Book { id: i64, #[field(on_delete = "cascade")] author: ForeignKey<Author> }
+    /// // The condition is on the rows holding the key (books), not authors.
+    /// let wrong = Book::AUTHOR.reverse_any(Author::ID.eq(1));
+    /// ```
+    pub fn reverse_any(self, condition: Condition<M>) -> Condition<F::Target> {
+        let target = F::Target::META;
+        let holds_key = Node::Lookup {
+            column: self.column(),
+            nullable: false,
+            lookup: super::condition::Lookup::IsNull(false),
+        };
+        Condition::new(Node::Related {
+            column: target.primary_key().column,
+            nullable: false,
+            table: M::META.table,
+            key: self.column(),
+            condition: Box::new(Node::All(vec![condition.node, holds_key])),
+        })
+    }
+
     /// Orders by a field of the target row (Django's
     /// `order_by("author__name")`): `Book::AUTHOR.by(Author::NAME.asc())`,
     /// and through further hops

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::aggregate::Aggregates;
+use super::aggregate::{Aggregates, Having};
 use super::QuerySet;
 use crate::backends::{self, Dialect};
 use crate::connection::Connection;
@@ -93,15 +93,17 @@ impl<M: Model> QuerySet<M> {
         self.check()?;
         let order = if grouped || self.is_distinct() {
             let order = self.explicit_ordering();
-            if let Some(term) = order
-                .iter()
-                .find(|term| !term.via.is_empty() || !columns.contains(&term.column))
-            {
+            if let Some(term) = order.iter().find(|term| {
+                term.expression.is_some() || !term.via.is_empty() || !columns.contains(&term.column)
+            }) {
                 let what = if grouped { "grouped" } else { "distinct" };
+                let by = match term.expression {
+                    Some(_) => "an expression".to_owned(),
+                    None => format!("column `{}`", term.column),
+                };
                 return Err(self.invalid(format!(
-                    "a {what} query is ordered by column `{}`, which it does not read: \
-                     order by the columns read",
-                    term.column
+                    "a {what} query is ordered by {by}, which it does not read: \
+                     order by the columns read"
                 )));
             }
             order.to_vec()
@@ -185,6 +187,7 @@ impl<M: Model> QuerySet<M> {
         Grouped {
             query: self,
             columns,
+            having: None,
         }
     }
 }
@@ -194,9 +197,36 @@ impl<M: Model> QuerySet<M> {
 pub struct Grouped<M, C> {
     query: QuerySet<M>,
     columns: C,
+    having: Option<Having<M>>,
 }
 
 impl<M: Model, C: Columns<M>> Grouped<M, C> {
+    /// Keeps the groups whose aggregates meet `condition` (SQL's `HAVING`;
+    /// Django's `filter()` after `values().annotate()`); the aggregates in
+    /// it need not be among those read.
+    ///
+    /// ```no_run
+    /// # use flagon_orm::{Model, aggregate::{Count, Sum}};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "shop")]
+    /// # struct Sale { id: i64, #[field(max_length = 20)] region: String, amount: i64 }
+    /// # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+    /// // Regions with at least two sales, and their totals.
+    /// let busy: Vec<((String,), Option<i64>)> = Sale::objects()
+    ///     .group_by((Sale::REGION,))
+    ///     .having(Count::all().gte(2))
+    ///     .annotate(&db, Sum::of(Sale::AMOUNT))
+    ///     .await?;
+    /// # let _ = busy; Ok(()) }
+    /// ```
+    pub fn having(mut self, condition: Having<M>) -> Self {
+        self.having = Some(match self.having.take() {
+            Some(earlier) => earlier & condition,
+            None => condition,
+        });
+        self
+    }
+
     /// Each group's columns with `aggregates` computed over its rows, in
     /// the query set's own order (which must name grouped columns; the
     /// model's default ordering does not apply, as in Django).
@@ -227,6 +257,9 @@ impl<M: Model, C: Columns<M>> Grouped<M, C> {
         }
         for column in &columns {
             statement.add_group_by([sea_query::Expr::col(*column)]);
+        }
+        if let Some(having) = &self.having {
+            statement.cond_having(having.condition(dialect));
         }
         let (sql, values) = backends::build(dialect, &statement);
         let rows = db.fetch_all(&sql, values).await?;

@@ -1,0 +1,295 @@
+//! Query expressions on every backend: database functions in filters,
+//! ordering, per-row annotations and updates; lookups through the reverse
+//! side of a foreign key and through many-to-many fields; `HAVING`.
+
+mod support;
+
+use chrono::{DateTime, Utc};
+use flagon_orm::aggregate::{Count, Sum};
+use flagon_orm::functions::{cast, coalesce, concat, length, lower, now, upper};
+use flagon_orm::{ForeignKey, ManyToMany, Model, ModelExt};
+use support::{on_each_backend, TestDb};
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app = "expr")]
+struct Author {
+    id: i64,
+    #[field(max_length = 40)]
+    first: String,
+    #[field(max_length = 40)]
+    last: String,
+    nickname: Option<String>,
+    seen: Option<DateTime<Utc>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(app = "expr")]
+struct Tag {
+    id: i64,
+    #[field(max_length = 20)]
+    name: String,
+}
+
+// `tags` is read through `Book::TAGS`, not the struct's field.
+#[allow(dead_code)]
+#[derive(Model, Debug, Clone)]
+#[model(app = "expr")]
+struct Book {
+    id: i64,
+    #[field(max_length = 40)]
+    title: String,
+    pages: i32,
+    #[field(on_delete = "cascade")]
+    author: ForeignKey<Author>,
+    tags: ManyToMany<Tag>,
+}
+
+/// Ann Lee ("Annie") with "Rust" (300 pages, tagged rust) and "Go" (100);
+/// Bob Stone with "Python basics" (250, tagged python); Cy Ng with none.
+async fn setup(t: &TestDb) -> Vec<Author> {
+    flagon_orm::schema::create_tables(&t.db, &[Author::META, Tag::META, Book::META])
+        .await
+        .unwrap_or_else(|err| panic!("{}: create tables: {err}", t.backend));
+    let mut authors = Vec::new();
+    for (first, last, nickname) in [
+        ("Ann", "Lee", Some("Annie")),
+        ("Bob", "Stone", None),
+        ("Cy", "Ng", None),
+    ] {
+        let mut author = Author {
+            id: 0,
+            first: first.into(),
+            last: last.into(),
+            nickname: nickname.map(str::to_owned),
+            seen: None,
+        };
+        author.save(&t.db).await.unwrap();
+        authors.push(author);
+    }
+    let mut tags = Vec::new();
+    for name in ["rust", "python"] {
+        let mut tag = Tag {
+            id: 0,
+            name: name.into(),
+        };
+        tag.save(&t.db).await.unwrap();
+        tags.push(tag);
+    }
+    for (title, pages, author, tag) in [
+        ("Rust", 300, 0, Some(0)),
+        ("Go", 100, 0, None),
+        ("Python basics", 250, 1, Some(1)),
+    ] {
+        let mut book = Book {
+            id: 0,
+            title: title.into(),
+            pages,
+            author: ForeignKey::to(&authors[author]),
+            tags: ManyToMany::new(),
+        };
+        book.save(&t.db).await.unwrap();
+        if let Some(tag) = tag {
+            Book::TAGS.add(&t.db, &book, &[&tags[tag]]).await.unwrap();
+        }
+    }
+    authors
+}
+
+fn firsts(authors: &[Author]) -> Vec<&str> {
+    authors.iter().map(|author| author.first.as_str()).collect()
+}
+
+#[tokio::test]
+async fn functions_filter_order_and_annotate_the_same_on_every_backend() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        let ann = Author::objects()
+            .filter(lower(Author::FIRST.f()).eq("ann".to_string()))
+            .all(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(firsts(&ann), ["Ann"], "{b}");
+        // Longest last name first; ties by key.
+        let by_length = Author::objects()
+            .order_by(length(Author::LAST.f()).desc())
+            .order_by(Author::ID.asc())
+            .all(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(firsts(&by_length), ["Bob", "Ann", "Cy"], "{b}");
+        let rows = Author::objects()
+            .order_by(Author::ID.asc())
+            .annotate((
+                concat([
+                    Author::FIRST.f().into(),
+                    " ".into(),
+                    upper(Author::LAST.f()).into(),
+                ]),
+                coalesce(Author::NICKNAME.f(), Author::FIRST.f()),
+                length(Author::NICKNAME.f()),
+                cast::<_, _, String>(Author::ID.f() * 10),
+            ))
+            .all(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let values: Vec<_> = rows.into_iter().map(|(_, values)| values).collect();
+        let id = |n: i64| (n * 10).to_string();
+        let first_id = Author::objects()
+            .order_by(Author::ID.asc())
+            .first(&t.db)
+            .await
+            .unwrap()
+            .map_or(0, |author| author.id);
+        assert_eq!(
+            values,
+            [
+                (
+                    "Ann LEE".to_string(),
+                    "Annie".to_string(),
+                    Some(5),
+                    id(first_id)
+                ),
+                (
+                    "Bob STONE".to_string(),
+                    "Bob".to_string(),
+                    None,
+                    id(first_id + 1)
+                ),
+                (
+                    "Cy NG".to_string(),
+                    "Cy".to_string(),
+                    None,
+                    id(first_id + 2)
+                ),
+            ],
+            "{b}"
+        );
+        // A NULL counts as empty in concat, so the result is never NULL.
+        let (_, joined) = Author::objects()
+            .filter(Author::FIRST.eq("Bob"))
+            .annotate(concat([
+                Author::FIRST.f().into(),
+                Author::NICKNAME.f().into(),
+            ]))
+            .first(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"))
+            .expect("Bob");
+        assert_eq!(joined, "Bob", "{b}");
+        t
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn now_stamps_rows_in_an_update_and_compares_in_a_filter() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        let before = Utc::now() - chrono::Duration::seconds(5);
+        let stamped = Author::objects()
+            .filter(Author::FIRST.eq("Ann"))
+            .update(&t.db, [Author::SEEN.set_f(now().nullable())])
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(stamped, 1, "{b}");
+        let ann = Author::objects()
+            .filter(Author::FIRST.eq("Ann"))
+            .get(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let seen = ann.seen.expect("stamped");
+        assert!(
+            seen > before && seen < Utc::now() + chrono::Duration::seconds(5),
+            "{b}: {seen}"
+        );
+        let past = Author::objects()
+            .filter(Author::SEEN.f().lte(now().nullable()))
+            .count(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(past, 1, "{b}");
+        t
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn lookups_follow_the_reverse_side_of_keys_and_many_to_many_fields() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        let ordered = |query: flagon_orm::QuerySet<Author>| query.order_by(Author::ID.asc());
+        // Authors with a book over 200 pages.
+        let long = ordered(Author::objects().filter(Book::AUTHOR.reverse_any(Book::PAGES.gt(200))))
+            .all(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(firsts(&long), ["Ann", "Bob"], "{b}");
+        // Negated: authors with no such book (Cy has none at all).
+        let short =
+            ordered(Author::objects().exclude(Book::AUTHOR.reverse_any(Book::PAGES.gt(200))))
+                .all(&t.db)
+                .await
+                .unwrap();
+        assert_eq!(firsts(&short), ["Cy"], "{b}");
+        // Through a many-to-many field, both ways, and chained.
+        let rusty = Book::objects()
+            .filter(Book::TAGS.any(Tag::NAME.eq("rust")))
+            .all(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(rusty.len(), 1, "{b}");
+        assert_eq!(rusty[0].title, "Rust", "{b}");
+        let untagged = Book::objects()
+            .exclude(Book::TAGS.any(Tag::NAME.eq("rust")))
+            .count(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(untagged, 2, "{b}");
+        let tags = Tag::objects()
+            .filter(Book::TAGS.reverse_any(Book::TITLE.startswith("Py")))
+            .all(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(tags.len(), 1, "{b}");
+        assert_eq!(tags[0].name, "python", "{b}");
+        let pythonistas = Author::objects()
+            .filter(Book::AUTHOR.reverse_any(Book::TAGS.any(Tag::NAME.eq("python"))))
+            .all(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(firsts(&pythonistas), ["Bob"], "{b}");
+        t
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn having_keeps_the_groups_whose_aggregates_match() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        let authors: Vec<Author> = Author::objects().all(&t.db).await.unwrap();
+        let ann = authors[0].id;
+        let prolific = Book::objects()
+            .group_by((Book::AUTHOR,))
+            .having(Count::all().gte(2))
+            .annotate(&t.db, Sum::of(Book::PAGES))
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(prolific.len(), 1, "{b}");
+        assert_eq!(*prolific[0].0 .0.id(), ann, "{b}");
+        assert_eq!(prolific[0].1, Some(400), "{b}");
+        let none = Book::objects()
+            .group_by((Book::AUTHOR,))
+            .having(Count::all().gte(1) & Sum::of(Book::PAGES).gt(1000))
+            .annotate(&t.db, Count::all())
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{b}");
+        t
+    })
+    .await;
+}
