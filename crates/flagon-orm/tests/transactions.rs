@@ -8,7 +8,7 @@ use std::panic::AssertUnwindSafe;
 
 use flagon_orm::{Connection, ConstraintKind, Model, ModelExt, OrmError};
 use futures_util::FutureExt;
-use support::{on_each_backend, TestDb};
+use support::{on_backends, on_each_backend, TestDb};
 
 #[derive(Model, Debug, Clone, PartialEq)]
 #[model(app = "bank", ordering = ["id"])]
@@ -404,12 +404,7 @@ async fn select_for_update_returns_the_rows_and_locks_them_where_it_can() {
 
 #[tokio::test]
 async fn concurrent_read_modify_write_under_select_for_update_loses_nothing() {
-    on_each_backend(|t| async move {
-        // SQLite has no row locks (select_for_update is a no-op there):
-        // concurrent writers get "database is locked" instead.
-        if t.backend == "sqlite" {
-            return t;
-        }
+    on_backends(&["postgres", "mysql"], |t| async move {
         let b = t.backend;
         setup(&t).await;
         let id = save(&t.db, "counter", 0).await.id;
@@ -488,11 +483,7 @@ async fn a_handle_used_after_its_block_ended_is_refused() {
 
 #[tokio::test]
 async fn schema_changes_roll_back_where_ddl_is_transactional() {
-    on_each_backend(|t| async move {
-        // MySQL/MariaDB commit DDL implicitly.
-        if t.backend == "mysql" {
-            return t;
-        }
+    on_backends(&["sqlite", "postgres"], |t| async move {
         let b = t.backend;
         let result: Result<(), AppError> =
             t.db.transaction(|tx| async move {

@@ -14,6 +14,7 @@ use futures_util::FutureExt;
 /// The backends to test on: `(name, admin URL)`.
 fn backends() -> Vec<(&'static str, Option<String>)> {
     let mut backends = vec![("sqlite", None)];
+    let mut skipped = Vec::new();
     for (name, variable) in [
         ("postgres", "FLAGON_TEST_POSTGRES_URL"),
         ("mysql", "FLAGON_TEST_MYSQL_URL"),
@@ -23,10 +24,76 @@ fn backends() -> Vec<(&'static str, Option<String>)> {
             _ if std::env::var_os("CI").is_some() => {
                 panic!("{variable} is not set: under CI every backend must be tested")
             }
-            _ => eprintln!("note: {variable} is not set; skipping the {name} backend"),
+            _ => skipped.push(format!("{name} ({variable} is not set)")),
         }
     }
+    if !skipped.is_empty() {
+        say_once(&format!(
+            "note: these database tests SKIPPED the backends {}; set the variables to test them",
+            skipped.join(", ")
+        ));
+    }
     backends
+}
+
+/// Writes `line` once per test binary, past the test harness's capture
+/// (which swallows `eprintln!` in passing tests), so a run that skipped a
+/// backend says so in its output.
+fn say_once(line: &str) {
+    use std::io::Write;
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        let _ = writeln!(std::io::stderr(), "\n{line}");
+    });
+}
+
+/// Drops the test databases a killed run left behind on the server at
+/// `admin` (named `flagon_test_<pid>_..` for a process that is gone), once
+/// per test binary and backend.
+async fn drop_leftovers(backend: &'static str, admin: &Db) {
+    static DONE: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    {
+        let mut done = DONE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if done.contains(&backend) {
+            return;
+        }
+        done.push(backend);
+    }
+    let list = if backend == "postgres" {
+        "SELECT datname FROM pg_database WHERE datname LIKE 'flagon_test_%'"
+    } else {
+        "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'flagon_test_%'"
+    };
+    let Ok(rows) = admin.fetch_all(list, sea_query::Values(Vec::new())).await else {
+        return;
+    };
+    for row in rows {
+        let Ok(name) = row.get::<String>(0) else {
+            continue;
+        };
+        if leftover(&name) {
+            let force = if backend == "postgres" {
+                " WITH (FORCE)"
+            } else {
+                ""
+            };
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}{force}"))
+                .await;
+        }
+    }
+}
+
+/// Whether test database `name` belongs to a process that has ended.
+fn leftover(name: &str) -> bool {
+    let Some(pid) = name
+        .strip_prefix("flagon_test_")
+        .and_then(|rest| rest.split('_').next())
+        .and_then(|pid| pid.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// A fresh database on one backend.
@@ -100,6 +167,7 @@ impl TestDb {
                 let admin_db = Db::connect(admin)
                     .await
                     .unwrap_or_else(|err| panic!("{backend} at {admin}: {err}"));
+                drop_leftovers(backend, &admin_db).await;
                 admin_db
                     .execute_unprepared(&format!("CREATE DATABASE {name}"))
                     .await
@@ -147,7 +215,20 @@ where
     F: Fn(TestDb) -> Fut,
     Fut: Future<Output = TestDb>,
 {
+    on_backends(&["sqlite", "postgres", "mysql"], test).await;
+}
+
+/// [`on_each_backend`] for a test that only applies to some backends
+/// (what it checks does not exist on the others, as row locks on SQLite).
+pub async fn on_backends<F, Fut>(only: &[&str], test: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: Future<Output = TestDb>,
+{
     for (backend, admin_url) in backends() {
+        if !only.contains(&backend) {
+            continue;
+        }
         let test_db = TestDb::create(backend, admin_url.clone()).await;
         let name = test_db.name.clone();
         let outcome = AssertUnwindSafe(test(test_db)).catch_unwind().await;
