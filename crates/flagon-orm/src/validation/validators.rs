@@ -469,6 +469,11 @@ mod tests {
             "http://-error-.invalid/",
             "http://a.b-.co",
             "http://a.1",
+            "http://example.xn--",
+            "http://例子.测",
+            "http://[::1",
+            "http://[::1]x/",
+            "http://[::1]:99999/",
             "http://3628126748",
             "http://999.1.1.1/",
             "http://01.1.1.1/",
@@ -483,6 +488,30 @@ mod tests {
             assert!(!is_url(url), "{url:?}");
         }
         assert!(!is_url(&format!("http://example.com/{}", "x".repeat(2048))));
+    }
+
+    #[test]
+    fn no_input_makes_them_panic() {
+        // Every string of up to four characters from an alphabet of
+        // separators and multi-byte letters, after each prefix.
+        let alphabet = ['a', '.', ':', '@', '[', ']', '-', '/', '测', 'é', '"', '\\'];
+        let mut words = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = words
+                .iter()
+                .filter(|word| {
+                    word.chars().count() == words.last().map_or(0, |w| w.chars().count())
+                })
+                .flat_map(|word| alphabet.iter().map(move |c| format!("{word}{c}")))
+                .collect();
+            words.extend(longer);
+        }
+        for word in &words {
+            for prefix in ["", "http://", "http://[", "a@", "xn--"] {
+                let text = format!("{prefix}{word}");
+                let _ = (is_url(&text), is_email(&text));
+            }
+        }
     }
 
     #[test]
