@@ -6,7 +6,14 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Token};
 
 /// The keys `#[model(...)]` accepts.
-pub(crate) const MODEL_KEYS: &[&str] = &["app", "table", "ordering", "unique_together", "indexes"];
+pub(crate) const MODEL_KEYS: &[&str] = &[
+    "app",
+    "table",
+    "ordering",
+    "unique_together",
+    "indexes",
+    "clean",
+];
 
 /// The keys `#[field(...)]` accepts.
 pub(crate) const FIELD_KEYS: &[&str] = &[
@@ -24,6 +31,13 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "verbose_name",
     "help_text",
     "choices",
+    "blank",
+    "email",
+    "url",
+    "min",
+    "max",
+    "min_length",
+    "validators",
 ];
 
 /// The values `on_delete` takes.
@@ -53,6 +67,8 @@ pub(crate) struct ModelAttrs {
     pub unique_together: Option<Vec<Vec<LitStr>>>,
     /// `indexes = [[...], ...]`.
     pub indexes: Option<Vec<Vec<LitStr>>>,
+    /// `clean = path::to_fn`: the model's cross-field checks.
+    pub clean: Option<Expr>,
 }
 
 /// The literal of `#[field(default = ..)]`.
@@ -66,6 +82,25 @@ pub(crate) enum DefaultLit {
     Bool(bool),
     /// A string.
     Str(String),
+}
+
+/// A bound of `min = ..` or `max = ..`: an integer or float literal.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum LimitLit {
+    /// An integer, possibly negative.
+    Int(i64),
+    /// A float, possibly negative.
+    Float(f64),
+}
+
+impl LimitLit {
+    /// The bound as a float, to compare two bounds.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            LimitLit::Int(value) => value as f64,
+            LimitLit::Float(value) => value,
+        }
+    }
 }
 
 /// A boolean flag and where it was written.
@@ -108,6 +143,20 @@ pub(crate) struct FieldAttrs {
     pub help_text: Option<LitStr>,
     /// `choices = [("value", "label"), ...]`.
     pub choices: Option<Vec<(LitStr, LitStr)>>,
+    /// `blank`: validation allows an empty value.
+    pub blank: Option<Flag>,
+    /// `email`: the value is an email address.
+    pub email: Option<Flag>,
+    /// `url`: the value is a URL.
+    pub url: Option<Flag>,
+    /// `min = N` and the span of `min`.
+    pub min: Option<(LimitLit, Span)>,
+    /// `max = N` and the span of `max`.
+    pub max: Option<(LimitLit, Span)>,
+    /// `min_length = N` and the span of `min_length`.
+    pub min_length: Option<(u32, Span)>,
+    /// `validators = [path, ...]`: functions run on the value.
+    pub validators: Option<Vec<Expr>>,
 }
 
 impl FieldAttrs {
@@ -129,6 +178,34 @@ impl FieldAttrs {
     /// Whether `index` is set (and not `= false`).
     pub fn is_index(&self) -> bool {
         self.index.is_some_and(|flag| flag.value)
+    }
+
+    /// The options that declare checks of the value for strings, with the
+    /// span of each that is set: `email`, `url`, `min_length`.
+    pub fn string_validators(&self) -> Vec<(&'static str, Span)> {
+        let mut found = Vec::new();
+        if let Some(flag) = self.email.filter(|flag| flag.value) {
+            found.push(("email", flag.span));
+        }
+        if let Some(flag) = self.url.filter(|flag| flag.value) {
+            found.push(("url", flag.span));
+        }
+        if let Some((_, span)) = self.min_length {
+            found.push(("min_length", span));
+        }
+        found
+    }
+
+    /// `min` and `max`, with their spans, where set.
+    pub fn number_validators(&self) -> Vec<(&'static str, Span)> {
+        let mut found = Vec::new();
+        if let Some((_, span)) = self.min {
+            found.push(("min", span));
+        }
+        if let Some((_, span)) = self.max {
+            found.push(("max", span));
+        }
+        found
     }
 }
 
@@ -170,6 +247,11 @@ pub(crate) fn parse_model_attrs(attrs: &[Attribute]) -> syn::Result<ModelAttrs> 
                     let expr = value_expr(&meta, &key, "[[\"a\", \"b\"]]")?;
                     let value = parse_field_groups(&expr, "indexes")?;
                     set_once(&meta, &key, &mut out.indexes, value)
+                }
+                "clean" => {
+                    let expr = value_expr(&meta, &key, "Self::check")?;
+                    let value = parse_function(&expr, &key)?;
+                    set_once(&meta, &key, &mut out.clean, value)
                 }
                 _ => unreachable!("key_of accepts only MODEL_KEYS"),
             }
@@ -272,6 +354,39 @@ pub(crate) fn parse_field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> 
                     let expr = value_expr(&meta, &key, "[(\"value\", \"Label\")]")?;
                     let value = parse_choices(&expr)?;
                     set_once(&meta, &key, &mut out.choices, value)
+                }
+                "blank" => {
+                    let flag = parse_flag(&meta)?;
+                    set_once(&meta, &key, &mut out.blank, flag)
+                }
+                "email" => {
+                    let flag = parse_flag(&meta)?;
+                    set_once(&meta, &key, &mut out.email, flag)
+                }
+                "url" => {
+                    let flag = parse_flag(&meta)?;
+                    set_once(&meta, &key, &mut out.url, flag)
+                }
+                "min" => {
+                    let value = parse_limit(&value_expr(&meta, &key, "0")?, &key)?;
+                    set_once(&meta, &key, &mut out.min, (value, meta.path.span()))
+                }
+                "max" => {
+                    let value = parse_limit(&value_expr(&meta, &key, "100")?, &key)?;
+                    set_once(&meta, &key, &mut out.max, (value, meta.path.span()))
+                }
+                "min_length" => {
+                    let value = parse_count(&value_expr(&meta, &key, "2")?, &key, 1)?;
+                    set_once(&meta, &key, &mut out.min_length, (value, meta.path.span()))
+                }
+                "validators" => {
+                    let expr = value_expr(&meta, &key, "[path::to_fn]")?;
+                    let message = "`validators` expects an array of functions, as in `validators = [not_reserved]`";
+                    let value = expect_array(&expr, message)?
+                        .into_iter()
+                        .map(|item| parse_function(item, &key))
+                        .collect::<syn::Result<Vec<_>>>()?;
+                    set_once(&meta, &key, &mut out.validators, value)
                 }
                 _ => unreachable!("key_of accepts only FIELD_KEYS"),
             }
@@ -475,6 +590,55 @@ pub(crate) fn parse_count(expr: &Expr, key: &str, min: u32) -> syn::Result<u32> 
         ));
     }
     Ok(value)
+}
+
+/// A function given by its path (`check`, `Self::check`,
+/// `rules::check::<T>`) or a closure.
+pub(crate) fn parse_function(expr: &Expr, key: &str) -> syn::Result<Expr> {
+    match strip_expr(expr) {
+        inner @ (Expr::Path(_) | Expr::Closure(_)) => Ok(inner.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` expects a function's path, as in `{key} = Self::check`"),
+        )),
+    }
+}
+
+/// `min = 0`, `max = -1.5`: an integer or float literal.
+pub(crate) fn parse_limit(expr: &Expr, key: &str) -> syn::Result<LimitLit> {
+    let message = format!("`{key}` expects a number literal, as in `{key} = 0` or `{key} = 0.5`");
+    let (negative, inner) = match strip_expr(expr) {
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => (true, strip_expr(expr)),
+        other => (false, other),
+    };
+    match inner {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => {
+            let digits: i128 = int
+                .base10_parse()
+                .map_err(|_| syn::Error::new_spanned(int, format!("`{key}` must fit in an i64")))?;
+            let value = if negative { -digits } else { digits };
+            i64::try_from(value)
+                .map(LimitLit::Int)
+                .map_err(|_| syn::Error::new_spanned(int, format!("`{key}` must fit in an i64")))
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(float),
+            ..
+        }) => {
+            let value: f64 = float.base10_parse()?;
+            if !value.is_finite() {
+                return Err(syn::Error::new_spanned(float, message));
+            }
+            Ok(LimitLit::Float(if negative { -value } else { value }))
+        }
+        _ => Err(syn::Error::new_spanned(expr, message)),
+    }
 }
 
 /// `default = 0`, `-1.5`, `true` or `"text"`.
@@ -763,6 +927,67 @@ mod tests {
         let message = err(model(vec![parse_quote!(#[model(indexes = [[]])])]));
         assert!(
             message.contains("every `indexes` group needs at least one field"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn field_validation_keys() {
+        let attrs = field(vec![parse_quote!(
+            #[field(blank, email, url = false, min = -1, max = 2.5, min_length = 3,
+                    validators = [check, rules::other::<u8>, |v: &i32| Ok::<(), String>(())])]
+        )])
+        .unwrap();
+        assert!(attrs.blank.unwrap().value);
+        assert_eq!(attrs.min.unwrap().0, LimitLit::Int(-1));
+        assert_eq!(attrs.max.unwrap().0, LimitLit::Float(2.5));
+        assert_eq!(attrs.min_length.unwrap().0, 3);
+        assert_eq!(attrs.validators.as_ref().map(Vec::len), Some(3));
+        let names: Vec<_> = attrs
+            .string_validators()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names, ["email", "min_length"]);
+        for (attr, expected) in [
+            (
+                parse_quote!(#[field(min = "1")]),
+                "`min` expects a number literal",
+            ),
+            (
+                parse_quote!(#[field(max = x)]),
+                "`max` expects a number literal",
+            ),
+            (
+                parse_quote!(#[field(min = 99999999999999999999)]),
+                "fit in an i64",
+            ),
+            (parse_quote!(#[field(min_length = 0)]), "at least 1"),
+            (
+                parse_quote!(#[field(validators = check)]),
+                "`validators` expects an array",
+            ),
+            (
+                parse_quote!(#[field(validators = ["check"])]),
+                "expects a function's path",
+            ),
+            (
+                parse_quote!(#[field(email = 1)]),
+                "expected `true` or `false`",
+            ),
+        ] {
+            let message = err(field(vec![attr]));
+            assert!(message.contains(expected), "{message}");
+        }
+    }
+
+    #[test]
+    fn model_clean() {
+        let attrs = model(vec![parse_quote!(#[model(clean = Self::check)])]).unwrap();
+        assert!(attrs.clean.is_some());
+        let message = err(model(vec![parse_quote!(#[model(clean = "check")])]));
+        assert!(
+            message.contains("`clean` expects a function's path"),
             "{message}"
         );
     }

@@ -35,6 +35,9 @@ use proc_macro::TokenStream;
 ///   sorts that field in descending order.
 /// - `unique_together = [["a", "b"], ...]`: groups of fields whose values
 ///   must be unique together.
+/// - `clean = path`: a function `fn(&Self) -> Result<(), E>` (`E` being
+///   `ValidationErrors`, `String` or `&str`) for checks across fields, run
+///   by `full_clean` (Django's `Model.clean()`).
 ///
 /// Every `#[field(...)]` key is optional:
 ///
@@ -49,7 +52,23 @@ use proc_macro::TokenStream;
 /// - `verbose_name = "..."`: the human name (default: the field name with
 ///   `_` replaced by spaces).
 /// - `help_text = "..."`: help for forms and the admin.
-/// - `choices = [("value", "Label"), ...]`: the allowed values.
+/// - `choices = [("value", "Label"), ...]`: the allowed values
+///   (`full_clean` refuses others).
+///
+/// Validation options, checked by `clean_fields`/`full_clean` (not by
+/// `save`; see `flagon_orm::validation`):
+///
+/// - `blank`: an empty value (an empty string, `None`) is allowed; `Option`
+///   fields are `blank` unless they say `blank = false`.
+/// - `email`, `url`, `min_length = N`: for `String` fields.
+/// - `min = N`, `max = N`: number literals, for integer, float and
+///   `Decimal` fields.
+/// - `validators = [path, ...]`: functions `fn(&T) -> Result<(), E>`
+///   where `T` is the field's type (the type inside an `Option`) and `E`
+///   converts into `ValidationError` (`String`, `&str`).
+///
+/// An option on a field of the wrong type is a compile error naming the
+/// field.
 ///
 /// Besides the `Model` impl, the derive adds one typed field constant per
 /// field to the struct, named after the field in upper case

@@ -9,7 +9,9 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DataStruct, DeriveInput, Fields, LitStr, Type};
 
-use crate::attrs::{parse_field_attrs, parse_model_attrs, DefaultLit, FieldAttrs, ModelAttrs};
+use crate::attrs::{
+    parse_field_attrs, parse_model_attrs, DefaultLit, FieldAttrs, LimitLit, ModelAttrs,
+};
 use crate::types;
 
 /// Expands `#[derive(Model)]` on `input`.
@@ -110,6 +112,7 @@ pub(crate) fn expand_with(input: &DeriveInput, orm: &TokenStream) -> syn::Result
         .partition(|field| types::many_to_many_target(field.ty).is_some());
     check_many_to_many(&many_to_many, &mut errors);
     check_fields(&fields, &mut errors);
+    check_validators(&fields, &mut errors);
     let pk = primary_key(input, &fields);
     let pk = match pk {
         Ok(pk) => Some(pk),
@@ -191,7 +194,14 @@ fn check_many_to_many(fields: &[FieldInfo<'_>], errors: &mut Errors) {
             || attrs.on_delete.is_some()
             || attrs.default.is_some()
             || attrs.db_column.is_some()
-            || attrs.choices.is_some();
+            || attrs.choices.is_some()
+            || attrs.blank.is_some()
+            || attrs.email.is_some()
+            || attrs.url.is_some()
+            || attrs.min.is_some()
+            || attrs.max.is_some()
+            || attrs.min_length.is_some()
+            || attrs.validators.is_some();
         if stray {
             errors.push(syn::Error::new(
                 field.ident.span(),
@@ -247,6 +257,79 @@ fn check_fields(fields: &[FieldInfo<'_>], errors: &mut Errors) {
                 ),
             ));
         }
+    }
+}
+
+/// The validation options suit the field's type and each other: `email`,
+/// `url` and `min_length` on strings, `min` and `max` not on strings or
+/// relations (the rest of their check is on the type's kind, generated),
+/// `min <= max`, `min_length <= max_length`.
+fn check_validators(fields: &[FieldInfo<'_>], errors: &mut Errors) {
+    for field in fields {
+        let attrs = &field.attrs;
+        if !types::is_string(field.ty) {
+            for (key, span) in attrs.string_validators() {
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "`{key}` is only for `String` (or `Option<String>`) fields; `{}` is `{}`",
+                        field.name,
+                        type_string(field.ty)
+                    ),
+                ));
+            }
+        }
+        let not_number = if types::is_string(field.ty) {
+            Some(" (for a length, use `min_length` or `max_length`)")
+        } else if types::relation_name(field.ty).is_some() {
+            Some("")
+        } else {
+            None
+        };
+        if let Some(hint) = not_number {
+            for (key, span) in attrs.number_validators() {
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "`{key}` is for number fields (integers, floats, Decimal); `{}` is `{}`{hint}",
+                        field.name,
+                        type_string(field.ty)
+                    ),
+                ));
+            }
+        }
+        if let (Some((min, _)), Some((max, span))) = (attrs.min, attrs.max) {
+            if min.as_f64() > max.as_f64() {
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "`min` ({}) is greater than `max` ({}) on `{}`: no value could pass",
+                        limit_string(min),
+                        limit_string(max),
+                        field.name
+                    ),
+                ));
+            }
+        }
+        if let (Some((min, span)), Some((max, _))) = (attrs.min_length, attrs.max_length) {
+            if min > max {
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "`min_length` ({min}) is greater than `max_length` ({max}) on `{}`: no value could pass",
+                        field.name
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// A bound as written.
+fn limit_string(limit: LimitLit) -> String {
+    match limit {
+        LimitLit::Int(value) => value.to_string(),
+        LimitLit::Float(value) => format!("{value:?}"),
     }
 }
 
@@ -480,6 +563,85 @@ fn generate(
             }
         }
     });
+    let number_checks = fields.iter().filter_map(|field| {
+        let (key, _) = field.attrs.number_validators().into_iter().next()?;
+        let ty = field.ty;
+        let kind = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::KIND);
+        let message = format!(
+            "`{key}` is for number fields (integers, floats, Decimal); `{}` is not one",
+            field.name
+        );
+        Some(quote_spanned! {ty.span()=>
+            const _: () = ::core::assert!(
+                ::core::matches!(
+                    #kind,
+                    #orm::FieldKind::SmallInteger
+                        | #orm::FieldKind::Integer
+                        | #orm::FieldKind::BigInteger
+                        | #orm::FieldKind::Float
+                        | #orm::FieldKind::Double
+                        | #orm::FieldKind::Decimal
+                ),
+                #message
+            );
+        })
+    });
+    let validator_arms: Vec<TokenStream> = fields
+        .iter()
+        .filter_map(|field| {
+            let functions = field
+                .attrs
+                .validators
+                .as_ref()
+                .filter(|list| !list.is_empty())?;
+            let ident = field.ident;
+            let name = &field.name;
+            let calls = functions.iter().map(|function| {
+                quote_spanned! {function.span()=>
+                    #orm::validation::__push(errors, (#function)(value));
+                }
+            });
+            // An `Option` field's functions get the value inside; a NULL is
+            // empty, and validators never see empty values.
+            let body = if types::option_inner(field.ty).is_some() {
+                quote! {
+                    if let ::core::option::Option::Some(value) = &self.#ident {
+                        #(#calls)*
+                    }
+                }
+            } else {
+                quote! {
+                    let value = &self.#ident;
+                    #(#calls)*
+                }
+            };
+            Some(quote!(#name => { #body }))
+        })
+        .collect();
+    let run_validators = if validator_arms.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            fn run_validators(
+                &self,
+                field: &str,
+                errors: &mut ::std::vec::Vec<#orm::ValidationError>,
+            ) {
+                match field {
+                    #(#validator_arms)*
+                    _ => {}
+                }
+            }
+        }
+    };
+    let clean = match &attrs.clean {
+        Some(function) => quote_spanned! {function.span()=>
+            fn clean(&self) -> ::core::result::Result<(), #orm::ValidationErrors> {
+                ::core::result::Result::map_err((#function)(self), ::core::convert::Into::into)
+            }
+        },
+        None => quote!(),
+    };
     let set_related = fields.iter().map(|field| {
         let ident = field.ident;
         let ty = field.ty;
@@ -669,6 +831,10 @@ fn generate(
             }
 
             #set_auto_pk
+
+            #run_validators
+
+            #clean
         }
 
         #[allow(dead_code)]
@@ -680,6 +846,7 @@ fn generate(
         #(#default_checks)*
         #(#decimal_checks)*
         #(#relation_checks)*
+        #(#number_checks)*
     }
 }
 
@@ -759,6 +926,36 @@ fn field_meta(
         .help_text
         .as_ref()
         .map_or_else(String::new, LitStr::value);
+    let blank = match attrs.blank {
+        Some(flag) => {
+            let value = flag.value;
+            quote!(#value)
+        }
+        // An `Option` field may be empty unless it says otherwise.
+        None => null.clone(),
+    };
+    let mut validators = Vec::new();
+    if attrs.email.is_some_and(|flag| flag.value) {
+        validators.push(quote!(#orm::validation::Validator::Email));
+    }
+    if attrs.url.is_some_and(|flag| flag.value) {
+        validators.push(quote!(#orm::validation::Validator::Url));
+    }
+    let limit = |value: LimitLit| match value {
+        LimitLit::Int(value) => quote!(#orm::validation::Limit::Int(#value)),
+        LimitLit::Float(value) => quote!(#orm::validation::Limit::Float(#value)),
+    };
+    if let Some((value, _)) = attrs.min {
+        let value = limit(value);
+        validators.push(quote!(#orm::validation::Validator::Min(#value)));
+    }
+    if let Some((value, _)) = attrs.max {
+        let value = limit(value);
+        validators.push(quote!(#orm::validation::Validator::Max(#value)));
+    }
+    if let Some((length, _)) = attrs.min_length {
+        validators.push(quote!(#orm::validation::Validator::MinLength(#length)));
+    }
     let choices = attrs.choices.iter().flatten().map(|(value, label)| {
         let value = value.value();
         let label = label.value();
@@ -782,6 +979,8 @@ fn field_meta(
             verbose_name: #verbose_name,
             help_text: #help_text,
             choices: &[#(#choices),*],
+            blank: #blank,
+            validators: &[#(#validators),*],
         }
     }
 }
@@ -863,8 +1062,8 @@ mod tests {
         for expected in [
             "impl::flagon_orm::ModelforQuestion",
             "constMETA:&'static::flagon_orm::ModelMeta=&::flagon_orm::ModelMeta{app:\"polls\",name:\"Question\",table:\"polls_question\",",
-            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<i64>(::core::option::Option::None),verbose_name:\"id\",help_text:\"\",choices:&[],}",
-            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<String>(::core::option::Option::None),verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],}",
+            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<i64>(::core::option::Option::None),verbose_name:\"id\",help_text:\"\",choices:&[],blank:false,validators:&[],}",
+            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<String>(::core::option::Option::None),verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],blank:<Stringas::flagon_orm::FieldType>::NULLABLE,validators:&[],}",
             "name:\"pub_date\",column:\"pub_date\",kind:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::KIND",
             "verbose_name:\"pubdate\"",
             "name:\"note\",column:\"note\",kind:<Option<String>as::flagon_orm::FieldType>::KIND,null:<Option<String>as::flagon_orm::FieldType>::NULLABLE",
@@ -1140,6 +1339,115 @@ mod tests {
             struct Thing { id: i64, name: String }
         });
         assert!(message.contains("appears twice"), "{message}");
+    }
+
+    #[test]
+    fn validation_options_generate_metadata_and_functions() {
+        let out = compact(&expand_ok(parse_quote! {
+            #[model(clean = Self::check)]
+            struct Member {
+                id: i64,
+                #[field(max_length = 50, email, min_length = 3, validators = [not_admin, rules::short])]
+                email: Option<String>,
+                #[field(min = -1, max = 2.5, blank)]
+                score: f64,
+                #[field(validators = [even])]
+                seats: i32,
+            }
+        }));
+        assert!(
+            out.contains("validators:&[::flagon_orm::validation::Validator::Email,::flagon_orm::validation::Validator::MinLength(3u32)]"),
+            "{out}"
+        );
+        assert!(
+            out.contains("::flagon_orm::validation::Validator::Min(::flagon_orm::validation::Limit::Int(-1i64)),::flagon_orm::validation::Validator::Max(::flagon_orm::validation::Limit::Float(2.5f64))"),
+            "{out}"
+        );
+        assert!(out.contains("blank:true"), "{out}");
+        // An `Option` field is blank unless it says otherwise.
+        assert!(
+            out.contains("blank:<Option<String>as::flagon_orm::FieldType>::NULLABLE"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\"email\"=>{iflet::core::option::Option::Some(value)=&self.email{::flagon_orm::validation::__push(errors,(not_admin)(value));::flagon_orm::validation::__push(errors,(rules::short)(value));}}"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\"seats\"=>{letvalue=&self.seats;::flagon_orm::validation::__push(errors,(even)(value));}"),
+            "{out}"
+        );
+        assert!(
+            out.contains("fnclean(&self)->::core::result::Result<(),::flagon_orm::ValidationErrors>{::core::result::Result::map_err((Self::check)(self),::core::convert::Into::into)}"),
+            "{out}"
+        );
+        // Without options, the trait's defaults stay.
+        let plain = compact(&expand_ok(parse_quote!(
+            struct Thing {
+                id: i64,
+            }
+        )));
+        assert!(!plain.contains("fnrun_validators") && !plain.contains("fnclean"));
+        assert!(plain.contains("validators:&[]"), "{plain}");
+    }
+
+    #[test]
+    fn validation_options_on_the_wrong_type_name_the_field() {
+        let errors = expand_err(parse_quote! {
+            struct Thing { id: i64, #[field(email, url, min_length = 2)] age: i32 }
+        });
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[0].contains(
+                "`email` is only for `String` (or `Option<String>`) fields; `age` is `i32`"
+            ),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].contains("`url` is only for `String`"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[2].contains("`min_length` is only for `String`"),
+            "{errors:?}"
+        );
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(max_length = 5, min = 1)] name: String }
+        });
+        assert!(
+            message.contains("`min` is for number fields (integers, floats, Decimal); `name` is `String` (for a length, use `min_length` or `max_length`)"),
+            "{message}"
+        );
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(on_delete = "cascade", max = 1)] owner: ForeignKey<User> }
+        });
+        assert!(message.contains("`max` is for number fields"), "{message}");
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(min = 10, max = 1.5)] age: i32 }
+        });
+        assert!(
+            message.contains("`min` (10) is greater than `max` (1.5) on `age`"),
+            "{message}"
+        );
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(max_length = 3, min_length = 4)] code: String }
+        });
+        assert!(
+            message.contains("`min_length` (4) is greater than `max_length` (3) on `code`"),
+            "{message}"
+        );
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(email)] tags: ManyToMany<Tag> }
+        });
+        assert!(message.contains("is a ManyToMany field"), "{message}");
+        // Types the macro cannot judge get a generated check on their kind.
+        let out = compact(&expand_ok(parse_quote! {
+            struct Thing { id: i64, #[field(min = 1)] joined: bool }
+        }));
+        assert!(
+            out.contains("`min`isfornumberfields(integers,floats,Decimal);`joined`isnotone"),
+            "{out}"
+        );
     }
 
     #[test]

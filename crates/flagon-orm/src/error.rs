@@ -28,6 +28,10 @@ pub enum OrmError {
         /// What is wrong.
         message: String,
     },
+    /// [`full_clean`](crate::ModelExt::full_clean) refused the object: the
+    /// errors per field (and of no field) that a form shows. Through the
+    /// web layer it is a 400.
+    Invalid(crate::ValidationErrors),
     /// The database refused the change: unique, foreign key, not null or
     /// check constraint. Nothing was written.
     Integrity {
@@ -125,6 +129,7 @@ impl fmt::Display for OrmError {
                 write!(f, "get() returned more than one {model}: {count} rows matched")
             }
             OrmError::Validation { model, field, message } => write!(f, "{model}.{field}: {message}"),
+            OrmError::Invalid(errors) => write!(f, "invalid values: {errors}"),
             OrmError::Integrity { kind, constraint, message } => match constraint {
                 Some(name) => write!(f, "{kind} constraint `{name}` failed: {message}"),
                 None => write!(f, "{kind} constraint failed: {message}"),
@@ -147,6 +152,7 @@ impl std::error::Error for OrmError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             OrmError::Database(err) => Some(err),
+            OrmError::Invalid(errors) => Some(errors),
             _ => None,
         }
     }
@@ -156,6 +162,28 @@ impl OrmError {
     /// Whether this is [`OrmError::DoesNotExist`] (a 404 through the web layer).
     pub fn is_does_not_exist(&self) -> bool {
         matches!(self, OrmError::DoesNotExist { .. })
+    }
+
+    /// The errors per field of [`OrmError::Invalid`], else `None`.
+    ///
+    /// ```
+    /// use flagon_orm::{OrmError, ValidationErrors};
+    ///
+    /// let error: OrmError = ValidationErrors::new().with("name", "Taken.").into();
+    /// assert_eq!(error.validation_errors().map(|e| e.field("name").len()), Some(1));
+    /// assert_eq!(error.to_string(), "invalid values: name: Taken.");
+    /// ```
+    pub fn validation_errors(&self) -> Option<&crate::ValidationErrors> {
+        match self {
+            OrmError::Invalid(errors) => Some(errors),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::ValidationErrors> for OrmError {
+    fn from(errors: crate::ValidationErrors) -> Self {
+        OrmError::Invalid(errors)
     }
 }
 

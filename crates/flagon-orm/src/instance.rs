@@ -58,6 +58,102 @@ pub trait ModelExt: Model {
         refresh(self, db)
     }
 
+    /// Checks every field's value without a database (Django's
+    /// `clean_fields()`): `blank`, `choices`, `max_length`, decimal digits,
+    /// `email`, `url`, `min`/`max`, `min_length` and the `validators`
+    /// functions; see [`crate::validation`]. An automatic primary key is
+    /// not checked.
+    ///
+    /// ```
+    /// use flagon_orm::{Model, ModelExt};
+    ///
+    /// #[derive(Model, Debug)]
+    /// #[model(app = "club")]
+    /// struct Member { id: i64, #[field(max_length = 254, email)] email: String }
+    ///
+    /// let member = Member { id: 0, email: "ann@".into() };
+    /// let errors = member.clean_fields().unwrap_err();
+    /// assert_eq!(errors.field("email")[0].message, "Enter a valid email address.");
+    /// ```
+    fn clean_fields(&self) -> Result<(), crate::ValidationErrors> {
+        crate::validation::clean_fields(self, &[]).into_result()
+    }
+
+    /// Checks that no other row holds the value of a `unique` field or the
+    /// values of a `unique_together` group (Django's `validate_unique()`),
+    /// with the object's own row left out by its primary key once it has
+    /// one. A NULL collides with nothing. Fails with
+    /// [`OrmError::Invalid`]: a `unique` error on the field, a
+    /// `unique_together` error of no field.
+    ///
+    /// An object whose primary key is set is taken to be that row (as
+    /// `save()` updates it), so a primary key of your own is not checked
+    /// here; the database refuses a duplicate one on insert.
+    fn validate_unique<'a, C: Connection + ?Sized>(
+        &'a self,
+        db: &'a C,
+    ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
+        async move {
+            crate::validation::validate_unique(self, db, &[])
+                .await?
+                .into_result()
+                .map_err(OrmError::Invalid)
+        }
+    }
+
+    /// Runs every check, as Django's `full_clean()`: the fields
+    /// ([`clean_fields`](ModelExt::clean_fields)), that each foreign key
+    /// points to a row, the model's `#[model(clean = ..)]` function (even
+    /// when fields failed), and the unique checks of the fields without
+    /// errors ([`validate_unique`](ModelExt::validate_unique)). Fails with
+    /// [`OrmError::Invalid`] holding every error found; other errors are
+    /// the database's.
+    ///
+    /// `save()` does not call it (nor does Django's): call it on objects
+    /// built from input, before saving.
+    ///
+    /// ```no_run
+    /// # use flagon_orm::{Model, ModelExt, OrmError};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "club")]
+    /// # struct Member { id: i64, #[field(max_length = 30, unique)] name: String }
+    /// # async fn demo(db: flagon_orm::Db, mut member: Member) -> Result<(), OrmError> {
+    /// match member.full_clean(&db).await {
+    ///     Ok(()) => member.save(&db).await?,
+    ///     Err(OrmError::Invalid(errors)) => println!("{}", serde_json::to_string(&errors).unwrap()),
+    ///     Err(other) => return Err(other),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn full_clean<'a, C: Connection + ?Sized>(
+        &'a self,
+        db: &'a C,
+    ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
+        crate::validation::full_clean(self, db, &[])
+    }
+
+    /// [`full_clean`](ModelExt::full_clean) leaving out the fields named in
+    /// `exclude` (Django's `full_clean(exclude=..)`): fields a form does not
+    /// show. Their values are not checked, nor any unique group or foreign
+    /// key they are part of; the model's `clean` still runs.
+    ///
+    /// ```no_run
+    /// # use flagon_orm::{Model, ModelExt, OrmError};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "club")]
+    /// # struct Member { id: i64, #[field(max_length = 30)] name: String, #[field(max_length = 30)] code: String }
+    /// # async fn demo(db: flagon_orm::Db, member: Member) -> Result<(), OrmError> {
+    /// member.full_clean_except(&db, &["code"]).await?;
+    /// # Ok(()) }
+    /// ```
+    fn full_clean_except<'a, C: Connection + ?Sized>(
+        &'a self,
+        db: &'a C,
+        exclude: &'a [&'a str],
+    ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
+        crate::validation::full_clean(self, db, exclude)
+    }
+
     /// The rows of model `R` whose relation `field` points to this object:
     /// Django's reverse accessor (`question.choice_set`), as a query set.
     ///
@@ -122,7 +218,8 @@ pub(crate) fn validate_value(
         }
     }
     if let Value::Decimal(Some(number)) = value {
-        if let Some(message) = decimal_problem(*number, field.max_digits, field.decimal_places) {
+        if let Some((_, message)) = decimal_problem(*number, field.max_digits, field.decimal_places)
+        {
             return Err(OrmError::Validation {
                 model: meta.name,
                 field: field.name,
@@ -134,12 +231,13 @@ pub(crate) fn validate_value(
 }
 
 /// What is wrong with `number` for a field of `max_digits` and
-/// `decimal_places`, as Django's `DecimalValidator` says it.
-fn decimal_problem(
+/// `decimal_places`, as Django's `DecimalValidator` says it: its code and
+/// message.
+pub(crate) fn decimal_problem(
     number: rust_decimal::Decimal,
     max_digits: Option<u32>,
     decimal_places: Option<u32>,
-) -> Option<String> {
+) -> Option<(&'static str, String)> {
     let number = number.normalize();
     let decimals = number.scale();
     let mantissa_digits = number
@@ -151,22 +249,31 @@ fn decimal_problem(
     let whole = digits - decimals;
     if let Some(max) = max_digits {
         if digits > max {
-            return Some(format!(
-                "ensure that there are no more than {max} digits in total (it has {digits})"
+            return Some((
+                "max_digits",
+                format!(
+                    "ensure that there are no more than {max} digits in total (it has {digits})"
+                ),
             ));
         }
     }
     if let Some(places) = decimal_places {
         if decimals > places {
-            return Some(format!(
-                "ensure that there are no more than {places} decimal places (it has {decimals})"
+            return Some((
+                "max_decimal_places",
+                format!(
+                    "ensure that there are no more than {places} decimal places (it has {decimals})"
+                ),
             ));
         }
         if let Some(max) = max_digits {
             let whole_max = max.saturating_sub(places);
             if whole > whole_max {
-                return Some(format!(
-                    "ensure that there are no more than {whole_max} digits before the decimal point (it has {whole})"
+                return Some((
+                    "max_whole_digits",
+                    format!(
+                        "ensure that there are no more than {whole_max} digits before the decimal point (it has {whole})"
+                    ),
                 ));
             }
         }
@@ -434,6 +541,7 @@ mod tests {
             Some(5),
             Some(2),
         )
+        .map(|(_, message)| message)
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod relation;
 pub mod row;
 pub mod schema;
 mod transaction;
+pub mod validation;
 pub mod value;
 
 pub use backends::{Db, DbOptions, Dialect, Executed};
@@ -41,6 +42,7 @@ pub use query::{aggregate, annotate::Annotated, expr::F, functions};
 pub use relation::{ForeignKey, OnDelete, OneToOne, Relation, RelationKind};
 pub use row::Row;
 pub use transaction::Transaction;
+pub use validation::{ValidationError, ValidationErrors};
 pub use value::{Decimal, FieldType, Uuid, Value};
 
 /// Items the derive macro's generated code uses; not a public API.

@@ -179,7 +179,15 @@ pub struct FieldMeta {
     /// Help text for forms and the admin.
     pub help_text: &'static str,
     /// Allowed values as `(value, label)` pairs; empty when free.
+    /// [`full_clean`](crate::ModelExt::full_clean) refuses other values.
     pub choices: &'static [(&'static str, &'static str)],
+    /// Whether validation allows an empty value (an empty string, a NULL):
+    /// `#[field(blank)]`, and by default the `Option` fields. Django's
+    /// `blank`.
+    pub blank: bool,
+    /// The checks `#[field(email, url, min = .., max = .., min_length = ..)]`
+    /// declare (see [`crate::validation`]).
+    pub validators: &'static [crate::validation::Validator],
 }
 
 impl FieldMeta {
@@ -202,6 +210,8 @@ impl FieldMeta {
             verbose_name: name,
             help_text: "",
             choices: &[],
+            blank: false,
+            validators: &[],
         }
     }
 }
@@ -290,6 +300,22 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     fn set_related(&mut self, field: &str, object: Arc<dyn Any + Send + Sync>) -> bool {
         let _ = (field, object);
         false
+    }
+
+    /// Runs the functions `#[field(validators = [..])]` names for field
+    /// `field` on its value, adding the errors they return to `errors`.
+    /// The derive writes it; [`ModelExt::clean_fields`](crate::ModelExt::clean_fields)
+    /// calls it for each field whose value is not empty and passed the
+    /// `blank` and `choices` checks.
+    fn run_validators(&self, field: &str, errors: &mut Vec<crate::ValidationError>) {
+        let _ = (field, errors);
+    }
+
+    /// Checks across fields, Django's `Model.clean()`: the function
+    /// `#[model(clean = path)]` names, or no check.
+    /// [`ModelExt::full_clean`](crate::ModelExt::full_clean) calls it.
+    fn clean(&self) -> Result<(), crate::ValidationErrors> {
+        Ok(())
     }
 
     /// All rows of the model's table, as a lazy query set.

@@ -229,6 +229,8 @@ fn orm_error_status(error: &(dyn std::error::Error + 'static)) -> Option<StatusC
     match error.downcast_ref::<OrmError>()? {
         OrmError::DoesNotExist { .. } => Some(StatusCode::NOT_FOUND),
         OrmError::Unavailable { .. } => Some(StatusCode::SERVICE_UNAVAILABLE),
+        // `full_clean` refused what the client sent.
+        OrmError::Invalid(_) => Some(StatusCode::BAD_REQUEST),
         _ => None,
     }
 }

@@ -1,6 +1,6 @@
 //! The web core and the ORM together, on every backend: the Db extractor,
-//! a missing row as a 404, a database that is gone as a 503, and the
-//! database setting.
+//! a missing row as a 404, a database that is gone as a 503, values
+//! `full_clean` refuses as a 400, and the database setting.
 
 #[path = "../../flagon-orm/tests/support/mod.rs"]
 mod support;
@@ -30,6 +30,13 @@ async fn create(db: Db, Json(title): Json<String>) -> Result<(StatusCode, Json<N
     Ok((StatusCode::CREATED, Json(note)))
 }
 
+async fn create_checked(db: Db, Json(title): Json<String>) -> Result<(StatusCode, Json<Note>)> {
+    let mut note = Note { id: 0, title };
+    note.full_clean(&db).await?;
+    note.save(&db).await?;
+    Ok((StatusCode::CREATED, Json(note)))
+}
+
 async fn database(db: &flagon::orm::Db) -> flagon::orm::Db {
     flagon::orm::schema::create_table(db, Note::META)
         .await
@@ -42,6 +49,7 @@ fn app(db: flagon::orm::Db) -> App {
         .settings(test_settings())
         .database(db)
         .route("/notes", post(create).csrf_exempt())
+        .route("/notes/checked", post(create_checked).csrf_exempt())
         .route("/notes/<int:id>", get(show))
 }
 
@@ -101,6 +109,24 @@ async fn too_long_values_are_refused_before_writing() {
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let chain = response.error().expect("an error").chain().join(" ");
         assert!(chain.contains("Note.title"), "{chain}");
+        t
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn values_full_clean_refuses_are_a_400() {
+    support::on_each_backend(|t| async move {
+        let client = TestClient::new(app(database(&t.db).await));
+        let response = client.post("/notes/checked").json("").send().await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let chain = response.error().expect("an error").chain().join(" ");
+        assert!(
+            chain.contains("title: This field cannot be blank."),
+            "{chain}"
+        );
+        let created = client.post("/notes/checked").json("Fine").send().await;
+        assert_eq!(created.status(), StatusCode::CREATED, "{}", created.text());
         t
     })
     .await;

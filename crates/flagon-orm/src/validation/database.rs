@@ -1,0 +1,243 @@
+//! The checks that read the database: foreign keys that point to a row,
+//! `unique` fields and `unique_together` groups (Django's
+//! `validate_unique`), and `full_clean`, which runs every check.
+
+use sea_query::{Expr, ExprTrait, Query};
+
+use super::fields::clean_fields;
+use super::{ValidationError, ValidationErrors};
+use crate::backends;
+use crate::connection::Connection;
+use crate::error::OrmError;
+use crate::instance::is_unsaved_key;
+use crate::model::{FieldMeta, Model};
+use crate::query::condition::Condition;
+use crate::value::{null_value_matches, Value};
+
+/// Django's `capfirst`.
+fn capfirst(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Django's `get_text_list(items, "and")`: `A`, `A and B`, `A, B and C`.
+fn text_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The condition that leaves out `object`'s own row: none for an object
+/// with an automatic key not yet assigned (it has no row).
+fn other_rows<M: Model>(object: &M) -> Option<Condition<M>> {
+    let pk_field = M::META.primary_key();
+    let pk = object.pk();
+    if pk_field.auto && is_unsaved_key(&pk) {
+        return None;
+    }
+    Some(!Condition::column_eq(pk_field.column, pk))
+}
+
+/// The fields of `group` with their values, or `None` when a field is
+/// skipped or its value is NULL (NULLs never collide, in SQL or Django).
+fn group_values<'a, M: Model>(
+    group: &[&str],
+    values: &'a [Value],
+    skip: &[String],
+) -> Option<Vec<(&'static FieldMeta, &'a Value)>> {
+    group
+        .iter()
+        .map(|name| {
+            if skip.iter().any(|skipped| skipped == name) {
+                return None;
+            }
+            let index = M::META.fields.iter().position(|f| f.name == *name)?;
+            let value = values.get(index)?;
+            (!null_value_matches(value)).then_some((&M::META.fields[index], value))
+        })
+        .collect()
+}
+
+/// Whether another row than `object`'s holds these values.
+async fn taken<M: Model, C: Connection + ?Sized>(
+    object: &M,
+    db: &C,
+    pairs: &[(&'static FieldMeta, &Value)],
+) -> Result<bool, OrmError> {
+    let mut query = M::objects();
+    for (field, value) in pairs {
+        query = query.filter(Condition::column_eq(field.column, (*value).clone()));
+    }
+    if let Some(others) = other_rows(object) {
+        query = query.filter(others);
+    }
+    query.exists(db).await
+}
+
+/// Django's `validate_unique(exclude)`: each `unique` field and each
+/// `unique_together` group whose values another row already holds, the
+/// row of `object` itself left out (by its primary key, once it has one).
+/// Groups with a field in `skip` or a NULL value are not checked.
+pub(crate) async fn validate_unique<M: Model, C: Connection + ?Sized>(
+    object: &M,
+    db: &C,
+    skip: &[String],
+) -> Result<ValidationErrors, OrmError> {
+    let mut errors = ValidationErrors::new();
+    let values = object.values();
+    for field in M::META.fields {
+        // The primary key is unique, but leaving out the object's own row
+        // leaves nothing to compare it with: see `ModelExt::validate_unique`.
+        if !field.unique || field.primary_key {
+            continue;
+        }
+        let Some(pairs) = group_values::<M>(&[field.name], &values, skip) else {
+            continue;
+        };
+        if taken(object, db, &pairs).await? {
+            errors.add(
+                field.name,
+                ValidationError::coded(
+                    "unique",
+                    format!(
+                        "{} with this {} already exists.",
+                        M::META.name,
+                        capfirst(field.verbose_name)
+                    ),
+                ),
+            );
+        }
+    }
+    for group in M::META.unique_together {
+        let Some(pairs) = group_values::<M>(group, &values, skip) else {
+            continue;
+        };
+        if taken(object, db, &pairs).await? {
+            let labels: Vec<String> = pairs
+                .iter()
+                .map(|(field, _)| capfirst(field.verbose_name))
+                .collect();
+            errors.add_non_field(ValidationError::coded(
+                "unique_together",
+                format!(
+                    "{} with this {} already exists.",
+                    M::META.name,
+                    text_list(&labels)
+                ),
+            ));
+        }
+    }
+    Ok(errors)
+}
+
+/// What Django's `ForeignKey.validate` checks: each relation field not in
+/// `skip` that holds a key points to a row of its model.
+async fn validate_related<M: Model, C: Connection + ?Sized>(
+    object: &M,
+    db: &C,
+    skip: &[String],
+) -> Result<ValidationErrors, OrmError> {
+    let mut errors = ValidationErrors::new();
+    let values = object.values();
+    for (field, value) in M::META.fields.iter().zip(&values) {
+        let Some(relation) = field.relation else {
+            continue;
+        };
+        if skip.iter().any(|name| name == field.name) || null_value_matches(value) {
+            continue;
+        }
+        let target = (relation.target)();
+        let key = target.primary_key();
+        let query = Query::select()
+            .expr(Expr::val(1))
+            .from(target.table)
+            .and_where(Expr::col(key.column).eq(value.clone()))
+            .limit(1)
+            .to_owned();
+        let (sql, bound) = backends::build(db.dialect(), &query);
+        if db.fetch_all(&sql, bound).await?.is_empty() {
+            errors.add(
+                field.name,
+                ValidationError::coded(
+                    "invalid",
+                    format!(
+                        "{} instance with {} {} does not exist.",
+                        target.name,
+                        key.name,
+                        shown(value)
+                    ),
+                ),
+            );
+        }
+    }
+    Ok(errors)
+}
+
+/// A key as Django's `%r` shows it.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(Some(text)) => format!("'{text}'"),
+        Value::Uuid(Some(uuid)) => format!("'{uuid}'"),
+        Value::SmallInt(Some(number)) => number.to_string(),
+        Value::Int(Some(number)) => number.to_string(),
+        Value::BigInt(Some(number)) => number.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The names to skip: those excluded, and the fields that already have an
+/// error (Django checks uniqueness only of values that passed).
+fn skipped(exclude: &[&str], errors: &ValidationErrors) -> Vec<String> {
+    exclude
+        .iter()
+        .map(|name| (*name).to_owned())
+        .chain(
+            errors
+                .iter()
+                .map(|(name, _)| name)
+                .filter(|name| *name != ValidationErrors::NON_FIELD)
+                .map(str::to_owned),
+        )
+        .collect()
+}
+
+/// Django's `full_clean(exclude)`: the fields, then foreign keys, then the
+/// model's `clean` (which runs even when fields failed, as Django's does),
+/// then the unique checks of the fields without errors. Every error found
+/// is reported at once.
+pub(crate) async fn full_clean<M: Model, C: Connection + ?Sized>(
+    object: &M,
+    db: &C,
+    exclude: &[&str],
+) -> Result<(), OrmError> {
+    let mut errors = clean_fields(object, exclude);
+    let related = validate_related(object, db, &skipped(exclude, &errors)).await?;
+    errors.merge(related);
+    if let Err(found) = object.clean() {
+        errors.merge(found);
+    }
+    let unique = validate_unique(object, db, &skipped(exclude, &errors)).await?;
+    errors.merge(unique);
+    errors.into_result().map_err(OrmError::Invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_read_as_django_writes_them() {
+        assert_eq!(capfirst("room number"), "Room number");
+        assert_eq!(capfirst(""), "");
+        let labels =
+            |items: &[&str]| text_list(&items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        assert_eq!(labels(&["Room"]), "Room");
+        assert_eq!(labels(&["Room", "Day"]), "Room and Day");
+        assert_eq!(labels(&["Room", "Day", "Slot"]), "Room, Day and Slot");
+    }
+}
