@@ -43,7 +43,7 @@ pub use relation::{ForeignKey, OnDelete, OneToOne, Relation, RelationKind};
 pub use row::Row;
 pub use transaction::Transaction;
 pub use validation::{ValidationError, ValidationErrors};
-pub use value::{Decimal, FieldType, Uuid, Value};
+pub use value::{Decimal, FieldType, Uuid, Value, Values};
 
 /// Items the derive macro's generated code uses; not a public API.
 #[doc(hidden)]

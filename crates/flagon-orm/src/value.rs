@@ -14,6 +14,10 @@ use crate::row::Row;
 /// A value bound to a query as a parameter (never spliced into SQL).
 pub use sea_query::Value;
 
+/// The values bound to one statement, in order (what
+/// [`Connection::fetch_all`](crate::Connection::fetch_all) takes).
+pub use sea_query::Values;
+
 /// A Rust type a model field may have: how it is stored, bound and read.
 pub trait FieldType: Sized + Send + Sync + 'static {
     /// How the field is stored.

@@ -64,7 +64,7 @@ async fn drop_leftovers(backend: &'static str, admin: &Db) {
     } else {
         "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'flagon_test_%'"
     };
-    let Ok(rows) = admin.fetch_all(list, sea_query::Values(Vec::new())).await else {
+    let Ok(rows) = admin.fetch_all(list, flagon_orm::Values(Vec::new())).await else {
         return;
     };
     for row in rows {
