@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::model::FieldDefault;
 
 use super::error::MigrationError;
-use super::operation::Operation;
+use super::operations::Operation;
 use super::state::{FieldState, ModelState, ProjectState};
 
 /// Answers the questions the detector cannot answer alone. Every method
@@ -270,7 +270,7 @@ fn detect_app(
         .collect();
 
     let mut renames_ops = Vec::new();
-    let mut created: Vec<Operation> = Vec::new();
+    let mut created: Vec<ModelState> = Vec::new();
     // Pairs (old state renamed, new) to compare field by field.
     let mut pairs: Vec<(ModelState, &ModelState)> = Vec::new();
     for new in added {
@@ -304,7 +304,7 @@ fn detect_app(
                     .ok_or_else(|| MigrationError::invalid("a renamed model went missing"))?;
                 pairs.push((renamed, new));
             }
-            None => created.push(Operation::create_model(new.clone())),
+            None => created.push(new.clone()),
         }
     }
     for new in &new_models {
@@ -324,56 +324,43 @@ fn detect_app(
     }
     // Models are created after the models of the app they point to, and
     // deleted before them (after the fields pointing to them are gone).
-    operations.extend(in_dependency_order(app, created));
+    operations.extend(
+        in_dependency_order(app, created)
+            .into_iter()
+            .map(Operation::create_model),
+    );
     pairs.sort_by(|a, b| a.1.name.cmp(&b.1.name));
     for (old, new) in &pairs {
         detect_model(app, old, new, questioner, notes, &mut operations)?;
     }
-    let deleted = removed
-        .iter()
-        .map(|old| Operation::create_model((*old).clone()))
-        .collect();
+    let deleted = removed.iter().map(|old| (*old).clone()).collect();
     let mut deletes: Vec<Operation> = in_dependency_order(app, deleted)
         .into_iter()
-        .filter_map(|operation| match operation {
-            Operation::CreateModel { model } => Some(Operation::delete_model(model.name)),
-            _ => None,
-        })
+        .map(|model| Operation::delete_model(model.name))
         .collect();
     deletes.reverse();
     operations.extend(deletes);
     Ok(operations)
 }
 
-/// `CreateModel` operations ordered so each comes after the models of
-/// `app` it points to (a cycle keeps the remaining ones in name order).
-fn in_dependency_order(app: &str, mut pending: Vec<Operation>) -> Vec<Operation> {
-    let name_of = |operation: &Operation| match operation {
-        Operation::CreateModel { model } => model.name.clone(),
-        _ => String::new(),
-    };
-    let targets = |operation: &Operation| -> Vec<String> {
-        match operation {
-            Operation::CreateModel { model } => model
-                .fields
-                .iter()
-                .filter_map(|field| field.relation.as_ref())
-                .filter(|relation| relation.app == app && relation.model != model.name)
-                .map(|relation| relation.model.clone())
-                .collect(),
-            _ => Vec::new(),
-        }
+/// `models` ordered so each comes after the models of `app` it points to
+/// (a cycle keeps the remaining ones in name order).
+fn in_dependency_order(app: &str, mut pending: Vec<ModelState>) -> Vec<ModelState> {
+    let targets = |model: &ModelState| -> Vec<String> {
+        model
+            .fields
+            .iter()
+            .filter_map(|field| field.relation.as_ref())
+            .filter(|relation| relation.app == app && relation.model != model.name)
+            .map(|relation| relation.model.clone())
+            .collect()
     };
     let mut ordered = Vec::with_capacity(pending.len());
     while !pending.is_empty() {
-        let names: Vec<String> = pending.iter().map(name_of).collect();
+        let names: Vec<String> = pending.iter().map(|model| model.name.clone()).collect();
         let ready = pending
             .iter()
-            .position(|operation| {
-                targets(operation)
-                    .iter()
-                    .all(|target| !names.contains(target))
-            })
+            .position(|model| targets(model).iter().all(|target| !names.contains(target)))
             .unwrap_or(0);
         ordered.push(pending.remove(ready));
     }

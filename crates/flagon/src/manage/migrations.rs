@@ -227,8 +227,9 @@ fn referenced_apps(
     let mut out = BTreeSet::new();
     for operation in operations {
         let fields: Vec<&flagon_orm::migrations::FieldState> = match operation {
-            Operation::CreateModel { model } => model.fields.iter().collect(),
-            Operation::AddField { field, .. } | Operation::AlterField { field, .. } => vec![field],
+            Operation::CreateModel(create) => create.model.fields.iter().collect(),
+            Operation::AddField(add) => vec![&add.field],
+            Operation::AlterField(alter) => vec![&alter.field],
             _ => Vec::new(),
         };
         for relation in fields
