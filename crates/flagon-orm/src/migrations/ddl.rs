@@ -202,7 +202,8 @@ pub(crate) fn fk_clause(
     };
     let target = state.model(&relation.app, &relation.model).ok_or_else(|| {
         MigrationError::invalid(format!(
-            "field `{}` points to {}.{}, which does not exist at this point              (a migration of its app must come first)",
+            "field `{}` points to {}.{}, which does not exist at this point \
+             (a migration of its app must come first)",
             field.name, relation.app, relation.model
         ))
     })?;
@@ -389,7 +390,7 @@ pub(crate) fn create_model(
     Ok(out)
 }
 
-fn rename_table(dialect: Dialect, from: &str, to: &str) -> String {
+pub(crate) fn rename_table(dialect: Dialect, from: &str, to: &str) -> String {
     match dialect {
         Dialect::MySql => format!(
             "RENAME TABLE {} TO {}",

@@ -47,7 +47,7 @@ mod state;
 mod writer;
 
 pub use apps::{AppConfig, Apps};
-pub use autodetect::{detect_changes, Changes, GivenAnswers, Questioner, Rename};
+pub use autodetect::{app_dependencies, detect_changes, Changes, GivenAnswers, Questioner, Rename};
 pub use ddl::{RustStep, Step};
 pub use error::MigrationError;
 pub use executor::{migrate, migration_sql, unapplied, Progress};

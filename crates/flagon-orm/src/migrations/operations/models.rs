@@ -5,7 +5,7 @@ use crate::backends::Dialect;
 use super::{Operate, Operation};
 use crate::migrations::ddl::{self, quote, Step};
 use crate::migrations::error::MigrationError;
-use crate::migrations::state::{ModelState, ProjectState};
+use crate::migrations::state::{index_name, FieldState, ModelState, ProjectState};
 use crate::migrations::writer::{lit, model_source, INDENT};
 
 fn sql(statements: Vec<String>) -> Vec<Step> {
@@ -156,6 +156,7 @@ impl Operate for RenameModel {
             )));
         }
         state.expect_model(app, old_name)?;
+        let throughs = through_renames(app, old_name, new_name, state);
         let Some(mut model) = state.models.remove(&(app.to_owned(), old_name.clone())) else {
             return Ok(());
         };
@@ -164,6 +165,18 @@ impl Operate for RenameModel {
         }
         model.name = new_name.clone();
         state.add_model(model);
+        for (old_through, through) in throughs {
+            if through.name != old_through && state.model(&through.app, &through.name).is_some() {
+                return Err(MigrationError::invalid(format!(
+                    "cannot rename {app}.{old_name}: its through model {} would replace model {}",
+                    old_through, through.name
+                )));
+            }
+            state
+                .models
+                .remove(&(through.app.clone(), old_through.clone()));
+            state.add_model(through);
+        }
         // Foreign keys follow the renamed model.
         for other in state.models.values_mut() {
             for field in &mut other.fields {
@@ -186,7 +199,13 @@ impl Operate for RenameModel {
     ) -> Result<Vec<Step>, MigrationError> {
         let old = before.expect_model(app, &self.old_name)?;
         let new = after.expect_model(app, &self.new_name)?;
-        Ok(sql(ddl::move_table(old, new, after, dialect)?))
+        let mut out = ddl::move_table(old, new, after, dialect)?;
+        for (old_through, through) in through_renames(app, &self.old_name, &self.new_name, before) {
+            let old = before.expect_model(&through.app, &old_through)?;
+            let new = after.expect_model(&through.app, &through.name)?;
+            out.extend(follow_through(old, new, after, dialect)?);
+        }
+        Ok(sql(out))
     }
 
     // The table follows the name both ways when it has the default name.
@@ -264,4 +283,165 @@ impl Operate for AlterModelTable {
             lit(&self.table)
         ))
     }
+}
+
+/// The automatic through model of a many-to-many field, as
+/// `ProjectState::from_models` makes it: `(model, field name)` it belongs
+/// to. The state does not mark such models (migration files written
+/// before could not say), so they are known by their shape: a key and two
+/// foreign keys, named `<Model>_<field>` and stored in `<table>_<field>`
+/// after the model the first key points to.
+fn auto_through_of<'a>(
+    state: &'a ProjectState,
+    through: &ModelState,
+) -> Option<(&'a ModelState, String)> {
+    let [id, source, target] = through.fields.as_slice() else {
+        return None;
+    };
+    if id.name != "id" || !id.primary_key || target.relation.is_none() {
+        return None;
+    }
+    let relation = source.relation.as_ref()?;
+    let owner = state.model(&relation.app, &relation.model)?;
+    let field = through.name.strip_prefix(&format!("{}_", owner.name))?;
+    let lower = owner.name.to_lowercase();
+    let follows = owner.app == through.app
+        && through.table == format!("{}_{field}", owner.table)
+        && (source.column == format!("{lower}_id") || source.column == format!("from_{lower}_id"));
+    follows.then(|| (owner, field.to_owned()))
+}
+
+/// The automatic through models that change when model `old_name` of `app`
+/// becomes `new_name`, found in `state` (before the rename): by their old
+/// name, each as it becomes. Those of the model itself move to the new
+/// model's name and table, and in every through model the columns named
+/// after the model (`book_id`, `from_book_id`, `to_book_id`) follow the new
+/// name, as Django's `RenameModel` does; so does the name of the unique
+/// constraint over the pair.
+fn through_renames(
+    app: &str,
+    old_name: &str,
+    new_name: &str,
+    state: &ProjectState,
+) -> Vec<(String, ModelState)> {
+    let (old_lower, new_lower) = (old_name.to_lowercase(), new_name.to_lowercase());
+    let new_table = |table: &str| {
+        if table == ModelState::default_table(app, old_name) {
+            ModelState::default_table(app, new_name)
+        } else {
+            table.to_owned()
+        }
+    };
+    let points_here = |field: &FieldState| {
+        field
+            .relation
+            .as_ref()
+            .is_some_and(|relation| relation.app == app && relation.model == old_name)
+    };
+    let mut out = Vec::new();
+    for through in state.models.values() {
+        let Some((owner, field_name)) = auto_through_of(state, through) else {
+            continue;
+        };
+        let mut new = through.clone();
+        if owner.app == app && owner.name == old_name {
+            new.name = format!("{new_name}_{field_name}");
+            new.table = format!("{}_{field_name}", new_table(&owner.table));
+        }
+        for field in new.fields.iter_mut().filter(|field| points_here(field)) {
+            let renamed = [
+                (old_lower.clone(), new_lower.clone()),
+                (format!("from_{old_lower}"), format!("from_{new_lower}")),
+                (format!("to_{old_lower}"), format!("to_{new_lower}")),
+            ]
+            .into_iter()
+            .find(|(old, _)| field.name == *old && field.column == format!("{old}_id"));
+            if let Some((_, name)) = renamed {
+                for group in new
+                    .constraints
+                    .iter_mut()
+                    .map(|constraint| &mut constraint.fields)
+                    .chain(new.indexes.iter_mut().map(|index| &mut index.fields))
+                {
+                    for member in group.iter_mut().filter(|member| **member == field.name) {
+                        member.clone_from(&name);
+                    }
+                }
+                field.column = format!("{name}_id");
+                field.name = name;
+            }
+        }
+        // Constraint names made from the table and columns follow them.
+        let columns = |model: &ModelState, fields: &[String]| -> Vec<String> {
+            fields
+                .iter()
+                .map(|f| model.column_of(f).to_owned())
+                .collect()
+        };
+        let names: Vec<Option<String>> = new
+            .constraints
+            .iter()
+            .zip(&through.constraints)
+            .map(|(constraint, old)| {
+                let derived =
+                    old.name == index_name(&through.table, &columns(through, &old.fields), "uniq");
+                derived.then(|| index_name(&new.table, &columns(&new, &constraint.fields), "uniq"))
+            })
+            .collect();
+        for (constraint, name) in new.constraints.iter_mut().zip(names) {
+            if let Some(name) = name {
+                constraint.name = name;
+            }
+        }
+        if new != *through {
+            out.push((through.name.clone(), new));
+        }
+    }
+    out
+}
+
+/// The SQL that takes a through table from `old` to `new` (another table
+/// name, columns and unique constraint): its keys and indexes are dropped
+/// and made again under the names that follow the table and columns.
+fn follow_through(
+    old: &ModelState,
+    new: &ModelState,
+    state: &ProjectState,
+    dialect: Dialect,
+) -> Result<Vec<String>, MigrationError> {
+    let sqlite = dialect == Dialect::Sqlite;
+    let mut out = Vec::new();
+    // MySQL keeps an index while a foreign key uses it: keys go first.
+    for field in &old.fields {
+        if !sqlite {
+            out.extend(ddl::drop_fk(&old.table, field, dialect));
+        }
+        out.extend(ddl::drop_field_indexes(&old.table, field, dialect));
+    }
+    for constraint in &old.constraints {
+        out.push(ddl::drop_index(dialect, &constraint.name, &old.table));
+    }
+    if old.table != new.table {
+        out.push(ddl::rename_table(dialect, &old.table, &new.table));
+    }
+    for (before, after) in old.fields.iter().zip(&new.fields) {
+        if before.column != after.column {
+            out.push(format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                quote(dialect, &new.table),
+                quote(dialect, &before.column),
+                quote(dialect, &after.column)
+            ));
+        }
+    }
+    for field in &new.fields {
+        out.extend(ddl::field_indexes(&new.table, field, dialect));
+        if !sqlite {
+            out.extend(ddl::add_fk(state, &new.table, field, dialect)?);
+        }
+    }
+    for constraint in &new.constraints {
+        out.push(ddl::create_constraint(new, constraint, dialect));
+    }
+    Ok(out)
 }
