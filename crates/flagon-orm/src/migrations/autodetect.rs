@@ -5,12 +5,12 @@
 //! alone, so the detector asks a [`Questioner`]: the command line asks the
 //! user, or takes `--rename` answers; tests answer in code.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::FieldDefault;
 
 use super::error::MigrationError;
-use super::operation::Operation;
+use super::operations::Operation;
 use super::state::{FieldState, ModelState, ProjectState};
 
 /// Answers the questions the detector cannot answer alone. Every method
@@ -256,29 +256,27 @@ fn detect_app(
     questioner: &mut dyn Questioner,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Operation>, MigrationError> {
-    let old_models = models_of(from, app);
     let new_models = models_of(to, app);
-    let mut removed: Vec<&ModelState> = old_models
-        .iter()
-        .copied()
-        .filter(|old| to.model(app, &old.name).is_none())
-        .collect();
-    let added: Vec<&ModelState> = new_models
-        .iter()
-        .copied()
-        .filter(|new| from.model(app, &new.name).is_none())
-        .collect();
-
-    let mut renames_ops = Vec::new();
-    let mut created: Vec<Operation> = Vec::new();
-    // Pairs (old state renamed, new) to compare field by field.
-    let mut pairs: Vec<(ModelState, &ModelState)> = Vec::new();
-    for new in added {
+    // `from` with the renames made so far: a renamed model's through
+    // tables and the foreign keys to it follow it there, so they are
+    // compared as they are after the rename, not taken as new.
+    let mut renamed = from.clone();
+    let mut operations = Vec::new();
+    let mut created: Vec<ModelState> = Vec::new();
+    for new in &new_models {
+        if renamed.model(app, &new.name).is_some() {
+            continue;
+        }
+        let removed: Vec<ModelState> = models_of(&renamed, app)
+            .into_iter()
+            .filter(|old| to.model(app, &old.name).is_none())
+            .cloned()
+            .collect();
         let mut renamed_from = None;
-        for (position, old) in removed.iter().enumerate() {
+        for old in &removed {
             let similar = same_fields(old, new);
             if questioner.ask_rename_model(app, old, new, similar) {
-                renamed_from = Some(position);
+                renamed_from = Some(old.name.clone());
                 break;
             } else if similar {
                 notes.push(format!(
@@ -289,31 +287,25 @@ fn detect_app(
             }
         }
         match renamed_from {
-            Some(position) => {
-                let old = removed.remove(position);
-                renames_ops.push(Operation::rename_model(old.name.clone(), new.name.clone()));
-                let mut state = ProjectState::new();
-                state.add_model(old.clone());
-                state.apply(
-                    app,
-                    &Operation::rename_model(old.name.clone(), new.name.clone()),
-                )?;
-                let renamed = state
-                    .model(app, &new.name)
-                    .cloned()
-                    .ok_or_else(|| MigrationError::invalid("a renamed model went missing"))?;
-                pairs.push((renamed, new));
+            Some(old_name) => {
+                let rename = Operation::rename_model(old_name, new.name.clone());
+                renamed.apply(app, &rename)?;
+                operations.push(rename);
             }
-            None => created.push(Operation::create_model(new.clone())),
+            None => created.push((*new).clone()),
         }
     }
-    for new in &new_models {
-        if let Some(old) = from.model(app, &new.name) {
-            pairs.push((old.clone(), new));
-        }
-    }
+    // Pairs (old state, renamed, and new) to compare field by field.
+    let mut pairs: Vec<(ModelState, &ModelState)> = new_models
+        .iter()
+        .filter_map(|new| Some((renamed.model(app, &new.name)?.clone(), *new)))
+        .collect();
+    let removed: Vec<ModelState> = models_of(&renamed, app)
+        .into_iter()
+        .filter(|old| to.model(app, &old.name).is_none())
+        .cloned()
+        .collect();
 
-    let mut operations = renames_ops;
     for (old, new) in &pairs {
         if old.table != new.table {
             operations.push(Operation::alter_model_table(
@@ -324,56 +316,113 @@ fn detect_app(
     }
     // Models are created after the models of the app they point to, and
     // deleted before them (after the fields pointing to them are gone).
-    operations.extend(in_dependency_order(app, created));
+    // Foreign keys that close a cycle are added once both tables exist.
+    let (creates, deferred) = creation_order(app, created);
+    operations.extend(creates.into_iter().map(Operation::create_model));
+    operations.extend(deferred);
     pairs.sort_by(|a, b| a.1.name.cmp(&b.1.name));
     for (old, new) in &pairs {
         detect_model(app, old, new, questioner, notes, &mut operations)?;
     }
-    let deleted = removed
-        .iter()
-        .map(|old| Operation::create_model((*old).clone()))
-        .collect();
-    let mut deletes: Vec<Operation> = in_dependency_order(app, deleted)
+    let mut deletes: Vec<Operation> = in_dependency_order(app, removed)
         .into_iter()
-        .filter_map(|operation| match operation {
-            Operation::CreateModel { model } => Some(Operation::delete_model(model.name)),
-            _ => None,
-        })
+        .map(|model| Operation::delete_model(model.name))
         .collect();
     deletes.reverse();
     operations.extend(deletes);
     Ok(operations)
 }
 
-/// `CreateModel` operations ordered so each comes after the models of
-/// `app` it points to (a cycle keeps the remaining ones in name order).
-fn in_dependency_order(app: &str, mut pending: Vec<Operation>) -> Vec<Operation> {
-    let name_of = |operation: &Operation| match operation {
-        Operation::CreateModel { model } => model.name.clone(),
-        _ => String::new(),
+/// The models of `app` to create, in an order where each comes after the
+/// models it points to, and the operations that finish them: where their
+/// foreign keys form a cycle, the first model left is created without the
+/// keys to models not created yet, which are added (with the indexes and
+/// unique constraints that use them) after every model is, as Django's
+/// autodetector does. The new tables are empty, so a NOT NULL key needs
+/// no default there.
+fn creation_order(app: &str, mut pending: Vec<ModelState>) -> (Vec<ModelState>, Vec<Operation>) {
+    let points_to = |field: &FieldState, names: &[String], own: &str| {
+        field.relation.as_ref().is_some_and(|relation| {
+            relation.app == app && relation.model != own && names.contains(&relation.model)
+        })
     };
-    let targets = |operation: &Operation| -> Vec<String> {
-        match operation {
-            Operation::CreateModel { model } => model
+    let mut ordered = Vec::with_capacity(pending.len());
+    let mut deferred = Vec::new();
+    while !pending.is_empty() {
+        let names: Vec<String> = pending.iter().map(|model| model.name.clone()).collect();
+        let ready = pending.iter().position(|model| {
+            !model
                 .fields
                 .iter()
-                .filter_map(|field| field.relation.as_ref())
-                .filter(|relation| relation.app == app && relation.model != model.name)
-                .map(|relation| relation.model.clone())
-                .collect(),
-            _ => Vec::new(),
-        }
+                .any(|field| points_to(field, &names, &model.name))
+        });
+        let Some(position) = ready else {
+            // A cycle: break it at the first model left.
+            let mut model = pending.remove(0);
+            let (later, kept): (Vec<FieldState>, Vec<FieldState>) = model
+                .fields
+                .into_iter()
+                .partition(|field| points_to(field, &names, &model.name));
+            model.fields = kept;
+            let uses_later = |fields: &[String]| {
+                fields
+                    .iter()
+                    .any(|name| later.iter().any(|field| field.name == *name))
+            };
+            let (later_indexes, indexes) = model
+                .indexes
+                .into_iter()
+                .partition(|index| uses_later(&index.fields));
+            model.indexes = indexes;
+            let (later_constraints, constraints) = model
+                .constraints
+                .into_iter()
+                .partition(|constraint| uses_later(&constraint.fields));
+            model.constraints = constraints;
+            let name = model.name.clone();
+            deferred.extend(
+                later
+                    .into_iter()
+                    .map(|field| Operation::add_field(name.clone(), field)),
+            );
+            deferred.extend(
+                later_indexes
+                    .into_iter()
+                    .map(|index: super::state::IndexState| {
+                        Operation::add_index(name.clone(), index)
+                    }),
+            );
+            deferred.extend(later_constraints.into_iter().map(
+                |constraint: super::state::ConstraintState| {
+                    Operation::add_constraint(name.clone(), constraint)
+                },
+            ));
+            ordered.push(model);
+            continue;
+        };
+        ordered.push(pending.remove(position));
+    }
+    (ordered, deferred)
+}
+
+/// `models` ordered so each comes after the models of `app` it points to
+/// (a cycle keeps the remaining ones in name order).
+fn in_dependency_order(app: &str, mut pending: Vec<ModelState>) -> Vec<ModelState> {
+    let targets = |model: &ModelState| -> Vec<String> {
+        model
+            .fields
+            .iter()
+            .filter_map(|field| field.relation.as_ref())
+            .filter(|relation| relation.app == app && relation.model != model.name)
+            .map(|relation| relation.model.clone())
+            .collect()
     };
     let mut ordered = Vec::with_capacity(pending.len());
     while !pending.is_empty() {
-        let names: Vec<String> = pending.iter().map(name_of).collect();
+        let names: Vec<String> = pending.iter().map(|model| model.name.clone()).collect();
         let ready = pending
             .iter()
-            .position(|operation| {
-                targets(operation)
-                    .iter()
-                    .all(|target| !names.contains(target))
-            })
+            .position(|model| targets(model).iter().all(|target| !names.contains(target)))
             .unwrap_or(0);
         ordered.push(pending.remove(ready));
     }
@@ -494,4 +543,56 @@ fn detect_model(
         }
     }
     Ok(())
+}
+
+/// The other apps whose migrations must run before a migration of `app`
+/// holding `operations` (detected from `from`, the state the migrations
+/// build): those whose models its foreign keys point to, and, for a model
+/// it deletes, those whose foreign keys pointed to it (their new migration
+/// removes the keys first), as Django's autodetector does.
+///
+/// ```
+/// use flagon_orm::migrations::{app_dependencies, FieldState, ModelState, Operation, ProjectState};
+/// use flagon_orm::{FieldKind, OnDelete};
+///
+/// let post = ModelState::new("blog", "Post", "blog_post")
+///     .field(FieldState::new("id", FieldKind::BigInteger).primary_key().auto())
+///     .field(FieldState::new("author", FieldKind::BigInteger).references("auth", "User", OnDelete::Cascade));
+/// let apps = app_dependencies("blog", &[Operation::create_model(post)], &ProjectState::new());
+/// assert!(apps.contains("auth"));
+/// ```
+pub fn app_dependencies(
+    app: &str,
+    operations: &[Operation],
+    from: &ProjectState,
+) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for operation in operations {
+        if let Operation::DeleteModel(delete) = operation {
+            let pointing = from.models.values().filter(|model| {
+                model.app != app
+                    && model.fields.iter().any(|field| {
+                        field.relation.as_ref().is_some_and(|relation| {
+                            relation.app == app && relation.model == delete.name
+                        })
+                    })
+            });
+            out.extend(pointing.map(|model| model.app.clone()));
+        }
+        let fields: Vec<&FieldState> = match operation {
+            Operation::CreateModel(create) => create.model.fields.iter().collect(),
+            Operation::AddField(add) => vec![&add.field],
+            Operation::AlterField(alter) => vec![&alter.field],
+            _ => Vec::new(),
+        };
+        for relation in fields
+            .into_iter()
+            .filter_map(|field| field.relation.as_ref())
+        {
+            if relation.app != app {
+                out.insert(relation.app.clone());
+            }
+        }
+    }
+    out
 }

@@ -13,7 +13,7 @@ use crate::backends::Dialect;
 use crate::model::{FieldDefault, FieldKind};
 
 use super::error::MigrationError;
-use super::operation::{Operation, RustFn};
+use super::operations::RustFn;
 use super::state::{field_index_name, FieldState, ModelState, ProjectState};
 
 /// One thing a migration runs.
@@ -129,7 +129,7 @@ pub(crate) fn literal(value: &FieldDefault, dialect: Dialect) -> Result<String, 
 }
 
 /// The column definition of `field`, as in `CREATE TABLE` and `ADD COLUMN`.
-fn column_def(field: &FieldState, dialect: Dialect) -> Result<String, MigrationError> {
+pub(crate) fn column_def(field: &FieldState, dialect: Dialect) -> Result<String, MigrationError> {
     column_def_keyed(field, dialect, true)
 }
 
@@ -191,7 +191,7 @@ fn fk_name(table: &str, column: &str) -> String {
 }
 
 /// `FOREIGN KEY (..) REFERENCES ..` for `field`, whose target must be in `state`.
-fn fk_clause(
+pub(crate) fn fk_clause(
     state: &ProjectState,
     table: &str,
     field: &FieldState,
@@ -202,7 +202,8 @@ fn fk_clause(
     };
     let target = state.model(&relation.app, &relation.model).ok_or_else(|| {
         MigrationError::invalid(format!(
-            "field `{}` points to {}.{}, which does not exist at this point              (a migration of its app must come first)",
+            "field `{}` points to {}.{}, which does not exist at this point \
+             (a migration of its app must come first)",
             field.name, relation.app, relation.model
         ))
     })?;
@@ -220,7 +221,7 @@ fn fk_clause(
 }
 
 /// Adds the foreign key constraint of `field` (PostgreSQL, MySQL).
-fn add_fk(
+pub(crate) fn add_fk(
     state: &ProjectState,
     table: &str,
     field: &FieldState,
@@ -233,7 +234,7 @@ fn add_fk(
 }
 
 /// Drops the foreign key constraint of `field`, if it has one (PostgreSQL, MySQL).
-fn drop_fk(table: &str, field: &FieldState, dialect: Dialect) -> Vec<String> {
+pub(crate) fn drop_fk(table: &str, field: &FieldState, dialect: Dialect) -> Vec<String> {
     if field.relation.is_none() {
         return Vec::new();
     }
@@ -275,7 +276,7 @@ fn create_table(
     ))
 }
 
-fn create_index(
+pub(crate) fn create_index(
     dialect: Dialect,
     name: &str,
     table: &str,
@@ -292,7 +293,7 @@ fn create_index(
     )
 }
 
-fn drop_index(dialect: Dialect, name: &str, table: &str) -> String {
+pub(crate) fn drop_index(dialect: Dialect, name: &str, table: &str) -> String {
     match dialect {
         Dialect::MySql => format!(
             "DROP INDEX {} ON {}",
@@ -316,7 +317,7 @@ fn field_index(table: &str, field: &FieldState) -> Option<(String, bool)> {
 }
 
 /// Creates the index of one field's flags.
-fn field_indexes(table: &str, field: &FieldState, dialect: Dialect) -> Vec<String> {
+pub(crate) fn field_indexes(table: &str, field: &FieldState, dialect: Dialect) -> Vec<String> {
     field_index(table, field)
         .map(|(name, unique)| create_index(dialect, &name, table, &[&field.column], unique))
         .into_iter()
@@ -324,7 +325,7 @@ fn field_indexes(table: &str, field: &FieldState, dialect: Dialect) -> Vec<Strin
 }
 
 /// Drops the index of one field's flags.
-fn drop_field_indexes(table: &str, field: &FieldState, dialect: Dialect) -> Vec<String> {
+pub(crate) fn drop_field_indexes(table: &str, field: &FieldState, dialect: Dialect) -> Vec<String> {
     field_index(table, field)
         .map(|(name, _)| drop_index(dialect, &name, table))
         .into_iter()
@@ -389,7 +390,7 @@ pub(crate) fn create_model(
     Ok(out)
 }
 
-fn rename_table(dialect: Dialect, from: &str, to: &str) -> String {
+pub(crate) fn rename_table(dialect: Dialect, from: &str, to: &str) -> String {
     match dialect {
         Dialect::MySql => format!(
             "RENAME TABLE {} TO {}",
@@ -407,7 +408,7 @@ fn rename_table(dialect: Dialect, from: &str, to: &str) -> String {
 /// SQLite: rebuilds `old`'s table as `new`. `sources` gives the SQL that
 /// fills a new column (by field name) where it is not simply the old
 /// column of the same field name.
-fn sqlite_rebuild(
+pub(crate) fn sqlite_rebuild(
     old: &ModelState,
     new: &ModelState,
     state: &ProjectState,
@@ -445,163 +446,9 @@ fn sqlite_rebuild(
     Ok(out)
 }
 
-fn field_of<'a>(model: &'a ModelState, name: &str) -> Result<&'a FieldState, MigrationError> {
-    model.get_field(name).ok_or_else(|| {
-        MigrationError::invalid(format!("model {} has no field `{name}`", model.name))
-    })
-}
-
-/// The steps `operation` (of a migration of `app`) runs on `dialect`,
-/// given the states before and after it.
-pub(crate) fn operation_steps(
-    app: &str,
-    operation: &Operation,
-    before: &ProjectState,
-    after: &ProjectState,
-    dialect: Dialect,
-) -> Result<Vec<Step>, MigrationError> {
-    let sql = |statements: Vec<String>| Ok(statements.into_iter().map(Step::Sql).collect());
-    match operation {
-        Operation::CreateModel { model } => sql(create_model(
-            after.expect_model(app, &model.name)?,
-            after,
-            dialect,
-        )?),
-        Operation::DeleteModel { name } => {
-            let model = before.expect_model(app, name)?;
-            sql(vec![format!("DROP TABLE {}", quote(dialect, &model.table))])
-        }
-        Operation::RenameModel { old_name, new_name } => {
-            let old = before.expect_model(app, old_name)?;
-            let new = after.expect_model(app, new_name)?;
-            sql(move_table(old, new, after, dialect)?)
-        }
-        Operation::AlterModelTable { name, .. } => {
-            let old = before.expect_model(app, name)?;
-            let new = after.expect_model(app, name)?;
-            sql(move_table(old, new, after, dialect)?)
-        }
-        Operation::AddField {
-            model,
-            field,
-            one_off_default,
-        } => {
-            let old = before.expect_model(app, model)?;
-            let new = after.expect_model(app, model)?;
-            sql(add_field(
-                old,
-                new,
-                field,
-                one_off_default.as_ref(),
-                after,
-                dialect,
-            )?)
-        }
-        Operation::RemoveField { model, name } => {
-            let old = before.expect_model(app, model)?;
-            let new = after.expect_model(app, model)?;
-            let field = field_of(old, name)?;
-            if dialect == Dialect::Sqlite {
-                return sql(sqlite_rebuild(old, new, after, &HashMap::new())?);
-            }
-            // MySQL keeps an index while a foreign key needs it.
-            let mut out = drop_fk(&old.table, field, dialect);
-            out.extend(drop_field_indexes(&old.table, field, dialect));
-            out.push(format!(
-                "ALTER TABLE {} DROP COLUMN {}",
-                quote(dialect, &old.table),
-                quote(dialect, &field.column)
-            ));
-            sql(out)
-        }
-        Operation::AlterField {
-            model,
-            field,
-            one_off_default,
-        } => {
-            let old_model = before.expect_model(app, model)?;
-            let new_model = after.expect_model(app, model)?;
-            let old = field_of(old_model, &field.name)?;
-            sql(alter_field(
-                old_model,
-                new_model,
-                old,
-                field,
-                one_off_default.as_ref(),
-                after,
-                dialect,
-            )?)
-        }
-        Operation::RenameField {
-            model,
-            old_name,
-            new_name,
-        } => {
-            let old_model = before.expect_model(app, model)?;
-            let new_model = after.expect_model(app, model)?;
-            let old = field_of(old_model, old_name)?;
-            let new = field_of(new_model, new_name)?;
-            if old.column == new.column {
-                return Ok(Vec::new());
-            }
-            let table = &new_model.table;
-            let sqlite = dialect == Dialect::Sqlite;
-            let mut out = if sqlite {
-                Vec::new()
-            } else {
-                drop_fk(table, old, dialect)
-            };
-            out.extend(drop_field_indexes(table, old, dialect));
-            out.push(format!(
-                "ALTER TABLE {} RENAME COLUMN {} TO {}",
-                quote(dialect, table),
-                quote(dialect, &old.column),
-                quote(dialect, &new.column)
-            ));
-            out.extend(field_indexes(table, new, dialect));
-            if !sqlite {
-                out.extend(add_fk(after, table, new, dialect)?);
-            }
-            sql(out)
-        }
-        Operation::AddIndex { model, index } => {
-            let model = after.expect_model(app, model)?;
-            let columns: Vec<&str> = index.fields.iter().map(|f| model.column_of(f)).collect();
-            sql(vec![create_index(
-                dialect,
-                &index.name,
-                &model.table,
-                &columns,
-                false,
-            )])
-        }
-        Operation::AddConstraint { model, constraint } => {
-            let model = after.expect_model(app, model)?;
-            let columns: Vec<&str> = constraint
-                .fields
-                .iter()
-                .map(|f| model.column_of(f))
-                .collect();
-            sql(vec![create_index(
-                dialect,
-                &constraint.name,
-                &model.table,
-                &columns,
-                true,
-            )])
-        }
-        Operation::RemoveIndex { model, name } | Operation::RemoveConstraint { model, name } => {
-            let model = before.expect_model(app, model)?;
-            sql(vec![drop_index(dialect, name, &model.table)])
-        }
-        Operation::RunSql { sql: text, .. } => Ok(vec![Step::Sql(text.clone())]),
-        Operation::RunRust { code } => Ok(vec![Step::Rust(RustStep(code.forward))]),
-    }
-}
-
 /// Renames `old`'s table to `new`'s, and the field indexes and foreign
 /// keys named after it.
-fn move_table(
+pub(crate) fn move_table(
     old: &ModelState,
     new: &ModelState,
     state: &ProjectState,
@@ -628,7 +475,7 @@ fn move_table(
     Ok(out)
 }
 
-fn add_field(
+pub(crate) fn add_field(
     old: &ModelState,
     new: &ModelState,
     field: &FieldState,
@@ -695,7 +542,7 @@ fn set_default(
     ))
 }
 
-fn alter_field(
+pub(crate) fn alter_field(
     old_model: &ModelState,
     new_model: &ModelState,
     old: &FieldState,

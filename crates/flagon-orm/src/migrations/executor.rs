@@ -6,7 +6,7 @@ use crate::connection::Connection;
 
 use crate::transaction::Transaction;
 
-use super::ddl::{self, Step};
+use super::ddl::Step;
 use super::error::MigrationError;
 use super::graph::{label, Direction, MigrationGraph, MigrationKey, Target};
 use super::lock::MigrationLock;
@@ -58,9 +58,8 @@ fn planned(
             for (index, operation) in migration.operations.iter().enumerate() {
                 out.push(PlannedOperation {
                     description: operation.describe(),
-                    steps: ddl::operation_steps(
+                    steps: operation.database_forwards(
                         app,
-                        operation,
                         &states[index],
                         &states[index + 1],
                         dialect,
@@ -78,9 +77,8 @@ fn planned(
                 })?;
                 out.push(PlannedOperation {
                     description: format!("undo: {}", operation.describe()),
-                    steps: ddl::operation_steps(
+                    steps: reverse.database_forwards(
                         app,
-                        &reverse,
                         &states[index + 1],
                         &states[index],
                         dialect,

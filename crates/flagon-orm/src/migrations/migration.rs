@@ -3,7 +3,7 @@
 
 use super::error::MigrationError;
 use super::graph::MigrationKey;
-use super::operation::Operation;
+use super::operations::Operation;
 use super::state::ProjectState;
 
 /// One migration, as `makemigrations` writes it into an app's

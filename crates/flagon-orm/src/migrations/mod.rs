@@ -41,19 +41,23 @@ mod executor;
 mod graph;
 mod lock;
 mod migration;
-mod operation;
+mod operations;
 mod recorder;
 mod state;
 mod writer;
 
 pub use apps::{AppConfig, Apps};
-pub use autodetect::{detect_changes, Changes, GivenAnswers, Questioner, Rename};
+pub use autodetect::{app_dependencies, detect_changes, Changes, GivenAnswers, Questioner, Rename};
 pub use ddl::{RustStep, Step};
 pub use error::MigrationError;
 pub use executor::{migrate, migration_sql, unapplied, Progress};
 pub use graph::{Direction, MigrationGraph, MigrationKey, Target};
 pub use migration::Migration;
-pub use operation::{Operation, RustCode, RustFn};
+pub use operations::{
+    AddConstraint, AddField, AlterField, AlterModelTable, CreateModel, DeleteModel, Operation,
+    RemoveConstraint, RemoveField, RemoveIndex, RenameField, RenameModel, RunRust, RunSql,
+    RustCode, RustFn,
+};
 pub use recorder::{applied, table_exists, AppliedMigration};
 pub use state::{
     index_name, ConstraintState, FieldState, IndexState, ModelState, ProjectState, RelationState,

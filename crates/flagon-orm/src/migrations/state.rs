@@ -9,7 +9,7 @@ use crate::model::{FieldDefault, FieldKind, FieldMeta, ModelMeta};
 use crate::relation::OnDelete;
 
 use super::error::MigrationError;
-use super::operation::Operation;
+use super::operations::Operation;
 
 /// One field as migrations see it: what shapes its column. Labels (verbose
 /// names, help texts, choices) are not part of it, so changing them needs
@@ -365,7 +365,8 @@ impl ModelState {
         format!("{app}_{}", name.to_lowercase())
     }
 
-    fn field_mut(&mut self, name: &str) -> Result<&mut FieldState, MigrationError> {
+    /// The field `name`, to change, or an error naming it.
+    pub(crate) fn field_mut(&mut self, name: &str) -> Result<&mut FieldState, MigrationError> {
         let model = self.name.clone();
         self.fields
             .iter_mut()
@@ -481,7 +482,12 @@ impl ProjectState {
         }
     }
 
-    fn model_mut(&mut self, app: &str, name: &str) -> Result<&mut ModelState, MigrationError> {
+    /// The model `name` of `app`, to change, or an error naming it.
+    pub(crate) fn model_mut(
+        &mut self,
+        app: &str,
+        name: &str,
+    ) -> Result<&mut ModelState, MigrationError> {
         self.models
             .get_mut(&(app.to_owned(), name.to_owned()))
             .ok_or_else(|| {
@@ -491,145 +497,17 @@ impl ProjectState {
 
     /// Applies `operation` of a migration of `app` to the state.
     pub fn apply(&mut self, app: &str, operation: &Operation) -> Result<(), MigrationError> {
-        match operation {
-            Operation::CreateModel { model } => {
-                if self.model(app, &model.name).is_some() {
-                    return Err(MigrationError::invalid(format!(
-                        "model {app}.{} is created twice",
-                        model.name
-                    )));
-                }
-                let mut model = model.clone();
-                model.app = app.to_owned();
-                self.add_model(model);
-            }
-            Operation::DeleteModel { name } => {
-                self.expect_model(app, name)?;
-                self.models.remove(&(app.to_owned(), name.clone()));
-            }
-            Operation::RenameModel { old_name, new_name } => {
-                if self.model(app, new_name).is_some() {
-                    return Err(MigrationError::invalid(format!(
-                        "cannot rename {app}.{old_name}: model {new_name} exists"
-                    )));
-                }
-                self.expect_model(app, old_name)?;
-                let Some(mut model) = self.models.remove(&(app.to_owned(), old_name.clone()))
-                else {
-                    return Ok(());
-                };
-                if model.table == ModelState::default_table(app, old_name) {
-                    model.table = ModelState::default_table(app, new_name);
-                }
-                model.name = new_name.clone();
-                self.add_model(model);
-                // Foreign keys follow the renamed model.
-                for other in self.models.values_mut() {
-                    for field in &mut other.fields {
-                        if let Some(relation) = &mut field.relation {
-                            if relation.app == app && relation.model == *old_name {
-                                relation.model.clone_from(new_name);
-                            }
-                        }
-                    }
-                }
-            }
-            Operation::AlterModelTable { name, table } => {
-                self.model_mut(app, name)?.table = table.clone();
-            }
-            Operation::AddField { model, field, .. } => {
-                let model = self.model_mut(app, model)?;
-                if model.get_field(&field.name).is_some() {
-                    return Err(MigrationError::invalid(format!(
-                        "model {} already has a field `{}`",
-                        model.name, field.name
-                    )));
-                }
-                model.fields.push(field.clone());
-            }
-            Operation::RemoveField { model, name } => {
-                let model = self.model_mut(app, model)?;
-                model.field_mut(name)?;
-                model.fields.retain(|field| field.name != *name);
-            }
-            Operation::AlterField { model, field, .. } => {
-                let target = self.model_mut(app, model)?;
-                *target.field_mut(&field.name)? = field.clone();
-                let is_key = target.key_field().map(|key| &key.name) == Some(&field.name);
-                if is_key {
-                    // A foreign key column has its target's key type.
-                    self.follow_key_type(app, model, field);
-                }
-            }
-            Operation::RenameField {
-                model,
-                old_name,
-                new_name,
-            } => {
-                let model = self.model_mut(app, model)?;
-                if model.get_field(new_name).is_some() {
-                    return Err(MigrationError::invalid(format!(
-                        "cannot rename {}.{old_name}: field `{new_name}` exists",
-                        model.name
-                    )));
-                }
-                let field = model.field_mut(old_name)?;
-                *field = field.renamed(new_name);
-                let rename = |names: &mut Vec<String>| {
-                    for name in names.iter_mut().filter(|name| *name == old_name) {
-                        name.clone_from(new_name);
-                    }
-                };
-                model
-                    .indexes
-                    .iter_mut()
-                    .for_each(|index| rename(&mut index.fields));
-                model
-                    .constraints
-                    .iter_mut()
-                    .for_each(|constraint| rename(&mut constraint.fields));
-            }
-            Operation::AddIndex { model, index } => {
-                let model = self.model_mut(app, model)?;
-                check_fields(model, &index.fields, &index.name)?;
-                model.indexes.push(index.clone());
-            }
-            Operation::RemoveIndex { model, name } => {
-                let model = self.model_mut(app, model)?;
-                let before = model.indexes.len();
-                model.indexes.retain(|index| index.name != *name);
-                if model.indexes.len() == before {
-                    return Err(MigrationError::invalid(format!(
-                        "model {} has no index `{name}`",
-                        model.name
-                    )));
-                }
-            }
-            Operation::AddConstraint { model, constraint } => {
-                let model = self.model_mut(app, model)?;
-                check_fields(model, &constraint.fields, &constraint.name)?;
-                model.constraints.push(constraint.clone());
-            }
-            Operation::RemoveConstraint { model, name } => {
-                let model = self.model_mut(app, model)?;
-                let before = model.constraints.len();
-                model
-                    .constraints
-                    .retain(|constraint| constraint.name != *name);
-                if model.constraints.len() == before {
-                    return Err(MigrationError::invalid(format!(
-                        "model {} has no constraint `{name}`",
-                        model.name
-                    )));
-                }
-            }
-            Operation::RunSql { .. } | Operation::RunRust { .. } => {}
-        }
-        Ok(())
+        operation.state_forwards(app, self)
     }
 }
 
-fn check_fields(model: &ModelState, fields: &[String], what: &str) -> Result<(), MigrationError> {
+/// Fails unless `fields` names at least one field, each one of `model`'s;
+/// `what` is the index or constraint that names them.
+pub(crate) fn check_fields(
+    model: &ModelState,
+    fields: &[String],
+    what: &str,
+) -> Result<(), MigrationError> {
     match fields.iter().find(|name| model.get_field(name).is_none()) {
         Some(name) => Err(MigrationError::invalid(format!(
             "`{what}` names field `{name}`, which model {} does not have",

@@ -8,11 +8,14 @@ use crate::model::{FieldDefault, FieldKind};
 
 use super::error::MigrationError;
 use super::migration::Migration;
-use super::operation::Operation;
+use super::operations::Operation;
 use super::state::{ConstraintState, FieldState, IndexState, ModelState};
 
+/// How deep an operation's arguments are indented in a migration file.
+pub(crate) const INDENT: &str = "            ";
+
 /// A Rust string literal for `text`.
-fn lit(text: &str) -> String {
+pub(crate) fn lit(text: &str) -> String {
     format!("{text:?}")
 }
 
@@ -20,7 +23,8 @@ fn kind(kind: FieldKind) -> String {
     format!("FieldKind::{kind:?}")
 }
 
-fn default_source(value: &FieldDefault) -> String {
+/// The Rust expression of a default value.
+pub(crate) fn default_source(value: &FieldDefault) -> String {
     match value {
         FieldDefault::Int(value) => format!("{value}_i64"),
         FieldDefault::Float(value) => format!("{value:?}_f64"),
@@ -29,7 +33,8 @@ fn default_source(value: &FieldDefault) -> String {
     }
 }
 
-fn field_source(field: &FieldState) -> String {
+/// The Rust expression that builds `field`.
+pub(crate) fn field_source(field: &FieldState) -> String {
     let mut out = format!(
         "FieldState::new({}, {})",
         lit(&field.name),
@@ -75,7 +80,8 @@ fn names_source(names: &[String]) -> String {
     format!("&[{}]", names.join(", "))
 }
 
-fn index_source(index: &IndexState) -> String {
+/// The Rust expression that builds `index`.
+pub(crate) fn index_source(index: &IndexState) -> String {
     format!(
         "IndexState::new({}, {})",
         lit(&index.name),
@@ -83,7 +89,8 @@ fn index_source(index: &IndexState) -> String {
     )
 }
 
-fn constraint_source(constraint: &ConstraintState) -> String {
+/// The Rust expression that builds `constraint`.
+pub(crate) fn constraint_source(constraint: &ConstraintState) -> String {
     format!(
         "ConstraintState::unique({}, {})",
         lit(&constraint.name),
@@ -91,7 +98,8 @@ fn constraint_source(constraint: &ConstraintState) -> String {
     )
 }
 
-fn model_source(model: &ModelState, indent: &str) -> String {
+/// The Rust expression that builds `model`, its calls indented by `indent`.
+pub(crate) fn model_source(model: &ModelState, indent: &str) -> String {
     let mut out = format!(
         "ModelState::new({}, {}, {})",
         lit(&model.app),
@@ -112,112 +120,6 @@ fn model_source(model: &ModelState, indent: &str) -> String {
         );
     }
     out
-}
-
-fn operation_source(operation: &Operation) -> Result<String, MigrationError> {
-    let indent = "            ";
-    let with_default = |source: String, value: &Option<FieldDefault>| match value {
-        Some(value) => format!(
-            "{source}\n{indent}.one_off_default({})",
-            default_source(value)
-        ),
-        None => source,
-    };
-    Ok(match operation {
-        Operation::CreateModel { model } => {
-            format!(
-                "Operation::create_model(\n{indent}{},\n        )",
-                model_source(model, indent)
-            )
-        }
-        Operation::DeleteModel { name } => format!("Operation::delete_model({})", lit(name)),
-        Operation::RenameModel { old_name, new_name } => {
-            format!(
-                "Operation::rename_model({}, {})",
-                lit(old_name),
-                lit(new_name)
-            )
-        }
-        Operation::AlterModelTable { name, table } => {
-            format!(
-                "Operation::alter_model_table({}, {})",
-                lit(name),
-                lit(table)
-            )
-        }
-        Operation::AddField {
-            model,
-            field,
-            one_off_default,
-        } => with_default(
-            format!(
-                "Operation::add_field(\n{indent}{},\n{indent}{},\n        )",
-                lit(model),
-                field_source(field)
-            ),
-            one_off_default,
-        ),
-        Operation::RemoveField { model, name } => {
-            format!("Operation::remove_field({}, {})", lit(model), lit(name))
-        }
-        Operation::AlterField {
-            model,
-            field,
-            one_off_default,
-        } => with_default(
-            format!(
-                "Operation::alter_field(\n{indent}{},\n{indent}{},\n        )",
-                lit(model),
-                field_source(field)
-            ),
-            one_off_default,
-        ),
-        Operation::RenameField {
-            model,
-            old_name,
-            new_name,
-        } => format!(
-            "Operation::rename_field({}, {}, {})",
-            lit(model),
-            lit(old_name),
-            lit(new_name)
-        ),
-        Operation::AddIndex { model, index } => {
-            format!(
-                "Operation::add_index({}, {})",
-                lit(model),
-                index_source(index)
-            )
-        }
-        Operation::RemoveIndex { model, name } => {
-            format!("Operation::remove_index({}, {})", lit(model), lit(name))
-        }
-        Operation::AddConstraint { model, constraint } => format!(
-            "Operation::add_constraint({}, {})",
-            lit(model),
-            constraint_source(constraint)
-        ),
-        Operation::RemoveConstraint { model, name } => {
-            format!(
-                "Operation::remove_constraint({}, {})",
-                lit(model),
-                lit(name)
-            )
-        }
-        Operation::RunSql { sql, reverse_sql } => match reverse_sql {
-            Some(reverse) => format!(
-                "Operation::run_sql({}).reverse_sql({})",
-                lit(sql),
-                lit(reverse)
-            ),
-            None => format!("Operation::run_sql({})", lit(sql)),
-        },
-        Operation::RunRust { .. } => {
-            return Err(MigrationError::invalid(
-                "a RunRust operation names functions and cannot be written out; add it by hand",
-            ))
-        }
-    })
 }
 
 /// The Rust source of `migration`. `orm` is the path the app reaches the
@@ -261,11 +163,7 @@ pub fn migration_source(migration: &Migration, orm: &str) -> Result<String, Migr
         out.push_str("\n        .non_atomic()");
     }
     for operation in &migration.operations {
-        let _ = write!(
-            out,
-            "\n        .operation({})",
-            operation_source(operation)?
-        );
+        let _ = write!(out, "\n        .operation({})", operation.source()?);
     }
     out.push_str("\n}\n");
     Ok(out)
@@ -405,7 +303,7 @@ pub fn next_name(
         None if number == 1
             && operations
                 .iter()
-                .all(|op| matches!(op, Operation::CreateModel { .. })) =>
+                .all(|op| matches!(op, Operation::CreateModel(_))) =>
         {
             "initial".to_owned()
         }

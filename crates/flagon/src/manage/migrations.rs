@@ -6,9 +6,9 @@ use std::io::{IsTerminal, Write};
 
 use clap::ArgMatches;
 use flagon_orm::migrations::{
-    applied, detect_changes, migrate, migration_sql, next_name, unapplied, write_migration, Apps,
-    Changes, Direction, GivenAnswers, Migration, MigrationError, MigrationGraph, Progress,
-    Questioner, Rename, Target,
+    app_dependencies, applied, detect_changes, migrate, migration_sql, next_name, unapplied,
+    write_migration, Apps, Changes, Direction, GivenAnswers, Migration, MigrationError,
+    MigrationGraph, Progress, Questioner, Rename, Target,
 };
 use flagon_orm::{Db, Dialect};
 use flagon_web::Settings;
@@ -149,7 +149,7 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
         if let Some((leaf_app, leaf_name)) = leaf.clone() {
             migration = migration.depends_on(leaf_app, leaf_name);
         }
-        for other in referenced_apps(&operations, &app) {
+        for other in app_dependencies(&app, &operations, &before) {
             let dependency = match new_names.get(&other) {
                 Some(name) => Some(name.clone()),
                 None => graph
@@ -216,31 +216,6 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
         );
     }
     Ok(())
-}
-
-/// The other apps whose models `operations` point to.
-fn referenced_apps(
-    operations: &[flagon_orm::migrations::Operation],
-    app: &str,
-) -> BTreeSet<String> {
-    use flagon_orm::migrations::Operation;
-    let mut out = BTreeSet::new();
-    for operation in operations {
-        let fields: Vec<&flagon_orm::migrations::FieldState> = match operation {
-            Operation::CreateModel { model } => model.fields.iter().collect(),
-            Operation::AddField { field, .. } | Operation::AlterField { field, .. } => vec![field],
-            _ => Vec::new(),
-        };
-        for relation in fields
-            .into_iter()
-            .filter_map(|field| field.relation.as_ref())
-        {
-            if relation.app != app {
-                out.insert(relation.app.clone());
-            }
-        }
-    }
-    out
 }
 
 fn target(apps: &Apps, graph: &MigrationGraph, args: &ArgMatches) -> Result<Target, String> {

@@ -1,0 +1,315 @@
+//! Operations on the indexes and unique constraints over several fields.
+
+use crate::backends::Dialect;
+
+use super::{Operate, Operation};
+use crate::migrations::ddl::{self, Step};
+use crate::migrations::error::MigrationError;
+use crate::migrations::state::{check_fields, ConstraintState, IndexState, ProjectState};
+use crate::migrations::writer::{constraint_source, index_source, lit};
+
+/// Adds an index over several fields.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct AddIndex {
+    /// The model's name.
+    pub model: String,
+    /// The index.
+    pub index: IndexState,
+}
+
+impl Operate for AddIndex {
+    fn describe(&self) -> String {
+        format!(
+            "Add index {} on {} ({})",
+            self.index.name,
+            self.model,
+            self.index.fields.join(", ")
+        )
+    }
+
+    fn name_fragment(&self) -> Option<String> {
+        Some(self.index.name.clone())
+    }
+
+    fn state_forwards(&self, app: &str, state: &mut ProjectState) -> Result<(), MigrationError> {
+        let model = state.model_mut(app, &self.model)?;
+        check_fields(model, &self.index.fields, &self.index.name)?;
+        model.indexes.push(self.index.clone());
+        Ok(())
+    }
+
+    fn database_forwards(
+        &self,
+        app: &str,
+        _before: &ProjectState,
+        after: &ProjectState,
+        dialect: Dialect,
+    ) -> Result<Vec<Step>, MigrationError> {
+        let model = after.expect_model(app, &self.model)?;
+        let columns: Vec<&str> = self
+            .index
+            .fields
+            .iter()
+            .map(|f| model.column_of(f))
+            .collect();
+        Ok(vec![Step::Sql(ddl::create_index(
+            dialect,
+            &self.index.name,
+            &model.table,
+            &columns,
+            false,
+        ))])
+    }
+
+    fn reverse(
+        &self,
+        _app: &str,
+        _before: &ProjectState,
+    ) -> Result<Option<Operation>, MigrationError> {
+        Ok(Some(Operation::remove_index(
+            self.model.clone(),
+            self.index.name.clone(),
+        )))
+    }
+
+    fn source(&self) -> Result<String, MigrationError> {
+        Ok(format!(
+            "Operation::add_index({}, {})",
+            lit(&self.model),
+            index_source(&self.index)
+        ))
+    }
+}
+
+/// Removes an index.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RemoveIndex {
+    /// The model's name.
+    pub model: String,
+    /// The index's name.
+    pub name: String,
+}
+
+impl Operate for RemoveIndex {
+    fn describe(&self) -> String {
+        format!("Remove index {} from {}", self.name, self.model)
+    }
+
+    fn name_fragment(&self) -> Option<String> {
+        Some(format!(
+            "remove_{}_{}",
+            self.model.to_lowercase(),
+            self.name
+        ))
+    }
+
+    fn state_forwards(&self, app: &str, state: &mut ProjectState) -> Result<(), MigrationError> {
+        let model = state.model_mut(app, &self.model)?;
+        let before = model.indexes.len();
+        model.indexes.retain(|index| index.name != self.name);
+        if model.indexes.len() == before {
+            return Err(MigrationError::invalid(format!(
+                "model {} has no index `{}`",
+                model.name, self.name
+            )));
+        }
+        Ok(())
+    }
+
+    fn database_forwards(
+        &self,
+        app: &str,
+        before: &ProjectState,
+        _after: &ProjectState,
+        dialect: Dialect,
+    ) -> Result<Vec<Step>, MigrationError> {
+        let model = before.expect_model(app, &self.model)?;
+        Ok(vec![Step::Sql(ddl::drop_index(
+            dialect,
+            &self.name,
+            &model.table,
+        ))])
+    }
+
+    fn reverse(
+        &self,
+        app: &str,
+        before: &ProjectState,
+    ) -> Result<Option<Operation>, MigrationError> {
+        let index = before
+            .expect_model(app, &self.model)?
+            .indexes
+            .iter()
+            .find(|index| index.name == self.name)
+            .cloned()
+            .ok_or_else(|| {
+                MigrationError::invalid(format!(
+                    "model {} has no index `{}`",
+                    self.model, self.name
+                ))
+            })?;
+        Ok(Some(Operation::add_index(self.model.clone(), index)))
+    }
+
+    fn source(&self) -> Result<String, MigrationError> {
+        Ok(format!(
+            "Operation::remove_index({}, {})",
+            lit(&self.model),
+            lit(&self.name)
+        ))
+    }
+}
+
+/// Adds a unique constraint over several fields.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct AddConstraint {
+    /// The model's name.
+    pub model: String,
+    /// The constraint.
+    pub constraint: ConstraintState,
+}
+
+impl Operate for AddConstraint {
+    fn describe(&self) -> String {
+        format!(
+            "Add unique constraint {} on {} ({})",
+            self.constraint.name,
+            self.model,
+            self.constraint.fields.join(", ")
+        )
+    }
+
+    fn name_fragment(&self) -> Option<String> {
+        Some(self.constraint.name.clone())
+    }
+
+    fn state_forwards(&self, app: &str, state: &mut ProjectState) -> Result<(), MigrationError> {
+        let model = state.model_mut(app, &self.model)?;
+        check_fields(model, &self.constraint.fields, &self.constraint.name)?;
+        model.constraints.push(self.constraint.clone());
+        Ok(())
+    }
+
+    fn database_forwards(
+        &self,
+        app: &str,
+        _before: &ProjectState,
+        after: &ProjectState,
+        dialect: Dialect,
+    ) -> Result<Vec<Step>, MigrationError> {
+        let model = after.expect_model(app, &self.model)?;
+        Ok(vec![Step::Sql(ddl::create_constraint(
+            model,
+            &self.constraint,
+            dialect,
+        ))])
+    }
+
+    fn reverse(
+        &self,
+        _app: &str,
+        _before: &ProjectState,
+    ) -> Result<Option<Operation>, MigrationError> {
+        Ok(Some(Operation::remove_constraint(
+            self.model.clone(),
+            self.constraint.name.clone(),
+        )))
+    }
+
+    fn source(&self) -> Result<String, MigrationError> {
+        Ok(format!(
+            "Operation::add_constraint({}, {})",
+            lit(&self.model),
+            constraint_source(&self.constraint)
+        ))
+    }
+}
+
+/// Removes a unique constraint.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RemoveConstraint {
+    /// The model's name.
+    pub model: String,
+    /// The constraint's name.
+    pub name: String,
+}
+
+impl Operate for RemoveConstraint {
+    fn describe(&self) -> String {
+        format!("Remove constraint {} from {}", self.name, self.model)
+    }
+
+    fn name_fragment(&self) -> Option<String> {
+        Some(format!(
+            "remove_{}_{}",
+            self.model.to_lowercase(),
+            self.name
+        ))
+    }
+
+    fn state_forwards(&self, app: &str, state: &mut ProjectState) -> Result<(), MigrationError> {
+        let model = state.model_mut(app, &self.model)?;
+        let before = model.constraints.len();
+        model
+            .constraints
+            .retain(|constraint| constraint.name != self.name);
+        if model.constraints.len() == before {
+            return Err(MigrationError::invalid(format!(
+                "model {} has no constraint `{}`",
+                model.name, self.name
+            )));
+        }
+        Ok(())
+    }
+
+    fn database_forwards(
+        &self,
+        app: &str,
+        before: &ProjectState,
+        _after: &ProjectState,
+        dialect: Dialect,
+    ) -> Result<Vec<Step>, MigrationError> {
+        // A unique constraint is a unique index.
+        let model = before.expect_model(app, &self.model)?;
+        Ok(vec![Step::Sql(ddl::drop_index(
+            dialect,
+            &self.name,
+            &model.table,
+        ))])
+    }
+
+    fn reverse(
+        &self,
+        app: &str,
+        before: &ProjectState,
+    ) -> Result<Option<Operation>, MigrationError> {
+        let constraint = before
+            .expect_model(app, &self.model)?
+            .constraints
+            .iter()
+            .find(|constraint| constraint.name == self.name)
+            .cloned()
+            .ok_or_else(|| {
+                MigrationError::invalid(format!(
+                    "model {} has no constraint `{}`",
+                    self.model, self.name
+                ))
+            })?;
+        Ok(Some(Operation::add_constraint(
+            self.model.clone(),
+            constraint,
+        )))
+    }
+
+    fn source(&self) -> Result<String, MigrationError> {
+        Ok(format!(
+            "Operation::remove_constraint({}, {})",
+            lit(&self.model),
+            lit(&self.name)
+        ))
+    }
+}
