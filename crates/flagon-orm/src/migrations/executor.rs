@@ -9,6 +9,7 @@ use crate::transaction::Transaction;
 use super::ddl::{self, Step};
 use super::error::MigrationError;
 use super::graph::{label, Direction, MigrationGraph, MigrationKey, Target};
+use super::historical::HistoricalApps;
 use super::lock::MigrationLock;
 use super::migration::Migration;
 use super::recorder;
@@ -28,6 +29,20 @@ pub enum Progress {
 struct PlannedOperation {
     description: String,
     steps: Vec<Step>,
+    /// The state a `RunRust` step sees (its historical models); kept only
+    /// for operations that have Rust steps.
+    state: Option<ProjectState>,
+}
+
+impl PlannedOperation {
+    fn new(description: String, steps: Vec<Step>, state: &ProjectState) -> PlannedOperation {
+        let rust = steps.iter().any(|step| matches!(step, Step::Rust(_)));
+        PlannedOperation {
+            description,
+            steps,
+            state: rust.then(|| state.clone()),
+        }
+    }
 }
 
 /// The steps of each operation of `migration` in `direction`, given the
@@ -56,16 +71,18 @@ fn planned(
     match direction {
         Direction::Forwards => {
             for (index, operation) in migration.operations.iter().enumerate() {
-                out.push(PlannedOperation {
-                    description: operation.describe(),
-                    steps: ddl::operation_steps(
-                        app,
-                        operation,
-                        &states[index],
-                        &states[index + 1],
-                        dialect,
-                    )?,
-                });
+                let steps = ddl::operation_steps(
+                    app,
+                    operation,
+                    &states[index],
+                    &states[index + 1],
+                    dialect,
+                )?;
+                out.push(PlannedOperation::new(
+                    operation.describe(),
+                    steps,
+                    &states[index],
+                ));
             }
         }
         Direction::Backwards => {
@@ -76,16 +93,20 @@ fn planned(
                         operation: operation.describe(),
                     }
                 })?;
-                out.push(PlannedOperation {
-                    description: format!("undo: {}", operation.describe()),
-                    steps: ddl::operation_steps(
-                        app,
-                        &reverse,
-                        &states[index + 1],
-                        &states[index],
-                        dialect,
-                    )?,
-                });
+                let steps = ddl::operation_steps(
+                    app,
+                    &reverse,
+                    &states[index + 1],
+                    &states[index],
+                    dialect,
+                )?;
+                // Undoing, Rust code sees the state after the operation
+                // (the same as before it: code does not change the schema).
+                out.push(PlannedOperation::new(
+                    format!("undo: {}", operation.describe()),
+                    steps,
+                    &states[index + 1],
+                ));
             }
         }
     }
@@ -169,7 +190,9 @@ async fn run_operation(
             Step::Sql(sql) => db.execute_unprepared(sql).await.map(|_| ()),
             Step::Rust(code) => {
                 let conn: &dyn Connection = &crate::connection::DynRef(db);
-                (code.0)(conn).await
+                let empty = ProjectState::new();
+                let state = operation.state.as_ref().unwrap_or(&empty);
+                (code.0)(HistoricalApps::new(conn, state)).await
             }
         };
         if let Err(source) = result {

@@ -39,6 +39,7 @@ pub(crate) mod ddl;
 mod error;
 mod executor;
 mod graph;
+mod historical;
 mod lock;
 mod migration;
 mod operation;
@@ -52,6 +53,7 @@ pub use ddl::{RustStep, Step};
 pub use error::MigrationError;
 pub use executor::{migrate, migration_sql, unapplied, Progress};
 pub use graph::{Direction, MigrationGraph, MigrationKey, Target};
+pub use historical::{HistoricalApps, HistoricalModel, Record, RecordQuery};
 pub use migration::Migration;
 pub use operation::{Operation, RustCode, RustFn};
 pub use recorder::{applied, table_exists, AppliedMigration};
@@ -63,7 +65,8 @@ pub use writer::{migration_source, module_name, next_name, write_migration};
 /// What a migration file needs, in one import.
 pub mod prelude {
     pub use super::{
-        ConstraintState, FieldState, IndexState, Migration, ModelState, Operation, RustFn,
+        ConstraintState, FieldState, HistoricalApps, IndexState, Migration, ModelState, Operation,
+        Record, RustFn,
     };
     pub use crate::connection::Connection;
     pub use crate::error::OrmError;
