@@ -241,3 +241,55 @@ async fn check_warns_about_models_without_migrations() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn migrate_fake_records_and_fake_initial_adopts_existing_tables() {
+    let dir = tempfile::tempdir().expect("dir");
+    let migrations: &[fn() -> Migration] = &[initial, add_slug];
+
+    let (code, out) = run(app(dir.path(), migrations), &["migrate", "--fake"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains(
+            "  Applying polls.0001_initial... FAKED\n  Applying polls.0002_question_slug... FAKED"
+        ),
+        "{out}"
+    );
+    let (_, out) = run(app(dir.path(), migrations), &["showmigrations"]).await;
+    assert_eq!(out, "polls\n [X] 0001_initial\n [X] 0002_question_slug\n");
+    let (code, out) = run(
+        app(dir.path(), migrations),
+        &["migrate", "polls", "zero", "--fake"],
+    )
+    .await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains("  Unapplying polls.0002_question_slug... FAKED"),
+        "{out}"
+    );
+
+    // A table made outside Flagon: --fake-initial adopts it, then 0002 runs.
+    let db = flagon::orm::Db::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("db.sqlite3").display()
+    ))
+    .await
+    .expect("the database");
+    db.execute_unprepared(
+        "CREATE TABLE polls_question (id integer PRIMARY KEY AUTOINCREMENT, \
+         text varchar(200) NOT NULL, votes integer NOT NULL DEFAULT 0)",
+    )
+    .await
+    .expect("the outside table");
+    db.close().await;
+    let (code, out) = run(app(dir.path(), migrations), &["migrate"]).await;
+    assert_eq!(code, ExitCode::FAILURE, "the table exists: {out}");
+    let (code, out) = run(app(dir.path(), migrations), &["migrate", "--fake-initial"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains(
+            "  Applying polls.0001_initial... FAKED\n  Applying polls.0002_question_slug... OK"
+        ),
+        "{out}"
+    );
+}

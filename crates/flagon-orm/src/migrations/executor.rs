@@ -8,6 +8,7 @@ use crate::transaction::Transaction;
 
 use super::ddl::{self, Step};
 use super::error::MigrationError;
+use super::fake::{self, MigrateOptions};
 use super::graph::{label, Direction, MigrationGraph, MigrationKey, Target};
 use super::historical::HistoricalApps;
 use super::lock::MigrationLock;
@@ -17,11 +18,24 @@ use super::state::ProjectState;
 
 /// What the executor reports as it goes.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Progress {
     /// A migration is about to be applied or undone.
     Start(MigrationKey, Direction),
     /// It was.
     Done(MigrationKey, Direction),
+    /// It was recorded as applied (or undone) without running: with
+    /// [`MigrateOptions::fake`], or an initial migration whose tables
+    /// exist with [`MigrateOptions::fake_initial`].
+    Faked(MigrationKey, Direction),
+}
+
+/// What the executor does with one planned migration.
+enum Action {
+    /// Runs its operations.
+    Run(Vec<PlannedOperation>),
+    /// Only records it.
+    Fake,
 }
 
 /// One operation's steps, described.
@@ -330,6 +344,31 @@ pub async fn migrate(
     db: &Db,
     graph: &MigrationGraph,
     target: &Target,
+    progress: impl FnMut(Progress),
+) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
+    migrate_with(db, graph, target, MigrateOptions::new(), progress).await
+}
+
+/// [`migrate`], faking what `options` says: `--fake` records the planned
+/// migrations (or, backwards, removes their records) without running
+/// them; `--fake-initial` records an initial migration whose tables and
+/// columns all exist already, and runs the rest. A faked migration is
+/// reported with [`Progress::Faked`].
+///
+/// ```no_run
+/// use flagon_orm::migrations::{migrate_with, MigrateOptions, MigrationGraph, Target};
+///
+/// # async fn demo(db: flagon_orm::Db, graph: MigrationGraph) -> Result<(), flagon_orm::migrations::MigrationError> {
+/// // The `world` and `fortune` tables were made by the benchmark's own
+/// // scripts: adopt them, then apply what comes after.
+/// migrate_with(&db, &graph, &Target::All, MigrateOptions::new().fake_initial(), |_| {}).await?;
+/// # Ok(()) }
+/// ```
+pub async fn migrate_with(
+    db: &Db,
+    graph: &MigrationGraph,
+    target: &Target,
+    options: MigrateOptions,
     mut progress: impl FnMut(Progress),
 ) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
     let progress = &mut progress;
@@ -340,13 +379,13 @@ pub async fn migrate(
         return db
             .locked_transaction_without_foreign_keys(|tx| async move {
                 Ok::<_, MigrationError>(
-                    migrate_locked(Runner::Locked(&tx), graph, target, progress).await,
+                    migrate_locked(Runner::Locked(&tx), graph, target, options, progress).await,
                 )
             })
             .await?;
     }
     let lock = MigrationLock::acquire(db).await?;
-    let outcome = migrate_locked(Runner::Pool(db), graph, target, progress).await;
+    let outcome = migrate_locked(Runner::Pool(db), graph, target, options, progress).await;
     if let Some(lock) = lock {
         lock.release().await;
     }
@@ -358,6 +397,7 @@ async fn migrate_locked(
     runner: Runner<'_>,
     graph: &MigrationGraph,
     target: &Target,
+    options: MigrateOptions,
     progress: &mut impl FnMut(Progress),
 ) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
     let (conn, dialect): (&dyn Connection, Dialect) = match runner {
@@ -374,26 +414,43 @@ async fn migrate_locked(
         let migration = graph
             .get(key)
             .ok_or_else(|| MigrationError::graph(format!("no migration {}", label(key))))?;
-        let operations = match direction {
-            Direction::Forwards => {
-                let before = graph.state(&simulated)?;
-                simulated.insert(key.clone());
-                planned(migration, &before, *direction, dialect)?
-            }
+        let before = match direction {
+            Direction::Forwards => graph.state(&simulated)?,
             Direction::Backwards => {
-                simulated.remove(key);
-                let before = graph.state(&simulated)?;
-                planned(migration, &before, *direction, dialect)?
+                let mut without = simulated.clone();
+                without.remove(key);
+                graph.state(&without)?
             }
         };
-        prepared.push((migration, *direction, operations));
+        let fake = options.fake
+            || (options.fake_initial
+                && *direction == Direction::Forwards
+                && fake::soft_applied(conn, migration, &before).await?);
+        let action = if fake {
+            Action::Fake
+        } else {
+            Action::Run(planned(migration, &before, *direction, dialect)?)
+        };
+        match direction {
+            Direction::Forwards => simulated.insert(key.clone()),
+            Direction::Backwards => simulated.remove(key),
+        };
+        prepared.push((migration, *direction, action));
     }
     let mut done = Vec::new();
-    for (migration, direction, operations) in prepared {
+    for (migration, direction, action) in prepared {
         let key = migration.key();
         progress(Progress::Start(key.clone(), direction));
-        run_one(runner, migration, operations, direction).await?;
-        progress(Progress::Done(key.clone(), direction));
+        match action {
+            Action::Run(operations) => {
+                run_one(runner, migration, operations, direction).await?;
+                progress(Progress::Done(key.clone(), direction));
+            }
+            Action::Fake => {
+                record(conn, &key, direction).await?;
+                progress(Progress::Faked(key.clone(), direction));
+            }
+        }
         done.push((key, direction));
     }
     Ok(done)

@@ -6,9 +6,9 @@ use std::io::{IsTerminal, Write};
 
 use clap::ArgMatches;
 use flagon_orm::migrations::{
-    applied, detect_changes, migrate, migration_sql, next_name, unapplied, write_migration, Apps,
-    Changes, Direction, GivenAnswers, Migration, MigrationError, MigrationGraph, Progress,
-    Questioner, Rename, Target,
+    applied, detect_changes, migrate_with, migration_sql, next_name, unapplied, write_migration,
+    Apps, Changes, Direction, GivenAnswers, MigrateOptions, Migration, MigrationError,
+    MigrationGraph, Progress, Questioner, Rename, Target,
 };
 use flagon_orm::{Db, Dialect};
 use flagon_web::Settings;
@@ -271,7 +271,23 @@ pub(crate) async fn migrate_command(
     let graph = graph(&apps)?;
     let target = target(&apps, &graph, args)?;
     let db = connect(settings).await?;
-    let result = run_migrate(&apps, &graph, &db, &target, args.get_flag("plan"), out).await;
+    let mut options = MigrateOptions::new();
+    if args.get_flag("fake") {
+        options = options.fake();
+    }
+    if args.get_flag("fake-initial") {
+        options = options.fake_initial();
+    }
+    let result = run_migrate(
+        &apps,
+        &graph,
+        &db,
+        &target,
+        options,
+        args.get_flag("plan"),
+        out,
+    )
+    .await;
     db.close().await;
     result
 }
@@ -281,6 +297,7 @@ async fn run_migrate(
     graph: &MigrationGraph,
     db: &Db,
     target: &Target,
+    options: MigrateOptions,
     plan_only: bool,
     out: &mut impl Write,
 ) -> CommandResult {
@@ -307,7 +324,7 @@ async fn run_migrate(
     }
     line(out, "Running migrations:")?;
     let mut write_error = None;
-    let result = migrate(db, graph, target, |progress| {
+    let result = migrate_with(db, graph, target, options, |progress| {
         let text = match progress {
             Progress::Start(key, Direction::Forwards) => {
                 format!("  Applying {}.{}...", key.0, key.1)
@@ -315,7 +332,8 @@ async fn run_migrate(
             Progress::Start(key, Direction::Backwards) => {
                 format!("  Unapplying {}.{}...", key.0, key.1)
             }
-            Progress::Done(..) => " OK\n".to_owned(),
+            Progress::Faked(..) => " FAKED\n".to_owned(),
+            _ => " OK\n".to_owned(),
         };
         if let Err(err) = write!(out, "{text}").and_then(|()| out.flush()) {
             write_error.get_or_insert(err);

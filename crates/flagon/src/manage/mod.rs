@@ -77,6 +77,18 @@ fn command() -> Command {
                         .long("plan")
                         .action(ArgAction::SetTrue)
                         .help("Show what would run, and run nothing"),
+                )
+                .arg(
+                    Arg::new("fake")
+                        .long("fake")
+                        .action(ArgAction::SetTrue)
+                        .help("Record the migrations as applied (or, backwards, as not) without running them"),
+                )
+                .arg(
+                    Arg::new("fake-initial")
+                        .long("fake-initial")
+                        .action(ArgAction::SetTrue)
+                        .help("Record an initial migration as applied, without running it, when its tables and columns all exist"),
                 ),
         )
         .subcommand(
