@@ -293,3 +293,67 @@ async fn migrate_fake_records_and_fake_initial_adopts_existing_tables() {
         "{out}"
     );
 }
+
+fn add_note() -> Migration {
+    Migration::new("polls", "0002_question_note")
+        .depends_on("polls", "0001_initial")
+        .operation(Operation::add_field(
+            "Question",
+            FieldState::new("note", FieldKind::Text).null(),
+        ))
+}
+
+/// The migration `makemigrations --merge` writes for the two branches.
+fn merge_branches() -> Migration {
+    Migration::new("polls", "0003_merge_0002_question_note_0002_question_slug")
+        .depends_on("polls", "0002_question_note")
+        .depends_on("polls", "0002_question_slug")
+}
+
+#[tokio::test]
+async fn makemigrations_merge_joins_conflicting_leaves_or_says_there_is_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let linear: &[fn() -> Migration] = &[initial, add_slug];
+    let (code, out) = run(app(dir.path(), linear), &["makemigrations", "--merge"]).await;
+    assert_eq!(code, ExitCode::FAILURE, "{out}");
+    assert!(out.contains("no conflicts to merge"), "{out}");
+
+    // Two branches, each adding a field after 0001.
+    let branched: &[fn() -> Migration] = &[initial, add_slug, add_note];
+    let (code, out) = run(app(dir.path(), branched), &["migrate"]).await;
+    assert_eq!(code, ExitCode::FAILURE, "{out}");
+    assert!(out.contains("makemigrations --merge"), "{out}");
+    let (code, out) = run(app(dir.path(), branched), &["makemigrations", "--merge"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(out.contains("Merging polls"), "{out}");
+    assert!(
+        out.contains("  Branch 0002_question_note\n    - Add field note to Question"),
+        "{out}"
+    );
+    let file = dir
+        .path()
+        .join("migrations/m0003_merge_0002_question_note_0002_question_slug.rs");
+    let source = std::fs::read_to_string(&file).expect("the merge migration");
+    assert!(
+        source.contains(r#".depends_on("polls", "0002_question_note")"#)
+            && source.contains(r#".depends_on("polls", "0002_question_slug")"#),
+        "{source}"
+    );
+    let listing = std::fs::read_to_string(dir.path().join("migrations/mod.rs")).expect("mod.rs");
+    assert!(
+        listing.contains("m0003_merge_0002_question_note_0002_question_slug::migration"),
+        "{listing}"
+    );
+
+    // With the merge compiled in, both branches apply.
+    let merged: &[fn() -> Migration] = &[initial, add_slug, add_note, merge_branches];
+    let (code, out) = run(app(dir.path(), merged), &["migrate"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains("Applying polls.0003_merge_0002_question_note_0002_question_slug... OK"),
+        "{out}"
+    );
+    let (code, out) = run(app(dir.path(), merged), &["makemigrations", "--merge"]).await;
+    assert_eq!(code, ExitCode::FAILURE, "{out}");
+    assert!(out.contains("no conflicts to merge"), "{out}");
+}

@@ -124,29 +124,51 @@ impl MigrationGraph {
     /// The latest migration of `app`: the one no other migration of the
     /// app depends on. Two of them are a conflict to merge.
     pub fn leaf(&self, app: &str) -> Result<Option<MigrationKey>, MigrationError> {
-        let keys: Vec<&MigrationKey> = self.nodes.keys().filter(|key| key.0 == app).collect();
-        let leaves: Vec<&MigrationKey> = keys
-            .iter()
-            .copied()
+        let leaves = self.leaves(app);
+        match leaves.as_slice() {
+            [] => Ok(None),
+            [leaf] => Ok(Some(leaf.clone())),
+            many => {
+                let names: Vec<String> = many.iter().map(label).collect();
+                Err(MigrationError::graph(format!(
+                    "conflicting migrations in app {app}: {} are each the latest; \
+                     run `makemigrations --merge` to write a migration that merges them \
+                     (or make one depend on the other)",
+                    names.join(" and ")
+                )))
+            }
+        }
+    }
+
+    /// The migrations of `app` that no other migration of the app depends
+    /// on, in key order: one when its history is a line, several when two
+    /// branches (made on two branches of the code) need a merge
+    /// (`makemigrations --merge`).
+    ///
+    /// ```
+    /// use flagon_orm::migrations::{Migration, MigrationGraph};
+    ///
+    /// let graph = MigrationGraph::new([
+    ///     Migration::new("polls", "0001_initial"),
+    ///     Migration::new("polls", "0002_a").depends_on("polls", "0001_initial"),
+    ///     Migration::new("polls", "0002_b").depends_on("polls", "0001_initial"),
+    /// ])?;
+    /// assert_eq!(graph.leaves("polls").len(), 2);
+    /// assert!(graph.leaf("polls").is_err());
+    /// # Ok::<(), flagon_orm::migrations::MigrationError>(())
+    /// ```
+    pub fn leaves(&self, app: &str) -> Vec<MigrationKey> {
+        self.nodes
+            .keys()
+            .filter(|key| key.0 == app)
             .filter(|key| {
                 !self
                     .nodes
                     .values()
                     .any(|other| other.app == app && other.dependencies.contains(key))
             })
-            .collect();
-        match leaves.as_slice() {
-            [] => Ok(None),
-            [leaf] => Ok(Some((*leaf).clone())),
-            many => {
-                let names: Vec<String> = many.iter().map(|key| label(key)).collect();
-                Err(MigrationError::graph(format!(
-                    "conflicting migrations in app {app}: {} are each the latest; \
-                     make one depend on the other",
-                    names.join(" and ")
-                )))
-            }
-        }
+            .cloned()
+            .collect()
     }
 
     /// The apps that have migrations.
@@ -186,7 +208,18 @@ impl MigrationGraph {
     }
 
     /// `key` and everything it depends on, directly or not.
-    pub(crate) fn ancestors(&self, key: &MigrationKey) -> BTreeSet<MigrationKey> {
+    ///
+    /// ```
+    /// use flagon_orm::migrations::{Migration, MigrationGraph};
+    ///
+    /// let graph = MigrationGraph::new([
+    ///     Migration::new("polls", "0001_initial"),
+    ///     Migration::new("polls", "0002_a").depends_on("polls", "0001_initial"),
+    /// ])?;
+    /// assert_eq!(graph.ancestors(&("polls".into(), "0002_a".into())).len(), 2);
+    /// # Ok::<(), flagon_orm::migrations::MigrationError>(())
+    /// ```
+    pub fn ancestors(&self, key: &MigrationKey) -> BTreeSet<MigrationKey> {
         let mut out = BTreeSet::new();
         let mut stack = vec![key.clone()];
         while let Some(key) = stack.pop() {

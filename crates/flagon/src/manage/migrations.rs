@@ -94,6 +94,10 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
         }
     }
 
+    if args.get_flag("merge") {
+        return merge(&apps, &graph, &only, dry_run, out);
+    }
+
     // The state the migrations build: what the models are compared with.
     let before = graph.final_state().map_err(|err| err.to_string())?;
     let mut operations_by_app = if args.get_flag("empty") {
@@ -214,6 +218,108 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
         return Err(
             "the models have changes that no migration makes yet: run makemigrations".to_owned(),
         );
+    }
+    Ok(())
+}
+
+/// The number a migration's name starts with (`0002_question_slug`: 2).
+fn number(name: &str) -> u32 {
+    let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or(0)
+}
+
+/// `makemigrations --merge`: for each app (of `only`, or all) whose
+/// history has several latest migrations, an empty migration depending on
+/// them all (Django's merge migration). With nothing to merge, an error.
+fn merge(
+    apps: &Apps,
+    graph: &MigrationGraph,
+    only: &BTreeSet<String>,
+    dry_run: bool,
+    out: &mut impl Write,
+) -> CommandResult {
+    let labels: Vec<String> = if only.is_empty() {
+        graph.apps().into_iter().collect()
+    } else {
+        only.iter().cloned().collect()
+    };
+    let conflicts: Vec<(String, Vec<(String, String)>)> = labels
+        .into_iter()
+        .map(|app| {
+            let leaves = graph.leaves(&app);
+            (app, leaves)
+        })
+        .filter(|(_, leaves)| leaves.len() > 1)
+        .collect();
+    if conflicts.is_empty() {
+        return Err(
+            "no conflicts to merge: every app has one latest migration (--merge writes a \
+             migration only for an app whose history branched)"
+                .to_owned(),
+        );
+    }
+    for (app, leaves) in conflicts {
+        let next = graph
+            .app_migrations(&app)
+            .map(|migration| number(&migration.name))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let joined: Vec<&str> = leaves.iter().map(|(_, name)| name.as_str()).collect();
+        let mut name = format!("{next:04}_merge_{}", joined.join("_"));
+        if name.len() > 60 {
+            let numbers: Vec<String> = leaves
+                .iter()
+                .map(|(_, name)| format!("{:04}", number(name)))
+                .collect();
+            name = format!("{next:04}_merge_{}", numbers.join("_"));
+        }
+        line(out, format_args!("Merging {app}"))?;
+        // What each branch has that the others do not.
+        let shared = leaves
+            .iter()
+            .map(|leaf| graph.ancestors(leaf))
+            .reduce(|a, b| a.intersection(&b).cloned().collect())
+            .unwrap_or_default();
+        let mut migration = Migration::new(app.clone(), name);
+        for leaf in &leaves {
+            line(out, format_args!("  Branch {}", leaf.1))?;
+            for key in graph
+                .ordered()
+                .map(Migration::key)
+                .filter(|key| graph.ancestors(leaf).contains(key) && !shared.contains(key))
+            {
+                if let Some(branch) = graph.get(&key) {
+                    for operation in &branch.operations {
+                        line(out, format_args!("    - {}", operation.describe()))?;
+                    }
+                }
+            }
+            migration = migration.depends_on(leaf.0.clone(), leaf.1.clone());
+        }
+        let config = apps
+            .get(&app)
+            .ok_or_else(|| format!("no app is registered as `{app}`"))?;
+        let directory = config.migrations_directory();
+        if let Some(dir) = directory {
+            let file = dir.join(format!(
+                "{}.rs",
+                flagon_orm::migrations::module_name(&migration.name)
+            ));
+            line(
+                out,
+                format_args!("  Created new merge migration {}", file.display()),
+            )?;
+        }
+        if dry_run {
+            continue;
+        }
+        let Some(directory) = directory else {
+            return Err(format!(
+                "app `{app}` has no migrations directory to write the merge into"
+            ));
+        };
+        write_migration(directory, &migration, ORM_PATH).map_err(|err| err.to_string())?;
     }
     Ok(())
 }

@@ -50,6 +50,12 @@ fn command() -> Command {
                         .help("Write an empty migration for the given apps (for data migrations)"),
                 )
                 .arg(
+                    Arg::new("merge")
+                        .long("merge")
+                        .action(ArgAction::SetTrue)
+                        .help("Write a migration that merges an app's conflicting latest migrations"),
+                )
+                .arg(
                     Arg::new("rename")
                         .long("rename")
                         .action(ArgAction::Append)
