@@ -357,3 +357,74 @@ async fn makemigrations_merge_joins_conflicting_leaves_or_says_there_is_nothing(
     assert_eq!(code, ExitCode::FAILURE, "{out}");
     assert!(out.contains("no conflicts to merge"), "{out}");
 }
+
+#[tokio::test]
+async fn squashmigrations_writes_a_replacing_migration_that_showmigrations_counts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let migrations: &[fn() -> Migration] = &[initial, add_slug];
+    let (code, out) = run(app(dir.path(), migrations), &["migrate"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+
+    let (code, out) = run(
+        app(dir.path(), migrations),
+        &["squashmigrations", "polls", "0002"],
+    )
+    .await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains(
+            "Will squash the following migrations:\n - 0001_initial\n - 0002_question_slug\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("Optimized from 2 operations to 1 operations."),
+        "{out}"
+    );
+    let file = dir
+        .path()
+        .join("migrations/m0001_initial_squashed_0002_question_slug.rs");
+    let source = std::fs::read_to_string(&file).expect("the squashed migration");
+    assert!(
+        source.contains(r#".replaces("polls", "0001_initial")"#)
+            && source.contains(r#".replaces("polls", "0002_question_slug")"#)
+            && source.contains(r#"FieldState::new("slug", FieldKind::Text).null()"#),
+        "{source}"
+    );
+
+    // The squashed migration compiled in: it counts as applied here.
+    fn squashed() -> Migration {
+        Migration::new("polls", "0001_initial_squashed_0002_question_slug")
+            .replaces("polls", "0001_initial")
+            .replaces("polls", "0002_question_slug")
+            .operation(Operation::create_model(
+                ModelState::new("polls", "Question", "polls_question")
+                    .field(
+                        FieldState::new("id", FieldKind::BigInteger)
+                            .primary_key()
+                            .auto(),
+                    )
+                    .field(FieldState::new("text", FieldKind::String).max_length(200))
+                    .field(FieldState::new("votes", FieldKind::Integer).default(0_i64))
+                    .field(FieldState::new("slug", FieldKind::Text).null()),
+            ))
+    }
+    let with_squashed: &[fn() -> Migration] = &[initial, add_slug, squashed];
+    let (_, out) = run(app(dir.path(), with_squashed), &["showmigrations"]).await;
+    assert_eq!(
+        out,
+        "polls\n [X] 0001_initial_squashed_0002_question_slug\n"
+    );
+    let (code, out) = run(app(dir.path(), with_squashed), &["migrate"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(out.contains("No migrations to apply."), "{out}");
+
+    // Squashing the squashed range again is refused.
+    let (code, out) = run(
+        app(dir.path(), with_squashed),
+        &["squashmigrations", "polls", "0001_initial_squashed"],
+    )
+    .await;
+    assert_eq!(code, ExitCode::FAILURE, "{out}");
+    assert!(out.contains("is a squashed migration already"), "{out}");
+}

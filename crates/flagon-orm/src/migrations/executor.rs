@@ -249,7 +249,7 @@ async fn run_one(
             tx.transaction(|savepoint| async move {
                 run_steps(&savepoint, &key, &operations, true).await?;
                 check_foreign_keys(&savepoint, &key, true).await?;
-                record(&savepoint, &key, direction).await?;
+                record(&savepoint, migration, direction).await?;
                 Ok::<_, MigrationError>(())
             })
             .await
@@ -265,21 +265,21 @@ async fn run_one(
                 .await?;
             }
             check_foreign_keys(tx, &key, false).await?;
-            record(tx, &key, direction).await?;
+            record(tx, migration, direction).await?;
             Ok(())
         }
         Runner::Pool(db) if migration.atomic => {
             let rolled_back = db.dialect().has_transactional_ddl();
             db.transaction(|tx| async move {
                 run_steps(&tx, &key, &operations, rolled_back).await?;
-                record(&tx, &key, direction).await?;
+                record(&tx, migration, direction).await?;
                 Ok::<_, MigrationError>(())
             })
             .await
         }
         Runner::Pool(db) => {
             run_steps(db, &key, &operations, false).await?;
-            record(db, &key, direction).await?;
+            record(db, migration, direction).await?;
             Ok(())
         }
     }
@@ -313,15 +313,20 @@ async fn check_foreign_keys(
     Ok(())
 }
 
+/// Records `migration` as applied or not; a squashed one with the
+/// migrations it replaces.
 async fn record(
     db: &(impl Connection + ?Sized),
-    key: &MigrationKey,
+    migration: &Migration,
     direction: Direction,
 ) -> Result<(), crate::OrmError> {
-    match direction {
-        Direction::Forwards => recorder::record_applied(db, key).await,
-        Direction::Backwards => recorder::record_unapplied(db, key).await,
+    for key in std::iter::once(migration.key()).chain(migration.replaces.iter().cloned()) {
+        match direction {
+            Direction::Forwards => recorder::record_applied(db, &key).await?,
+            Direction::Backwards => recorder::record_unapplied(db, &key).await?,
+        }
     }
+    Ok(())
 }
 
 /// Brings `db` to `target`, applying or undoing migrations in order, and
@@ -405,7 +410,7 @@ async fn migrate_locked(
         Runner::Locked(tx) => (tx, tx.dialect()),
     };
     recorder::ensure_table(conn).await?;
-    let applied = recorder::read_applied(conn).await?;
+    let applied = graph.applied_view(&recorder::read_applied(conn).await?)?;
     let plan = graph.plan(target, &applied)?;
     // Plan every step first.
     let mut prepared = Vec::new();
@@ -447,7 +452,7 @@ async fn migrate_locked(
                 progress(Progress::Done(key.clone(), direction));
             }
             Action::Fake => {
-                record(conn, &key, direction).await?;
+                record(conn, migration, direction).await?;
                 progress(Progress::Faked(key.clone(), direction));
             }
         }
@@ -461,7 +466,7 @@ pub async fn unapplied(
     db: &Db,
     graph: &MigrationGraph,
 ) -> Result<Vec<MigrationKey>, MigrationError> {
-    let applied = recorder::applied(db).await?;
+    let applied = graph.applied_view(&recorder::applied(db).await?)?;
     Ok(graph
         .ordered()
         .map(Migration::key)

@@ -45,6 +45,7 @@ mod lock;
 mod migration;
 mod operation;
 mod recorder;
+mod squash;
 mod state;
 mod writer;
 
@@ -59,6 +60,7 @@ pub use historical::{HistoricalApps, HistoricalModel, Record, RecordQuery};
 pub use migration::Migration;
 pub use operation::{Operation, RustCode, RustFn};
 pub use recorder::{applied, table_exists, AppliedMigration};
+pub use squash::{reduce_operations, squash};
 pub use state::{
     index_name, ConstraintState, FieldState, IndexState, ModelState, ProjectState, RelationState,
 };

@@ -481,7 +481,7 @@ pub(crate) async fn showmigrations(
     let db = connect(settings).await?;
     let done = applied(&db).await.map_err(|err| err.to_string());
     db.close().await;
-    let done = done?;
+    let done = graph.applied_view(&done?).map_err(|err| err.to_string())?;
     let only: Vec<String> = args
         .get_many::<String>("app")
         .map(|apps| apps.cloned().collect())
@@ -510,6 +510,80 @@ pub(crate) async fn showmigrations(
             line(out, " (no migrations)")?;
         }
     }
+    Ok(())
+}
+
+/// `squashmigrations app [start] end`.
+pub(crate) fn squashmigrations(
+    apps: Apps,
+    args: &ArgMatches,
+    out: &mut impl Write,
+) -> CommandResult {
+    let graph = graph(&apps)?;
+    let Some(app) = args.get_one::<String>("app") else {
+        return Err("squashmigrations needs an app and a migration".to_owned());
+    };
+    let config = apps
+        .get(app)
+        .ok_or_else(|| format!("no app is registered as `{app}`"))?;
+    let first = args.get_one::<String>("first").map(String::as_str);
+    let (start, end) = match (first, args.get_one::<String>("last")) {
+        (Some(start), Some(end)) => (Some(start), end.as_str()),
+        (Some(end), None) => (None, end),
+        (None, _) => return Err("squashmigrations needs the last migration to squash".to_owned()),
+    };
+    let mut squashed =
+        flagon_orm::migrations::squash(&graph, app, start, end).map_err(|err| err.to_string())?;
+    if let Some(name) = args.get_one::<String>("squashed-name") {
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(format!(
+                "--squashed-name {name:?}: use lower-case letters, digits and _ (it becomes a module name)"
+            ));
+        }
+        let number: String = squashed
+            .name
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        squashed.name = format!("{number}_{name}");
+    }
+    line(out, "Will squash the following migrations:")?;
+    for (_, name) in &squashed.replaces {
+        line(out, format_args!(" - {name}"))?;
+    }
+    let before: usize = squashed
+        .replaces
+        .iter()
+        .filter_map(|key| graph.get(key))
+        .map(|migration| migration.operations.len())
+        .sum();
+    line(
+        out,
+        format_args!(
+            "Optimized from {before} operations to {} operations.",
+            squashed.operations.len()
+        ),
+    )?;
+    let Some(directory) = config.migrations_directory() else {
+        return Err(format!(
+            "app `{app}` has no migrations directory to write into"
+        ));
+    };
+    let path = write_migration(directory, &squashed, ORM_PATH).map_err(|err| err.to_string())?;
+    line(
+        out,
+        format_args!("Created new squashed migration {}", path.display()),
+    )?;
+    line(
+        out,
+        "  Commit it, and keep the old migrations: it stands for them on databases that have \
+         none or all of them applied. Once every database has migrated past it, delete the \
+         old migrations and the squashed migration's `.replaces(..)` lines.",
+    )?;
     Ok(())
 }
 

@@ -98,6 +98,22 @@ fn command() -> Command {
                 ),
         )
         .subcommand(
+            Command::new("squashmigrations")
+                .about("Write one migration that replaces a range of an app's migrations")
+                .arg(Arg::new("app").required(true))
+                .arg(
+                    Arg::new("first")
+                        .required(true)
+                        .help("The last migration to squash; or, with a second, the first"),
+                )
+                .arg(Arg::new("last").help("The last migration to squash (the first is then the one before)"))
+                .arg(
+                    Arg::new("squashed-name")
+                        .long("squashed-name")
+                        .help("The squashed migration's name, after its number"),
+                ),
+        )
+        .subcommand(
             Command::new("showmigrations")
                 .about("List each app's migrations, [X] where applied")
                 .arg(Arg::new("app").num_args(0..).help("Only these apps")),
@@ -198,6 +214,9 @@ async fn dispatch(app: App, matches: &ArgMatches, out: &mut impl Write) -> Resul
             let apps = migrations::registered(apps)?;
             let service = app.build().map_err(|err| format!("{err:?}"))?;
             migrations::showmigrations(apps, service.settings(), args, out).await
+        }
+        Some(("squashmigrations", args)) => {
+            migrations::squashmigrations(migrations::registered(apps)?, args, out)
         }
         Some(("sqlmigrate", args)) => {
             let apps = migrations::registered(apps)?;
