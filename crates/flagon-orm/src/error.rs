@@ -86,6 +86,15 @@ pub enum OrmError {
         /// What is wrong and what to do instead.
         message: String,
     },
+    /// A data migration used a historical model wrongly: a model or field
+    /// the schema does not have at that point of the migrations, or a
+    /// value that does not fit the field's kind. Nothing was run.
+    HistoricalModel {
+        /// The model, as `app.Model`.
+        model: String,
+        /// What is wrong and what to do instead.
+        message: String,
+    },
     /// Any other database error.
     Database(sqlx::Error),
 }
@@ -143,6 +152,7 @@ impl fmt::Display for OrmError {
             OrmError::Transaction { message } => write!(f, "transaction error: {message}"),
             OrmError::Schema { message } => write!(f, "cannot create the table: {message}"),
             OrmError::InvalidQuery { model, message } => write!(f, "refused query on {model}: {message}"),
+            OrmError::HistoricalModel { model, message } => write!(f, "historical model {model}: {message}"),
             OrmError::Database(err) => write!(f, "database error: {err}"),
         }
     }

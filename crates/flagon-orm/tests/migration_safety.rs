@@ -57,7 +57,7 @@ fn race_0001() -> Migration {
 }
 
 /// Gives the other migrator time to start while this one runs.
-fn pause(_: &dyn Connection) -> BoxFuture<'_, Result<(), OrmError>> {
+fn pause(_: HistoricalApps<'_>) -> BoxFuture<'_, Result<(), OrmError>> {
     Box::pin(async {
         tokio::time::sleep(Duration::from_millis(200)).await;
         Ok(())

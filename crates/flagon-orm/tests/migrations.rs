@@ -89,17 +89,19 @@ fn m0004() -> Migration {
         .operation(Operation::rename_model("Author", "Writer"))
 }
 
-fn double_ratings(db: &dyn Connection) -> BoxFuture<'_, Result<(), OrmError>> {
+fn double_ratings(apps: HistoricalApps<'_>) -> BoxFuture<'_, Result<(), OrmError>> {
     Box::pin(async move {
-        db.execute_unprepared("UPDATE library_book SET rating = pages * 2")
+        apps.connection()
+            .execute_unprepared("UPDATE library_book SET rating = pages * 2")
             .await?;
         Ok(())
     })
 }
 
-fn clear_ratings(db: &dyn Connection) -> BoxFuture<'_, Result<(), OrmError>> {
+fn clear_ratings(apps: HistoricalApps<'_>) -> BoxFuture<'_, Result<(), OrmError>> {
     Box::pin(async move {
-        db.execute_unprepared("UPDATE library_book SET rating = 0")
+        apps.connection()
+            .execute_unprepared("UPDATE library_book SET rating = 0")
             .await?;
         Ok(())
     })

@@ -241,3 +241,190 @@ async fn check_warns_about_models_without_migrations() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn migrate_fake_records_and_fake_initial_adopts_existing_tables() {
+    let dir = tempfile::tempdir().expect("dir");
+    let migrations: &[fn() -> Migration] = &[initial, add_slug];
+
+    let (code, out) = run(app(dir.path(), migrations), &["migrate", "--fake"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains(
+            "  Applying polls.0001_initial... FAKED\n  Applying polls.0002_question_slug... FAKED"
+        ),
+        "{out}"
+    );
+    let (_, out) = run(app(dir.path(), migrations), &["showmigrations"]).await;
+    assert_eq!(out, "polls\n [X] 0001_initial\n [X] 0002_question_slug\n");
+    let (code, out) = run(
+        app(dir.path(), migrations),
+        &["migrate", "polls", "zero", "--fake"],
+    )
+    .await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains("  Unapplying polls.0002_question_slug... FAKED"),
+        "{out}"
+    );
+
+    // A table made outside Flagon: --fake-initial adopts it, then 0002 runs.
+    let db = flagon::orm::Db::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("db.sqlite3").display()
+    ))
+    .await
+    .expect("the database");
+    db.execute_unprepared(
+        "CREATE TABLE polls_question (id integer PRIMARY KEY AUTOINCREMENT, \
+         text varchar(200) NOT NULL, votes integer NOT NULL DEFAULT 0)",
+    )
+    .await
+    .expect("the outside table");
+    db.close().await;
+    let (code, out) = run(app(dir.path(), migrations), &["migrate"]).await;
+    assert_eq!(code, ExitCode::FAILURE, "the table exists: {out}");
+    let (code, out) = run(app(dir.path(), migrations), &["migrate", "--fake-initial"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains(
+            "  Applying polls.0001_initial... FAKED\n  Applying polls.0002_question_slug... OK"
+        ),
+        "{out}"
+    );
+}
+
+fn add_note() -> Migration {
+    Migration::new("polls", "0002_question_note")
+        .depends_on("polls", "0001_initial")
+        .operation(Operation::add_field(
+            "Question",
+            FieldState::new("note", FieldKind::Text).null(),
+        ))
+}
+
+/// The migration `makemigrations --merge` writes for the two branches.
+fn merge_branches() -> Migration {
+    Migration::new("polls", "0003_merge_0002_question_note_0002_question_slug")
+        .depends_on("polls", "0002_question_note")
+        .depends_on("polls", "0002_question_slug")
+}
+
+#[tokio::test]
+async fn makemigrations_merge_joins_conflicting_leaves_or_says_there_is_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let linear: &[fn() -> Migration] = &[initial, add_slug];
+    let (code, out) = run(app(dir.path(), linear), &["makemigrations", "--merge"]).await;
+    assert_eq!(code, ExitCode::FAILURE, "{out}");
+    assert!(out.contains("no conflicts to merge"), "{out}");
+
+    // Two branches, each adding a field after 0001.
+    let branched: &[fn() -> Migration] = &[initial, add_slug, add_note];
+    let (code, out) = run(app(dir.path(), branched), &["migrate"]).await;
+    assert_eq!(code, ExitCode::FAILURE, "{out}");
+    assert!(out.contains("makemigrations --merge"), "{out}");
+    let (code, out) = run(app(dir.path(), branched), &["makemigrations", "--merge"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(out.contains("Merging polls"), "{out}");
+    assert!(
+        out.contains("  Branch 0002_question_note\n    - Add field note to Question"),
+        "{out}"
+    );
+    let file = dir
+        .path()
+        .join("migrations/m0003_merge_0002_question_note_0002_question_slug.rs");
+    let source = std::fs::read_to_string(&file).expect("the merge migration");
+    assert!(
+        source.contains(r#".depends_on("polls", "0002_question_note")"#)
+            && source.contains(r#".depends_on("polls", "0002_question_slug")"#),
+        "{source}"
+    );
+    let listing = std::fs::read_to_string(dir.path().join("migrations/mod.rs")).expect("mod.rs");
+    assert!(
+        listing.contains("m0003_merge_0002_question_note_0002_question_slug::migration"),
+        "{listing}"
+    );
+
+    // With the merge compiled in, both branches apply.
+    let merged: &[fn() -> Migration] = &[initial, add_slug, add_note, merge_branches];
+    let (code, out) = run(app(dir.path(), merged), &["migrate"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains("Applying polls.0003_merge_0002_question_note_0002_question_slug... OK"),
+        "{out}"
+    );
+    let (code, out) = run(app(dir.path(), merged), &["makemigrations", "--merge"]).await;
+    assert_eq!(code, ExitCode::FAILURE, "{out}");
+    assert!(out.contains("no conflicts to merge"), "{out}");
+}
+
+#[tokio::test]
+async fn squashmigrations_writes_a_replacing_migration_that_showmigrations_counts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let migrations: &[fn() -> Migration] = &[initial, add_slug];
+    let (code, out) = run(app(dir.path(), migrations), &["migrate"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+
+    let (code, out) = run(
+        app(dir.path(), migrations),
+        &["squashmigrations", "polls", "0002"],
+    )
+    .await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(
+        out.contains(
+            "Will squash the following migrations:\n - 0001_initial\n - 0002_question_slug\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("Optimized from 2 operations to 1 operations."),
+        "{out}"
+    );
+    let file = dir
+        .path()
+        .join("migrations/m0001_initial_squashed_0002_question_slug.rs");
+    let source = std::fs::read_to_string(&file).expect("the squashed migration");
+    assert!(
+        source.contains(r#".replaces("polls", "0001_initial")"#)
+            && source.contains(r#".replaces("polls", "0002_question_slug")"#)
+            && source.contains(r#"FieldState::new("slug", FieldKind::Text).null()"#),
+        "{source}"
+    );
+
+    // The squashed migration compiled in: it counts as applied here.
+    fn squashed() -> Migration {
+        Migration::new("polls", "0001_initial_squashed_0002_question_slug")
+            .replaces("polls", "0001_initial")
+            .replaces("polls", "0002_question_slug")
+            .operation(Operation::create_model(
+                ModelState::new("polls", "Question", "polls_question")
+                    .field(
+                        FieldState::new("id", FieldKind::BigInteger)
+                            .primary_key()
+                            .auto(),
+                    )
+                    .field(FieldState::new("text", FieldKind::String).max_length(200))
+                    .field(FieldState::new("votes", FieldKind::Integer).default(0_i64))
+                    .field(FieldState::new("slug", FieldKind::Text).null()),
+            ))
+    }
+    let with_squashed: &[fn() -> Migration] = &[initial, add_slug, squashed];
+    let (_, out) = run(app(dir.path(), with_squashed), &["showmigrations"]).await;
+    assert_eq!(
+        out,
+        "polls\n [X] 0001_initial_squashed_0002_question_slug\n"
+    );
+    let (code, out) = run(app(dir.path(), with_squashed), &["migrate"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(out.contains("No migrations to apply."), "{out}");
+
+    // Squashing the squashed range again is refused.
+    let (code, out) = run(
+        app(dir.path(), with_squashed),
+        &["squashmigrations", "polls", "0001_initial_squashed"],
+    )
+    .await;
+    assert_eq!(code, ExitCode::FAILURE, "{out}");
+    assert!(out.contains("is a squashed migration already"), "{out}");
+}

@@ -26,12 +26,14 @@ pub(crate) fn mysql_has_returning(version: &str) -> bool {
 
 /// `INSERT INTO table (columns) VALUES ..` with one row per entry of `rows`.
 pub(crate) fn statement(
-    table: &'static str,
-    columns: &[&'static str],
+    table: &str,
+    columns: &[&str],
     rows: &[Vec<Value>],
 ) -> Result<InsertStatement, OrmError> {
     let mut insert = Query::insert();
-    insert.into_table(table).columns(columns.iter().copied());
+    insert
+        .into_table(table.to_owned())
+        .columns(columns.iter().map(|&column| column.to_owned()));
     for row in rows {
         insert
             .values(row.iter().cloned().map(Expr::val))
@@ -63,9 +65,9 @@ fn key_error(key: &str, message: String) -> OrmError {
 /// inserted on its own. No key is ever guessed.
 pub(crate) async fn insert_reading_keys(
     db: &(impl Connection + ?Sized),
-    table: &'static str,
-    key: &'static str,
-    columns: &[&'static str],
+    table: &str,
+    key: &str,
+    columns: &[&str],
     rows: &[Vec<Value>],
 ) -> Result<Vec<i64>, OrmError> {
     let dialect = db.dialect();
@@ -79,7 +81,7 @@ pub(crate) async fn insert_reading_keys(
                 values,
             )
         } else {
-            insert.returning_col(key);
+            insert.returning_col(key.to_owned());
             build(dialect, &insert)
         };
         let returned = db.fetch_all(&sql, values).await?;

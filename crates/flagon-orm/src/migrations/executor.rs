@@ -8,7 +8,9 @@ use crate::transaction::Transaction;
 
 use super::ddl::Step;
 use super::error::MigrationError;
+use super::fake::{self, MigrateOptions};
 use super::graph::{label, Direction, MigrationGraph, MigrationKey, Target};
+use super::historical::HistoricalApps;
 use super::lock::MigrationLock;
 use super::migration::Migration;
 use super::recorder;
@@ -16,11 +18,24 @@ use super::state::ProjectState;
 
 /// What the executor reports as it goes.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Progress {
     /// A migration is about to be applied or undone.
     Start(MigrationKey, Direction),
     /// It was.
     Done(MigrationKey, Direction),
+    /// It was recorded as applied (or undone) without running: with
+    /// [`MigrateOptions::fake`], or an initial migration whose tables
+    /// exist with [`MigrateOptions::fake_initial`].
+    Faked(MigrationKey, Direction),
+}
+
+/// What the executor does with one planned migration.
+enum Action {
+    /// Runs its operations.
+    Run(Vec<PlannedOperation>),
+    /// Only records it.
+    Fake,
 }
 
 /// One operation's steps, described.
@@ -28,6 +43,20 @@ pub enum Progress {
 struct PlannedOperation {
     description: String,
     steps: Vec<Step>,
+    /// The state a `RunRust` step sees (its historical models); kept only
+    /// for operations that have Rust steps.
+    state: Option<ProjectState>,
+}
+
+impl PlannedOperation {
+    fn new(description: String, steps: Vec<Step>, state: &ProjectState) -> PlannedOperation {
+        let rust = steps.iter().any(|step| matches!(step, Step::Rust(_)));
+        PlannedOperation {
+            description,
+            steps,
+            state: rust.then(|| state.clone()),
+        }
+    }
 }
 
 /// The steps of each operation of `migration` in `direction`, given the
@@ -56,15 +85,17 @@ fn planned(
     match direction {
         Direction::Forwards => {
             for (index, operation) in migration.operations.iter().enumerate() {
-                out.push(PlannedOperation {
-                    description: operation.describe(),
-                    steps: operation.database_forwards(
-                        app,
-                        &states[index],
-                        &states[index + 1],
-                        dialect,
-                    )?,
-                });
+                let steps = operation.database_forwards(
+                    app,
+                    &states[index],
+                    &states[index + 1],
+                    dialect,
+                )?;
+                out.push(PlannedOperation::new(
+                    operation.describe(),
+                    steps,
+                    &states[index],
+                ));
             }
         }
         Direction::Backwards => {
@@ -75,15 +106,15 @@ fn planned(
                         operation: operation.describe(),
                     }
                 })?;
-                out.push(PlannedOperation {
-                    description: format!("undo: {}", operation.describe()),
-                    steps: reverse.database_forwards(
-                        app,
-                        &states[index + 1],
-                        &states[index],
-                        dialect,
-                    )?,
-                });
+                let steps =
+                    reverse.database_forwards(app, &states[index + 1], &states[index], dialect)?;
+                // Undoing, Rust code sees the state after the operation
+                // (the same as before it: code does not change the schema).
+                out.push(PlannedOperation::new(
+                    format!("undo: {}", operation.describe()),
+                    steps,
+                    &states[index + 1],
+                ));
             }
         }
     }
@@ -167,7 +198,9 @@ async fn run_operation(
             Step::Sql(sql) => db.execute_unprepared(sql).await.map(|_| ()),
             Step::Rust(code) => {
                 let conn: &dyn Connection = &crate::connection::DynRef(db);
-                (code.0)(conn).await
+                let empty = ProjectState::new();
+                let state = operation.state.as_ref().unwrap_or(&empty);
+                (code.0)(HistoricalApps::new(conn, state)).await
             }
         };
         if let Err(source) = result {
@@ -210,7 +243,7 @@ async fn run_one(
             tx.transaction(|savepoint| async move {
                 run_steps(&savepoint, &key, &operations, true).await?;
                 check_foreign_keys(&savepoint, &key, true).await?;
-                record(&savepoint, &key, direction).await?;
+                record(&savepoint, migration, direction).await?;
                 Ok::<_, MigrationError>(())
             })
             .await
@@ -226,21 +259,21 @@ async fn run_one(
                 .await?;
             }
             check_foreign_keys(tx, &key, false).await?;
-            record(tx, &key, direction).await?;
+            record(tx, migration, direction).await?;
             Ok(())
         }
         Runner::Pool(db) if migration.atomic => {
             let rolled_back = db.dialect().has_transactional_ddl();
             db.transaction(|tx| async move {
                 run_steps(&tx, &key, &operations, rolled_back).await?;
-                record(&tx, &key, direction).await?;
+                record(&tx, migration, direction).await?;
                 Ok::<_, MigrationError>(())
             })
             .await
         }
         Runner::Pool(db) => {
             run_steps(db, &key, &operations, false).await?;
-            record(db, &key, direction).await?;
+            record(db, migration, direction).await?;
             Ok(())
         }
     }
@@ -274,15 +307,20 @@ async fn check_foreign_keys(
     Ok(())
 }
 
+/// Records `migration` as applied or not; a squashed one with the
+/// migrations it replaces.
 async fn record(
     db: &(impl Connection + ?Sized),
-    key: &MigrationKey,
+    migration: &Migration,
     direction: Direction,
 ) -> Result<(), crate::OrmError> {
-    match direction {
-        Direction::Forwards => recorder::record_applied(db, key).await,
-        Direction::Backwards => recorder::record_unapplied(db, key).await,
+    for key in std::iter::once(migration.key()).chain(migration.replaces.iter().cloned()) {
+        match direction {
+            Direction::Forwards => recorder::record_applied(db, &key).await?,
+            Direction::Backwards => recorder::record_unapplied(db, &key).await?,
+        }
     }
+    Ok(())
 }
 
 /// Brings `db` to `target`, applying or undoing migrations in order, and
@@ -305,6 +343,31 @@ pub async fn migrate(
     db: &Db,
     graph: &MigrationGraph,
     target: &Target,
+    progress: impl FnMut(Progress),
+) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
+    migrate_with(db, graph, target, MigrateOptions::new(), progress).await
+}
+
+/// [`migrate`], faking what `options` says: `--fake` records the planned
+/// migrations (or, backwards, removes their records) without running
+/// them; `--fake-initial` records an initial migration whose tables and
+/// columns all exist already, and runs the rest. A faked migration is
+/// reported with [`Progress::Faked`].
+///
+/// ```no_run
+/// use flagon_orm::migrations::{migrate_with, MigrateOptions, MigrationGraph, Target};
+///
+/// # async fn demo(db: flagon_orm::Db, graph: MigrationGraph) -> Result<(), flagon_orm::migrations::MigrationError> {
+/// // The `world` and `fortune` tables were made by the benchmark's own
+/// // scripts: adopt them, then apply what comes after.
+/// migrate_with(&db, &graph, &Target::All, MigrateOptions::new().fake_initial(), |_| {}).await?;
+/// # Ok(()) }
+/// ```
+pub async fn migrate_with(
+    db: &Db,
+    graph: &MigrationGraph,
+    target: &Target,
+    options: MigrateOptions,
     mut progress: impl FnMut(Progress),
 ) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
     let progress = &mut progress;
@@ -315,13 +378,13 @@ pub async fn migrate(
         return db
             .locked_transaction_without_foreign_keys(|tx| async move {
                 Ok::<_, MigrationError>(
-                    migrate_locked(Runner::Locked(&tx), graph, target, progress).await,
+                    migrate_locked(Runner::Locked(&tx), graph, target, options, progress).await,
                 )
             })
             .await?;
     }
     let lock = MigrationLock::acquire(db).await?;
-    let outcome = migrate_locked(Runner::Pool(db), graph, target, progress).await;
+    let outcome = migrate_locked(Runner::Pool(db), graph, target, options, progress).await;
     if let Some(lock) = lock {
         lock.release().await;
     }
@@ -333,6 +396,7 @@ async fn migrate_locked(
     runner: Runner<'_>,
     graph: &MigrationGraph,
     target: &Target,
+    options: MigrateOptions,
     progress: &mut impl FnMut(Progress),
 ) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
     let (conn, dialect): (&dyn Connection, Dialect) = match runner {
@@ -340,7 +404,7 @@ async fn migrate_locked(
         Runner::Locked(tx) => (tx, tx.dialect()),
     };
     recorder::ensure_table(conn).await?;
-    let applied = recorder::read_applied(conn).await?;
+    let applied = graph.applied_view(&recorder::read_applied(conn).await?)?;
     let plan = graph.plan(target, &applied)?;
     // Plan every step first.
     let mut prepared = Vec::new();
@@ -349,26 +413,43 @@ async fn migrate_locked(
         let migration = graph
             .get(key)
             .ok_or_else(|| MigrationError::graph(format!("no migration {}", label(key))))?;
-        let operations = match direction {
-            Direction::Forwards => {
-                let before = graph.state(&simulated)?;
-                simulated.insert(key.clone());
-                planned(migration, &before, *direction, dialect)?
-            }
+        let before = match direction {
+            Direction::Forwards => graph.state(&simulated)?,
             Direction::Backwards => {
-                simulated.remove(key);
-                let before = graph.state(&simulated)?;
-                planned(migration, &before, *direction, dialect)?
+                let mut without = simulated.clone();
+                without.remove(key);
+                graph.state(&without)?
             }
         };
-        prepared.push((migration, *direction, operations));
+        let fake = options.fake
+            || (options.fake_initial
+                && *direction == Direction::Forwards
+                && fake::soft_applied(conn, migration, &before).await?);
+        let action = if fake {
+            Action::Fake
+        } else {
+            Action::Run(planned(migration, &before, *direction, dialect)?)
+        };
+        match direction {
+            Direction::Forwards => simulated.insert(key.clone()),
+            Direction::Backwards => simulated.remove(key),
+        };
+        prepared.push((migration, *direction, action));
     }
     let mut done = Vec::new();
-    for (migration, direction, operations) in prepared {
+    for (migration, direction, action) in prepared {
         let key = migration.key();
         progress(Progress::Start(key.clone(), direction));
-        run_one(runner, migration, operations, direction).await?;
-        progress(Progress::Done(key.clone(), direction));
+        match action {
+            Action::Run(operations) => {
+                run_one(runner, migration, operations, direction).await?;
+                progress(Progress::Done(key.clone(), direction));
+            }
+            Action::Fake => {
+                record(conn, migration, direction).await?;
+                progress(Progress::Faked(key.clone(), direction));
+            }
+        }
         done.push((key, direction));
     }
     Ok(done)
@@ -379,7 +460,7 @@ pub async fn unapplied(
     db: &Db,
     graph: &MigrationGraph,
 ) -> Result<Vec<MigrationKey>, MigrationError> {
-    let applied = recorder::applied(db).await?;
+    let applied = graph.applied_view(&recorder::applied(db).await?)?;
     Ok(graph
         .ordered()
         .map(Migration::key)

@@ -43,6 +43,8 @@ pub enum Direction {
 pub struct MigrationGraph {
     nodes: BTreeMap<MigrationKey, Migration>,
     order: Vec<MigrationKey>,
+    /// Each squashed migration's replaced migrations (not in `nodes`).
+    replacements: BTreeMap<MigrationKey, Vec<MigrationKey>>,
 }
 
 impl MigrationGraph {
@@ -58,6 +60,47 @@ impl MigrationGraph {
                     label(&key)
                 )));
             }
+        }
+        // A squashed migration stands for the migrations it replaces: they
+        // leave the graph, and what depended on them depends on it.
+        let mut replaced_by: BTreeMap<MigrationKey, MigrationKey> = BTreeMap::new();
+        let mut replacements = BTreeMap::new();
+        for (key, migration) in &nodes {
+            if migration.replaces.is_empty() {
+                continue;
+            }
+            for replaced in &migration.replaces {
+                if let Some(other) = replaced_by.insert(replaced.clone(), key.clone()) {
+                    return Err(MigrationError::graph(format!(
+                        "migration {} is replaced by both {} and {}",
+                        label(replaced),
+                        label(&other),
+                        label(key)
+                    )));
+                }
+                if nodes.get(replaced).is_some_and(|m| !m.replaces.is_empty()) {
+                    return Err(MigrationError::graph(format!(
+                        "{} replaces {}, which is itself a squashed migration: \
+                         squash the original migrations instead",
+                        label(key),
+                        label(replaced)
+                    )));
+                }
+            }
+            replacements.insert(key.clone(), migration.replaces.clone());
+        }
+        for replaced in replaced_by.keys() {
+            nodes.remove(replaced);
+        }
+        for (key, migration) in nodes.iter_mut() {
+            let mut dependencies: Vec<MigrationKey> = Vec::new();
+            for dependency in &migration.dependencies {
+                let dependency = replaced_by.get(dependency).unwrap_or(dependency);
+                if dependency != key && !dependencies.contains(dependency) {
+                    dependencies.push(dependency.clone());
+                }
+            }
+            migration.dependencies = dependencies;
         }
         for (key, migration) in &nodes {
             for dependency in &migration.dependencies {
@@ -103,7 +146,87 @@ impl MigrationGraph {
                 names.join(", ")
             )));
         }
-        Ok(MigrationGraph { nodes, order })
+        Ok(MigrationGraph {
+            nodes,
+            order,
+            replacements,
+        })
+    }
+
+    /// The migrations the squashed migration `key` replaces (none for
+    /// another migration).
+    ///
+    /// ```
+    /// use flagon_orm::migrations::{Migration, MigrationGraph};
+    ///
+    /// let graph = MigrationGraph::new([
+    ///     Migration::new("polls", "0001_initial"),
+    ///     Migration::new("polls", "0002_votes").depends_on("polls", "0001_initial"),
+    ///     Migration::new("polls", "0001_squashed_0002")
+    ///         .replaces("polls", "0001_initial")
+    ///         .replaces("polls", "0002_votes"),
+    /// ])?;
+    /// let squashed = ("polls".to_owned(), "0001_squashed_0002".to_owned());
+    /// assert_eq!(graph.replaced(&squashed).len(), 2);
+    /// // The squashed migration stands for them in the graph.
+    /// assert_eq!(graph.ordered().count(), 1);
+    /// # Ok::<(), flagon_orm::migrations::MigrationError>(())
+    /// ```
+    pub fn replaced(&self, key: &MigrationKey) -> &[MigrationKey] {
+        self.replacements.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The applied migrations as the graph counts them, from those
+    /// `recorded` in `flagon_migrations`: a squashed migration counts as
+    /// applied when all the migrations it replaces are. When only some of
+    /// them are, the squashed migration cannot stand for them: that is an
+    /// error saying what to do.
+    ///
+    /// ```
+    /// use std::collections::BTreeSet;
+    /// use flagon_orm::migrations::{Migration, MigrationGraph};
+    ///
+    /// let graph = MigrationGraph::new([
+    ///     Migration::new("polls", "0001_squashed_0002")
+    ///         .replaces("polls", "0001_initial")
+    ///         .replaces("polls", "0002_votes"),
+    /// ])?;
+    /// let key = |name: &str| ("polls".to_owned(), name.to_owned());
+    /// let all = BTreeSet::from([key("0001_initial"), key("0002_votes")]);
+    /// assert!(graph.applied_view(&all)?.contains(&key("0001_squashed_0002")));
+    /// assert!(graph.applied_view(&BTreeSet::from([key("0001_initial")])).is_err());
+    /// # Ok::<(), flagon_orm::migrations::MigrationError>(())
+    /// ```
+    pub fn applied_view(
+        &self,
+        recorded: &BTreeSet<MigrationKey>,
+    ) -> Result<BTreeSet<MigrationKey>, MigrationError> {
+        let mut applied = recorded.clone();
+        for (squashed, replaced) in &self.replacements {
+            let (done, missing): (Vec<&MigrationKey>, Vec<&MigrationKey>) =
+                replaced.iter().partition(|key| recorded.contains(*key));
+            if missing.is_empty() {
+                applied.insert(squashed.clone());
+            } else if !done.is_empty() && !recorded.contains(squashed) {
+                let names = |keys: &[&MigrationKey]| {
+                    keys.iter()
+                        .map(|key| key.1.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                return Err(MigrationError::graph(format!(
+                    "the database has applied {} but not {}, and {} replaces them all: \
+                     a squashed migration stands for all of its migrations or none. \
+                     Apply the rest with a build that has them without the squashed \
+                     migration (or leave it out until every database has them all), \
+                     then migrate again",
+                    names(&done),
+                    names(&missing),
+                    label(squashed)
+                )));
+            }
+        }
+        Ok(applied)
     }
 
     /// Every migration, in an order that puts each after its dependencies.
@@ -124,29 +247,51 @@ impl MigrationGraph {
     /// The latest migration of `app`: the one no other migration of the
     /// app depends on. Two of them are a conflict to merge.
     pub fn leaf(&self, app: &str) -> Result<Option<MigrationKey>, MigrationError> {
-        let keys: Vec<&MigrationKey> = self.nodes.keys().filter(|key| key.0 == app).collect();
-        let leaves: Vec<&MigrationKey> = keys
-            .iter()
-            .copied()
+        let leaves = self.leaves(app);
+        match leaves.as_slice() {
+            [] => Ok(None),
+            [leaf] => Ok(Some(leaf.clone())),
+            many => {
+                let names: Vec<String> = many.iter().map(label).collect();
+                Err(MigrationError::graph(format!(
+                    "conflicting migrations in app {app}: {} are each the latest; \
+                     run `makemigrations --merge` to write a migration that merges them \
+                     (or make one depend on the other)",
+                    names.join(" and ")
+                )))
+            }
+        }
+    }
+
+    /// The migrations of `app` that no other migration of the app depends
+    /// on, in key order: one when its history is a line, several when two
+    /// branches (made on two branches of the code) need a merge
+    /// (`makemigrations --merge`).
+    ///
+    /// ```
+    /// use flagon_orm::migrations::{Migration, MigrationGraph};
+    ///
+    /// let graph = MigrationGraph::new([
+    ///     Migration::new("polls", "0001_initial"),
+    ///     Migration::new("polls", "0002_a").depends_on("polls", "0001_initial"),
+    ///     Migration::new("polls", "0002_b").depends_on("polls", "0001_initial"),
+    /// ])?;
+    /// assert_eq!(graph.leaves("polls").len(), 2);
+    /// assert!(graph.leaf("polls").is_err());
+    /// # Ok::<(), flagon_orm::migrations::MigrationError>(())
+    /// ```
+    pub fn leaves(&self, app: &str) -> Vec<MigrationKey> {
+        self.nodes
+            .keys()
+            .filter(|key| key.0 == app)
             .filter(|key| {
                 !self
                     .nodes
                     .values()
                     .any(|other| other.app == app && other.dependencies.contains(key))
             })
-            .collect();
-        match leaves.as_slice() {
-            [] => Ok(None),
-            [leaf] => Ok(Some((*leaf).clone())),
-            many => {
-                let names: Vec<String> = many.iter().map(|key| label(key)).collect();
-                Err(MigrationError::graph(format!(
-                    "conflicting migrations in app {app}: {} are each the latest; \
-                     make one depend on the other",
-                    names.join(" and ")
-                )))
-            }
-        }
+            .cloned()
+            .collect()
     }
 
     /// The apps that have migrations.
@@ -186,7 +331,18 @@ impl MigrationGraph {
     }
 
     /// `key` and everything it depends on, directly or not.
-    pub(crate) fn ancestors(&self, key: &MigrationKey) -> BTreeSet<MigrationKey> {
+    ///
+    /// ```
+    /// use flagon_orm::migrations::{Migration, MigrationGraph};
+    ///
+    /// let graph = MigrationGraph::new([
+    ///     Migration::new("polls", "0001_initial"),
+    ///     Migration::new("polls", "0002_a").depends_on("polls", "0001_initial"),
+    /// ])?;
+    /// assert_eq!(graph.ancestors(&("polls".into(), "0002_a".into())).len(), 2);
+    /// # Ok::<(), flagon_orm::migrations::MigrationError>(())
+    /// ```
+    pub fn ancestors(&self, key: &MigrationKey) -> BTreeSet<MigrationKey> {
         let mut out = BTreeSet::new();
         let mut stack = vec![key.clone()];
         while let Some(key) = stack.pop() {
@@ -223,6 +379,7 @@ impl MigrationGraph {
         target: &Target,
         applied: &BTreeSet<MigrationKey>,
     ) -> Result<Vec<(MigrationKey, Direction)>, MigrationError> {
+        let applied = &self.applied_view(applied)?;
         let forwards = |wanted: BTreeSet<MigrationKey>| {
             self.order
                 .iter()

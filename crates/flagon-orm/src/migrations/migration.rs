@@ -36,6 +36,11 @@ pub struct Migration {
     /// statements that cannot run in one, such as PostgreSQL's
     /// `CREATE INDEX CONCURRENTLY`.
     pub atomic: bool,
+    /// The migrations of its app it stands for, when it is a squashed
+    /// migration (`squashmigrations`): the graph uses it instead of them
+    /// when none or all of them are applied, and applying it records them
+    /// too.
+    pub replaces: Vec<MigrationKey>,
 }
 
 impl Migration {
@@ -47,12 +52,28 @@ impl Migration {
             dependencies: Vec::new(),
             operations: Vec::new(),
             atomic: true,
+            replaces: Vec::new(),
         }
     }
 
     /// Runs after migration `name` of `app`.
     pub fn depends_on(mut self, app: impl Into<String>, name: impl Into<String>) -> Migration {
         self.dependencies.push((app.into(), name.into()));
+        self
+    }
+
+    /// Stands for migration `name` of `app` (a squashed migration).
+    ///
+    /// ```
+    /// use flagon_orm::migrations::Migration;
+    ///
+    /// let squashed = Migration::new("polls", "0001_initial_squashed_0002_votes")
+    ///     .replaces("polls", "0001_initial")
+    ///     .replaces("polls", "0002_votes");
+    /// assert_eq!(squashed.replaces.len(), 2);
+    /// ```
+    pub fn replaces(mut self, app: impl Into<String>, name: impl Into<String>) -> Migration {
+        self.replaces.push((app.into(), name.into()));
         self
     }
 

@@ -38,11 +38,14 @@ mod autodetect;
 pub(crate) mod ddl;
 mod error;
 mod executor;
+mod fake;
 mod graph;
+mod historical;
 mod lock;
 mod migration;
 mod operations;
 mod recorder;
+mod squash;
 mod state;
 mod writer;
 
@@ -50,8 +53,10 @@ pub use apps::{AppConfig, Apps};
 pub use autodetect::{app_dependencies, detect_changes, Changes, GivenAnswers, Questioner, Rename};
 pub use ddl::{RustStep, Step};
 pub use error::MigrationError;
-pub use executor::{migrate, migration_sql, unapplied, Progress};
+pub use executor::{migrate, migrate_with, migration_sql, unapplied, Progress};
+pub use fake::MigrateOptions;
 pub use graph::{Direction, MigrationGraph, MigrationKey, Target};
+pub use historical::{HistoricalApps, HistoricalModel, Record, RecordQuery};
 pub use migration::Migration;
 pub use operations::{
     AddConstraint, AddField, AlterField, AlterModelTable, CreateModel, DeleteModel, Operation,
@@ -59,6 +64,7 @@ pub use operations::{
     RustCode, RustFn,
 };
 pub use recorder::{applied, table_exists, AppliedMigration};
+pub use squash::{reduce_operations, squash};
 pub use state::{
     index_name, ConstraintState, FieldState, IndexState, ModelState, ProjectState, RelationState,
 };
@@ -67,7 +73,8 @@ pub use writer::{migration_source, module_name, next_name, write_migration};
 /// What a migration file needs, in one import.
 pub mod prelude {
     pub use super::{
-        ConstraintState, FieldState, IndexState, Migration, ModelState, Operation, RustFn,
+        ConstraintState, FieldState, HistoricalApps, IndexState, Migration, ModelState, Operation,
+        Record, RustFn,
     };
     pub use crate::connection::Connection;
     pub use crate::error::OrmError;

@@ -159,6 +159,9 @@ pub fn migration_source(migration: &Migration, orm: &str) -> Result<String, Migr
     for (app, name) in &migration.dependencies {
         let _ = write!(out, "\n        .depends_on({}, {})", lit(app), lit(name));
     }
+    for (app, name) in &migration.replaces {
+        let _ = write!(out, "\n        .replaces({}, {})", lit(app), lit(name));
+    }
     if !migration.atomic {
         out.push_str("\n        .non_atomic()");
     }

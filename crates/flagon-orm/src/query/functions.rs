@@ -1,6 +1,6 @@
 //! Database functions over [`F`] expressions (Django's
 //! `django.db.models.functions`): [`lower`], [`upper`], [`length`],
-//! [`concat`], [`coalesce`], [`cast`] and [`now`]. Each gives an `F` again,
+//! [`concat()`], [`coalesce`], [`cast`] and [`now`]. Each gives an `F` again,
 //! so it can be compared in a filter, sorted by, read per row with
 //! [`QuerySet::annotate`](crate::QuerySet::annotate), or written with
 //! [`Field::set_f`](crate::Field::set_f).
@@ -97,7 +97,7 @@ pub fn length<M, T: TextField>(text: F<M, T>) -> F<M, T::Length> {
     call(Function::Length, vec![text.operand])
 }
 
-/// A part of a [`concat`]: a text expression (`String` or
+/// A part of a [`concat()`]: a text expression (`String` or
 /// `Option<String>`), or a literal (`" ".into()`).
 pub struct Text<M> {
     operand: Operand,

@@ -6,9 +6,9 @@ use std::io::{IsTerminal, Write};
 
 use clap::ArgMatches;
 use flagon_orm::migrations::{
-    app_dependencies, applied, detect_changes, migrate, migration_sql, next_name, unapplied,
-    write_migration, Apps, Changes, Direction, GivenAnswers, Migration, MigrationError,
-    MigrationGraph, Progress, Questioner, Rename, Target,
+    app_dependencies, applied, detect_changes, migrate_with, migration_sql, next_name, unapplied,
+    write_migration, Apps, Changes, Direction, GivenAnswers, MigrateOptions, Migration,
+    MigrationError, MigrationGraph, Progress, Questioner, Rename, Target,
 };
 use flagon_orm::{Db, Dialect};
 use flagon_web::Settings;
@@ -92,6 +92,10 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
                 "--name {name:?}: use lower-case letters, digits and _ (it becomes a module name)"
             ));
         }
+    }
+
+    if args.get_flag("merge") {
+        return merge(&apps, &graph, &only, dry_run, out);
     }
 
     // The state the migrations build: what the models are compared with.
@@ -218,6 +222,108 @@ pub(crate) fn makemigrations(apps: Apps, args: &ArgMatches, out: &mut impl Write
     Ok(())
 }
 
+/// The number a migration's name starts with (`0002_question_slug`: 2).
+fn number(name: &str) -> u32 {
+    let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or(0)
+}
+
+/// `makemigrations --merge`: for each app (of `only`, or all) whose
+/// history has several latest migrations, an empty migration depending on
+/// them all (Django's merge migration). With nothing to merge, an error.
+fn merge(
+    apps: &Apps,
+    graph: &MigrationGraph,
+    only: &BTreeSet<String>,
+    dry_run: bool,
+    out: &mut impl Write,
+) -> CommandResult {
+    let labels: Vec<String> = if only.is_empty() {
+        graph.apps().into_iter().collect()
+    } else {
+        only.iter().cloned().collect()
+    };
+    let conflicts: Vec<(String, Vec<(String, String)>)> = labels
+        .into_iter()
+        .map(|app| {
+            let leaves = graph.leaves(&app);
+            (app, leaves)
+        })
+        .filter(|(_, leaves)| leaves.len() > 1)
+        .collect();
+    if conflicts.is_empty() {
+        return Err(
+            "no conflicts to merge: every app has one latest migration (--merge writes a \
+             migration only for an app whose history branched)"
+                .to_owned(),
+        );
+    }
+    for (app, leaves) in conflicts {
+        let next = graph
+            .app_migrations(&app)
+            .map(|migration| number(&migration.name))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let joined: Vec<&str> = leaves.iter().map(|(_, name)| name.as_str()).collect();
+        let mut name = format!("{next:04}_merge_{}", joined.join("_"));
+        if name.len() > 60 {
+            let numbers: Vec<String> = leaves
+                .iter()
+                .map(|(_, name)| format!("{:04}", number(name)))
+                .collect();
+            name = format!("{next:04}_merge_{}", numbers.join("_"));
+        }
+        line(out, format_args!("Merging {app}"))?;
+        // What each branch has that the others do not.
+        let shared = leaves
+            .iter()
+            .map(|leaf| graph.ancestors(leaf))
+            .reduce(|a, b| a.intersection(&b).cloned().collect())
+            .unwrap_or_default();
+        let mut migration = Migration::new(app.clone(), name);
+        for leaf in &leaves {
+            line(out, format_args!("  Branch {}", leaf.1))?;
+            for key in graph
+                .ordered()
+                .map(Migration::key)
+                .filter(|key| graph.ancestors(leaf).contains(key) && !shared.contains(key))
+            {
+                if let Some(branch) = graph.get(&key) {
+                    for operation in &branch.operations {
+                        line(out, format_args!("    - {}", operation.describe()))?;
+                    }
+                }
+            }
+            migration = migration.depends_on(leaf.0.clone(), leaf.1.clone());
+        }
+        let config = apps
+            .get(&app)
+            .ok_or_else(|| format!("no app is registered as `{app}`"))?;
+        let directory = config.migrations_directory();
+        if let Some(dir) = directory {
+            let file = dir.join(format!(
+                "{}.rs",
+                flagon_orm::migrations::module_name(&migration.name)
+            ));
+            line(
+                out,
+                format_args!("  Created new merge migration {}", file.display()),
+            )?;
+        }
+        if dry_run {
+            continue;
+        }
+        let Some(directory) = directory else {
+            return Err(format!(
+                "app `{app}` has no migrations directory to write the merge into"
+            ));
+        };
+        write_migration(directory, &migration, ORM_PATH).map_err(|err| err.to_string())?;
+    }
+    Ok(())
+}
+
 fn target(apps: &Apps, graph: &MigrationGraph, args: &ArgMatches) -> Result<Target, String> {
     let app = args.get_one::<String>("app");
     let name = args.get_one::<String>("migration");
@@ -246,7 +352,23 @@ pub(crate) async fn migrate_command(
     let graph = graph(&apps)?;
     let target = target(&apps, &graph, args)?;
     let db = connect(settings).await?;
-    let result = run_migrate(&apps, &graph, &db, &target, args.get_flag("plan"), out).await;
+    let mut options = MigrateOptions::new();
+    if args.get_flag("fake") {
+        options = options.fake();
+    }
+    if args.get_flag("fake-initial") {
+        options = options.fake_initial();
+    }
+    let result = run_migrate(
+        &apps,
+        &graph,
+        &db,
+        &target,
+        options,
+        args.get_flag("plan"),
+        out,
+    )
+    .await;
     db.close().await;
     result
 }
@@ -256,6 +378,7 @@ async fn run_migrate(
     graph: &MigrationGraph,
     db: &Db,
     target: &Target,
+    options: MigrateOptions,
     plan_only: bool,
     out: &mut impl Write,
 ) -> CommandResult {
@@ -282,7 +405,7 @@ async fn run_migrate(
     }
     line(out, "Running migrations:")?;
     let mut write_error = None;
-    let result = migrate(db, graph, target, |progress| {
+    let result = migrate_with(db, graph, target, options, |progress| {
         let text = match progress {
             Progress::Start(key, Direction::Forwards) => {
                 format!("  Applying {}.{}...", key.0, key.1)
@@ -290,7 +413,8 @@ async fn run_migrate(
             Progress::Start(key, Direction::Backwards) => {
                 format!("  Unapplying {}.{}...", key.0, key.1)
             }
-            Progress::Done(..) => " OK\n".to_owned(),
+            Progress::Faked(..) => " FAKED\n".to_owned(),
+            _ => " OK\n".to_owned(),
         };
         if let Err(err) = write!(out, "{text}").and_then(|()| out.flush()) {
             write_error.get_or_insert(err);
@@ -332,7 +456,7 @@ pub(crate) async fn showmigrations(
     let db = connect(settings).await?;
     let done = applied(&db).await.map_err(|err| err.to_string());
     db.close().await;
-    let done = done?;
+    let done = graph.applied_view(&done?).map_err(|err| err.to_string())?;
     let only: Vec<String> = args
         .get_many::<String>("app")
         .map(|apps| apps.cloned().collect())
@@ -361,6 +485,80 @@ pub(crate) async fn showmigrations(
             line(out, " (no migrations)")?;
         }
     }
+    Ok(())
+}
+
+/// `squashmigrations app [start] end`.
+pub(crate) fn squashmigrations(
+    apps: Apps,
+    args: &ArgMatches,
+    out: &mut impl Write,
+) -> CommandResult {
+    let graph = graph(&apps)?;
+    let Some(app) = args.get_one::<String>("app") else {
+        return Err("squashmigrations needs an app and a migration".to_owned());
+    };
+    let config = apps
+        .get(app)
+        .ok_or_else(|| format!("no app is registered as `{app}`"))?;
+    let first = args.get_one::<String>("first").map(String::as_str);
+    let (start, end) = match (first, args.get_one::<String>("last")) {
+        (Some(start), Some(end)) => (Some(start), end.as_str()),
+        (Some(end), None) => (None, end),
+        (None, _) => return Err("squashmigrations needs the last migration to squash".to_owned()),
+    };
+    let mut squashed =
+        flagon_orm::migrations::squash(&graph, app, start, end).map_err(|err| err.to_string())?;
+    if let Some(name) = args.get_one::<String>("squashed-name") {
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(format!(
+                "--squashed-name {name:?}: use lower-case letters, digits and _ (it becomes a module name)"
+            ));
+        }
+        let number: String = squashed
+            .name
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        squashed.name = format!("{number}_{name}");
+    }
+    line(out, "Will squash the following migrations:")?;
+    for (_, name) in &squashed.replaces {
+        line(out, format_args!(" - {name}"))?;
+    }
+    let before: usize = squashed
+        .replaces
+        .iter()
+        .filter_map(|key| graph.get(key))
+        .map(|migration| migration.operations.len())
+        .sum();
+    line(
+        out,
+        format_args!(
+            "Optimized from {before} operations to {} operations.",
+            squashed.operations.len()
+        ),
+    )?;
+    let Some(directory) = config.migrations_directory() else {
+        return Err(format!(
+            "app `{app}` has no migrations directory to write into"
+        ));
+    };
+    let path = write_migration(directory, &squashed, ORM_PATH).map_err(|err| err.to_string())?;
+    line(
+        out,
+        format_args!("Created new squashed migration {}", path.display()),
+    )?;
+    line(
+        out,
+        "  Commit it, and keep the old migrations: it stands for them on databases that have \
+         none or all of them applied. Once every database has migrated past it, delete the \
+         old migrations and the squashed migration's `.replaces(..)` lines.",
+    )?;
     Ok(())
 }
 

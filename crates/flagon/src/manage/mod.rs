@@ -50,6 +50,12 @@ fn command() -> Command {
                         .help("Write an empty migration for the given apps (for data migrations)"),
                 )
                 .arg(
+                    Arg::new("merge")
+                        .long("merge")
+                        .action(ArgAction::SetTrue)
+                        .help("Write a migration that merges an app's conflicting latest migrations"),
+                )
+                .arg(
                     Arg::new("rename")
                         .long("rename")
                         .action(ArgAction::Append)
@@ -77,6 +83,34 @@ fn command() -> Command {
                         .long("plan")
                         .action(ArgAction::SetTrue)
                         .help("Show what would run, and run nothing"),
+                )
+                .arg(
+                    Arg::new("fake")
+                        .long("fake")
+                        .action(ArgAction::SetTrue)
+                        .help("Record the migrations as applied (or, backwards, as not) without running them"),
+                )
+                .arg(
+                    Arg::new("fake-initial")
+                        .long("fake-initial")
+                        .action(ArgAction::SetTrue)
+                        .help("Record an initial migration as applied, without running it, when its tables and columns all exist"),
+                ),
+        )
+        .subcommand(
+            Command::new("squashmigrations")
+                .about("Write one migration that replaces a range of an app's migrations")
+                .arg(Arg::new("app").required(true))
+                .arg(
+                    Arg::new("first")
+                        .required(true)
+                        .help("The last migration to squash; or, with a second, the first"),
+                )
+                .arg(Arg::new("last").help("The last migration to squash (the first is then the one before)"))
+                .arg(
+                    Arg::new("squashed-name")
+                        .long("squashed-name")
+                        .help("The squashed migration's name, after its number"),
                 ),
         )
         .subcommand(
@@ -180,6 +214,9 @@ async fn dispatch(app: App, matches: &ArgMatches, out: &mut impl Write) -> Resul
             let apps = migrations::registered(apps)?;
             let service = app.build().map_err(|err| format!("{err:?}"))?;
             migrations::showmigrations(apps, service.settings(), args, out).await
+        }
+        Some(("squashmigrations", args)) => {
+            migrations::squashmigrations(migrations::registered(apps)?, args, out)
         }
         Some(("sqlmigrate", args)) => {
             let apps = migrations::registered(apps)?;

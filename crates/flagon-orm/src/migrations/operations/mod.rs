@@ -8,8 +8,8 @@
 
 use futures_util::future::BoxFuture;
 
+use super::historical::HistoricalApps;
 use crate::backends::Dialect;
-use crate::connection::Connection;
 use crate::error::OrmError;
 use crate::model::FieldDefault;
 
@@ -134,24 +134,28 @@ operations! {
     RunRust,
 }
 
-/// The function of a data migration: it gets the migration's connection
-/// (inside its transaction where the backend has transactional DDL).
+/// The function of a data migration. It gets [`HistoricalApps`]: the
+/// migration's connection (inside its transaction where the backend has
+/// transactional DDL) and the models as the migrations have shaped them
+/// at that point, not as the structs are today (Django's `apps` in
+/// `RunPython`), so adding a field to a model later does not break it.
 ///
 /// ```
-/// use flagon_orm::migrations::RustFn;
-/// use flagon_orm::{Connection, OrmError};
+/// use flagon_orm::migrations::{HistoricalApps, Record, RustFn};
+/// use flagon_orm::OrmError;
 /// use futures_util::future::BoxFuture;
 ///
-/// fn fill_slugs(db: &dyn Connection) -> BoxFuture<'_, Result<(), OrmError>> {
+/// fn add_welcome_post(apps: HistoricalApps<'_>) -> BoxFuture<'_, Result<(), OrmError>> {
 ///     Box::pin(async move {
-///         db.execute_unprepared("UPDATE blog_post SET slug = lower(title)").await?;
+///         let post = apps.model("blog", "Post")?;
+///         post.insert(Record::new().set("title", "Welcome")).await?;
 ///         Ok(())
 ///     })
 /// }
-/// let forward: RustFn = fill_slugs;
+/// let forward: RustFn = add_welcome_post;
 /// # let _ = forward;
 /// ```
-pub type RustFn = for<'a> fn(&'a dyn Connection) -> BoxFuture<'a, Result<(), OrmError>>;
+pub type RustFn = for<'a> fn(HistoricalApps<'a>) -> BoxFuture<'a, Result<(), OrmError>>;
 
 /// The code of a [`Operation::RunRust`]: a forward function and, to make
 /// the migration reversible, a backward one.
