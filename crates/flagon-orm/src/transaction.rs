@@ -112,12 +112,19 @@ fn spoils(dialect: Dialect, err: &OrmError) -> bool {
     }
 }
 
+/// Work to run once the transaction has committed.
+type CommitHook = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
+
 /// The state every handle on one transaction shares.
 struct State {
     /// The transaction; `None` once it was committed or rolled back.
     backend: Option<Backend>,
     /// The savepoints open, innermost last.
     savepoints: Vec<u64>,
+    /// The hooks [`Transaction::on_commit`] registered, in order, each
+    /// with the savepoint whose block registered it (`None`: the
+    /// outermost): rolling back to a savepoint drops its hooks.
+    hooks: Vec<(Option<u64>, CommitHook)>,
     /// A statement failed in a way that spoils the transaction (see
     /// [`spoils`]); cleared by rolling back to a savepoint.
     spoiled: bool,
@@ -287,6 +294,7 @@ impl Db {
                 state: Mutex::new(State {
                     backend: Some(backend),
                     savepoints: Vec::new(),
+                    hooks: Vec::new(),
                     spoiled: false,
                 }),
             }),
@@ -294,7 +302,10 @@ impl Db {
         };
         match run_caught(f, tx.clone()).await {
             Ok(Ok(value)) => {
-                tx.commit().await?;
+                let hooks = tx.commit().await?;
+                for hook in hooks {
+                    hook().await;
+                }
                 Ok(value)
             }
             Ok(Err(err)) => {
@@ -313,6 +324,49 @@ impl Transaction {
     /// The backend's dialect.
     pub fn dialect(&self) -> Dialect {
         self.shared.dialect
+    }
+
+    /// Runs `hook` after the outermost transaction commits (Django's
+    /// `transaction.on_commit`): for work that must not happen if the
+    /// writes are rolled back, such as sending the email about them.
+    /// Hooks run in the order they were registered, once the commit has
+    /// succeeded, before [`Db::transaction`] returns. If the transaction
+    /// rolls back, they are dropped; a hook registered in a nested block
+    /// that rolls back to its savepoint is dropped with it. A hook that
+    /// panics carries the panic out of `Db::transaction` (the writes stay
+    /// committed), as an exception in a Django hook does.
+    ///
+    /// ```no_run
+    /// # use flagon_orm::{Model, ModelExt, OrmError};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "shop")]
+    /// # struct Order { id: i64, #[field(max_length = 100)] email: String }
+    /// # async fn send_receipt(email: String) {}
+    /// # async fn demo(db: flagon_orm::Db) -> Result<(), OrmError> {
+    /// db.transaction(|tx| async move {
+    ///     let mut order = Order { id: 0, email: "ann@example.com".into() };
+    ///     order.save(&tx).await?;
+    ///     let email = order.email.clone();
+    ///     tx.on_commit(move || send_receipt(email)).await?;
+    ///     Ok::<_, OrmError>(())
+    /// })
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// A handle whose block has ended cannot register a hook (it would
+    /// never run): that is an [`OrmError::Transaction`].
+    pub async fn on_commit<F, Fut>(&self, hook: F) -> Result<(), OrmError>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let mut state = self.shared.state.lock().await;
+        state.backend(self.savepoint)?;
+        state
+            .hooks
+            .push((self.savepoint, Box::new(move || Box::pin(hook()))));
+        Ok(())
     }
 
     /// Runs `f` in a nested transaction: a savepoint, released when `f`
@@ -379,10 +433,11 @@ impl Transaction {
     }
 
     /// Commits the outermost transaction (rolling it back instead if it
-    /// was spoiled).
-    async fn commit(&self) -> Result<(), OrmError> {
+    /// was spoiled); the commit hooks to run now.
+    async fn commit(&self) -> Result<Vec<CommitHook>, OrmError> {
         let mut state = self.shared.state.lock().await;
         state.savepoints.clear();
+        let hooks = std::mem::take(&mut state.hooks);
         let backend = state.backend.take().ok_or_else(|| OrmError::Transaction {
             message: "the transaction had already ended".to_owned(),
         })?;
@@ -392,7 +447,8 @@ impl Transaction {
             }
             return Err(spoiled_error("transaction"));
         }
-        backend.commit().await
+        backend.commit().await?;
+        Ok(hooks.into_iter().map(|(_, hook)| hook).collect())
     }
 
     /// Rolls the outermost transaction back; a failure is logged (the
@@ -400,6 +456,7 @@ impl Transaction {
     async fn rollback(&self) {
         let mut state = self.shared.state.lock().await;
         state.savepoints.clear();
+        state.hooks.clear();
         if let Some(backend) = state.backend.take() {
             if let Err(err) = backend.rollback().await {
                 tracing::warn!("rolling back a transaction failed: {err}");
@@ -423,6 +480,14 @@ impl Transaction {
             .await;
         match state.note(dialect, result) {
             Ok(_) => {
+                // The savepoint's hooks now belong to the enclosing block.
+                let ended = ended_from(&state.savepoints, id);
+                let parent = parent_of(&state.savepoints, id);
+                for (owner, _) in &mut state.hooks {
+                    if owner.is_some_and(|owner| ended.contains(&owner)) {
+                        *owner = parent;
+                    }
+                }
                 truncate_at(&mut state.savepoints, id);
                 Ok(())
             }
@@ -457,8 +522,28 @@ impl Transaction {
                 }
             }
         }
+        // The work of the savepoint (and of those inside it) is undone:
+        // so are its hooks.
+        let ended = ended_from(&state.savepoints, id);
+        state
+            .hooks
+            .retain(|(owner, _)| !owner.is_some_and(|owner| ended.contains(&owner)));
         truncate_at(&mut state.savepoints, id);
     }
+}
+
+/// Savepoint `id` and those inside it.
+fn ended_from(savepoints: &[u64], id: u64) -> Vec<u64> {
+    match savepoints.iter().position(|open| *open == id) {
+        Some(position) => savepoints[position..].to_vec(),
+        None => vec![id],
+    }
+}
+
+/// The savepoint enclosing `id` (`None`: the outermost block).
+fn parent_of(savepoints: &[u64], id: u64) -> Option<u64> {
+    let position = savepoints.iter().position(|open| *open == id)?;
+    position.checked_sub(1).map(|parent| savepoints[parent])
 }
 
 /// Ends savepoint `id` and any inside it.

@@ -507,3 +507,97 @@ async fn schema_changes_roll_back_where_ddl_is_transactional() {
     })
     .await;
 }
+
+/// A log the commit hooks write to.
+type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A hook that notes `what`, with the accounts another connection (the
+/// pool) sees when it runs.
+fn noting(
+    log: &Log,
+    db: &flagon_orm::Db,
+    what: &'static str,
+) -> impl FnOnce() -> futures_util::future::BoxFuture<'static, ()> + Send + 'static {
+    let log = log.clone();
+    let db = db.clone();
+    move || {
+        Box::pin(async move {
+            let seen = names(&db).await.join(",");
+            log.lock().unwrap().push(format!("{what}:{seen}"));
+        })
+    }
+}
+
+#[tokio::test]
+async fn on_commit_hooks_run_after_the_commit_and_never_after_a_rollback() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        let log: Log = Default::default();
+        let (db, hook_log) = (t.db.clone(), log.clone());
+        t.db.transaction(move |tx| async move {
+            save(&tx, "kept", 1).await;
+            tx.on_commit(noting(&hook_log, &db, "outer")).await?;
+            // A savepoint that is released: its hook runs with the outer ones.
+            tx.transaction(|sp| {
+                let (db, hook_log) = (db.clone(), hook_log.clone());
+                async move {
+                    save(&sp, "inner", 2).await;
+                    sp.on_commit(noting(&hook_log, &db, "released")).await
+                }
+            })
+            .await?;
+            // A savepoint rolled back to: its hook is dropped with its work.
+            let undone: Result<(), AppError> = tx
+                .transaction(|sp| {
+                    let (db, hook_log) = (db.clone(), hook_log.clone());
+                    async move {
+                        save(&sp, "undone", 3).await;
+                        sp.on_commit(noting(&hook_log, &db, "undone")).await?;
+                        Err(AppError::Refused("changed my mind"))
+                    }
+                })
+                .await;
+            assert!(undone.is_err());
+            assert!(
+                hook_log.lock().unwrap().is_empty(),
+                "nothing runs before the commit"
+            );
+            Ok::<_, OrmError>(())
+        })
+        .await
+        .unwrap_or_else(|err| panic!("{b}: {err}"));
+        // The hooks ran in order, once the rows were visible to others.
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["outer:kept,inner", "released:kept,inner"],
+            "{b}"
+        );
+
+        // A transaction that rolls back runs none.
+        let log: Log = Default::default();
+        let (db, hook_log) = (t.db.clone(), log.clone());
+        let rolled: Result<(), AppError> =
+            t.db.transaction(move |tx| async move {
+                save(&tx, "gone", 4).await;
+                tx.on_commit(noting(&hook_log, &db, "never")).await?;
+                Err(AppError::Refused("no"))
+            })
+            .await;
+        assert!(rolled.is_err(), "{b}");
+        assert!(log.lock().unwrap().is_empty(), "{b}");
+
+        // A handle whose block ended cannot register a hook that would never run.
+        let leaked =
+            t.db.transaction(|tx| async move { Ok::<_, OrmError>(tx.clone()) })
+                .await
+                .unwrap();
+        let late = leaked.on_commit(|| async {}).await;
+        assert!(
+            matches!(late, Err(OrmError::Transaction { .. })),
+            "{b}: {late:?}"
+        );
+        t
+    })
+    .await;
+}
