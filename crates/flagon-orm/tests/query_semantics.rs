@@ -474,6 +474,44 @@ async fn chained_hops_filter_and_order_through_every_relation() {
             ["B", "D", "A", "C", "E"],
             "{b}"
         );
+        // select_related through two hops: book -> author -> publisher,
+        // sharing the author join with a plain select_related of it; and
+        // through a key that may be NULL (the editor), which keeps the
+        // books with none.
+        let books = Book::objects()
+            .select_related(Book::AUTHOR)
+            .select_related(Book::AUTHOR.then(Author::PUBLISHER))
+            .select_related(Book::EDITOR.then(Author::PUBLISHER))
+            .order_by(Book::TITLE.asc())
+            .all(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(books.len(), 5, "{b}");
+        let publishers: Vec<(&str, Option<&str>)> = books
+            .iter()
+            .map(|book| {
+                let author = book.author.get().expect("the author is loaded");
+                let publisher = author.publisher.get().expect("the publisher is loaded");
+                let editors = book
+                    .editor
+                    .as_ref()
+                    .and_then(|editor| editor.get())
+                    .and_then(|editor| editor.publisher.get())
+                    .map(|publisher| publisher.name.as_str());
+                (publisher.name.as_str(), editors)
+            })
+            .collect();
+        assert_eq!(
+            publishers,
+            [
+                ("Zed Press", Some("Alpha Books")),
+                ("Alpha Books", Some("Alpha Books")),
+                ("Zed Press", None),
+                ("Alpha Books", None),
+                ("Zed Press", None),
+            ],
+            "{b}"
+        );
         t
     })
     .await;

@@ -71,7 +71,10 @@ fn column_expr(table: Option<&'static str>, column: &'static str) -> Expr {
 
 /// A foreign key followed by a join (for `select_related`).
 pub(crate) struct Join {
-    /// The base table's foreign key column.
+    /// The alias of the join the key belongs to, or `None` for the base
+    /// table.
+    pub from: Option<String>,
+    /// The foreign key column.
     pub column: &'static str,
     /// The target model.
     pub target: &'static ModelMeta,
@@ -120,7 +123,14 @@ pub(crate) fn select(
             kind,
             join.target.table,
             alias.clone(),
-            Expr::col((meta.table, join.column)).equals((
+            match &join.from {
+                None => Expr::col((meta.table, join.column)),
+                Some(from) => Expr::col((
+                    sea_query::Alias::new(from),
+                    sea_query::Alias::new(join.column),
+                )),
+            }
+            .equals((
                 alias,
                 sea_query::Alias::new(join.target.primary_key().column),
             )),

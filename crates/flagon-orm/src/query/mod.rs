@@ -156,9 +156,11 @@ impl<M: Model> QuerySet<M> {
         self.limit.is_some() || self.offset.is_some()
     }
 
-    /// Loads the row relation `field` points to in the same query (a LEFT
-    /// JOIN), as Django's `select_related`; read it with `.get()` on the
-    /// field (`book.author.get()`).
+    /// Loads the row relation `field` points to in the same query (a
+    /// join), as Django's `select_related`; read it with `.get()` on the
+    /// field (`book.author.get()`). Chains load further rows:
+    /// `select_related(Book::AUTHOR.then(Author::PUBLISHER))`, read with
+    /// `book.author.get()` and then `author.publisher.get()`.
     ///
     /// ```no_run
     /// # use flagon_orm::{ForeignKey, Model};
@@ -175,11 +177,27 @@ impl<M: Model> QuerySet<M> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn select_related<F: related::RelationValue>(mut self, field: crate::Field<M, F>) -> Self {
-        self.select_related.push(related::spec(field));
+    pub fn select_related<T>(mut self, path: impl Into<related::RelatedPath<M, T>>) -> Self {
+        // Each hop joins off the one before it; hops already joined (by an
+        // earlier call) are shared.
+        let mut parent = None;
+        for mut spec in path.into().specs {
+            spec.parent = parent;
+            let existing = self.select_related.iter().position(|joined| {
+                joined.parent == parent
+                    && joined.field == spec.field
+                    && std::ptr::eq(joined.target, spec.target)
+            });
+            parent = Some(match existing {
+                Some(index) => index,
+                None => {
+                    self.select_related.push(spec);
+                    self.select_related.len() - 1
+                }
+            });
+        }
         self
     }
-
     /// Loads, with one more query, the rows related to each result through
     /// a reverse foreign key (`Book::AUTHOR` on a query of authors) or a
     /// many-to-many field (`Post::TAGS` on a query of posts): Django's
@@ -424,18 +442,23 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
-    /// The joins `select_related` asks for.
+    /// The joins `select_related` asks for: `r<n>` for the n-th, joined
+    /// off the base table or the join of the hop before it. A hop after a
+    /// LEFT JOIN is a LEFT JOIN too (an INNER one would drop the rows the
+    /// first found nothing for).
     fn joins(&self) -> Vec<compile::Join> {
-        self.select_related
-            .iter()
-            .enumerate()
-            .map(|(index, spec)| compile::Join {
+        let mut joins: Vec<compile::Join> = Vec::with_capacity(self.select_related.len());
+        for (index, spec) in self.select_related.iter().enumerate() {
+            let parent = spec.parent.and_then(|parent| joins.get(parent));
+            joins.push(compile::Join {
+                from: parent.map(|parent| parent.alias.clone()),
                 column: spec.column,
                 target: spec.target,
                 alias: format!("r{index}"),
-                nullable: spec.nullable,
-            })
-            .collect()
+                nullable: spec.nullable || parent.is_some_and(|parent| parent.nullable),
+            });
+        }
+        joins
     }
 
     /// The `SELECT` statement for `dialect`, with its joins and lock

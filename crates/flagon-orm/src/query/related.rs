@@ -151,8 +151,11 @@ pub(crate) struct RelatedSpec {
     /// Whether the foreign key may be NULL (joined with a LEFT JOIN, else
     /// an INNER JOIN).
     pub nullable: bool,
+    /// For `select_related`: the position of the spec whose target holds
+    /// this field (a chained hop), or `None` for a field of the base model.
+    pub parent: Option<usize>,
     /// Decodes a target from a joined row at an offset.
-    pub decode: fn(&Row, usize) -> Result<AnyObject, OrmError>,
+    pub decode: fn(&Row, usize) -> Result<Box<dyn Loaded>, OrmError>,
     /// Loads the targets with these keys: `(key, target)` pairs.
     pub fetch: FetchTargets,
 }
@@ -163,11 +166,28 @@ impl std::fmt::Debug for RelatedSpec {
     }
 }
 
-fn decode_target<T: Model>(
-    row: &Row,
-    offset: usize,
-) -> Result<Arc<dyn Any + Send + Sync>, OrmError> {
-    Ok(Arc::new(T::from_row_at(row, offset)?))
+/// A decoded target not shared yet: the rows it points to can still be
+/// attached to it (chained `select_related`).
+pub(crate) trait Loaded: Send {
+    /// Keeps `object` as the row its relation `field` points to.
+    fn set_related(&mut self, field: &str, object: AnyObject) -> bool;
+
+    /// The object, shared.
+    fn share(self: Box<Self>) -> AnyObject;
+}
+
+impl<T: Model> Loaded for T {
+    fn set_related(&mut self, field: &str, object: AnyObject) -> bool {
+        Model::set_related(self, field, object)
+    }
+
+    fn share(self: Box<Self>) -> AnyObject {
+        Arc::new(*self)
+    }
+}
+
+fn decode_target<T: Model>(row: &Row, offset: usize) -> Result<Box<dyn Loaded>, OrmError> {
+    Ok(Box::new(T::from_row_at(row, offset)?))
 }
 
 fn fetch_targets<T: Model>(
@@ -201,6 +221,7 @@ pub(crate) fn spec<M: Model, F: RelationValue>(field: Field<M, F>) -> RelatedSpe
         column: field.column(),
         target: F::Target::META,
         nullable: F::NULLABLE,
+        parent: None,
         decode: decode_target::<F::Target>,
         fetch: fetch_targets::<F::Target>,
     }
@@ -262,18 +283,95 @@ pub(crate) async fn prefetch<M: Model>(
 }
 
 /// Decodes joined rows: the base model, then each `select_related` target
-/// (skipped where the LEFT JOIN found none).
+/// (skipped where a LEFT JOIN found none), each attached to the object
+/// whose field points to it: the base object, or for a chained hop the
+/// target before it (children come after their parents, so they are
+/// attached first, in reverse).
 pub(crate) fn decode_joined<M: Model>(row: &Row, related: &[RelatedSpec]) -> Result<M, OrmError> {
     let mut object = M::from_row_at(row, 0)?;
     let mut offset = M::META.fields.len();
+    let mut loaded: Vec<Option<Box<dyn Loaded>>> = Vec::with_capacity(related.len());
     for spec in related {
         let key_index = spec.target.primary_key_index();
-        if !row.is_null(offset + key_index)? {
-            object.set_related(spec.field, (spec.decode)(row, offset)?);
-        }
+        loaded.push(if row.is_null(offset + key_index)? {
+            None
+        } else {
+            Some((spec.decode)(row, offset)?)
+        });
         offset += spec.target.fields.len();
     }
+    for (index, spec) in related.iter().enumerate().rev() {
+        let Some(target) = loaded[index].take() else {
+            continue;
+        };
+        match spec.parent {
+            None => {
+                object.set_related(spec.field, target.share());
+            }
+            Some(parent) => {
+                if let Some(Some(holder)) = loaded.get_mut(parent) {
+                    holder.set_related(spec.field, target.share());
+                }
+            }
+        }
+    }
     Ok(object)
+}
+
+/// A chain of forward relations from model `M` to model `T`, for
+/// [`QuerySet::select_related`](crate::QuerySet::select_related):
+/// `Book::AUTHOR.then(Author::PUBLISHER)` (Django's
+/// `select_related("author__publisher")`).
+pub struct RelatedPath<M, T> {
+    pub(crate) specs: Vec<RelatedSpec>,
+    marker: std::marker::PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> std::fmt::Debug for RelatedPath<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(&self.specs).finish()
+    }
+}
+
+impl<M: Model, F: RelationValue> From<Field<M, F>> for RelatedPath<M, F::Target> {
+    fn from(field: Field<M, F>) -> Self {
+        RelatedPath {
+            specs: vec![spec(field)],
+            marker: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<M: Model, T: Model> RelatedPath<M, T> {
+    /// Follows `next`, a relation of the model reached so far.
+    pub fn then<G: RelationValue>(mut self, next: Field<T, G>) -> RelatedPath<M, G::Target> {
+        self.specs.push(spec(next));
+        RelatedPath {
+            specs: self.specs,
+            marker: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<M: Model, F: RelationValue> Field<M, F> {
+    /// A chain of relations starting with this one, for
+    /// [`select_related`](crate::QuerySet::select_related):
+    /// `Book::AUTHOR.then(Author::PUBLISHER)`.
+    ///
+    /// ```compile_fail
+    /// # use flagon_orm::{ForeignKey, Model};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Author { id: i64 }
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "lib")]
+    /// # struct Book { id: i64, #[field(on_delete = "cascade")] author: ForeignKey<Author> }
+    /// // The next hop must be a relation of Author.
+    /// let wrong = Book::AUTHOR.then(Book::AUTHOR);
+    /// ```
+    pub fn then<G: RelationValue>(self, next: Field<F::Target, G>) -> RelatedPath<M, G::Target> {
+        RelatedPath::from(self).then(next)
+    }
 }
 
 /// A relation whose rows can be loaded for many objects at once: a
