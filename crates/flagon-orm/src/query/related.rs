@@ -135,6 +135,9 @@ pub(crate) type AnyObject = Arc<dyn Any + Send + Sync>;
 /// Loaded targets with their keys.
 type Targets = Vec<(Value, AnyObject)>;
 
+/// Decodes a target from a joined row at an offset.
+pub(crate) type DecodeTarget = fn(&Row, usize) -> Result<Box<dyn Loaded>, OrmError>;
+
 /// Loads the targets with these keys.
 type FetchTargets =
     for<'a> fn(&'a dyn Connection, Vec<Value>) -> BoxFuture<'a, Result<Targets, OrmError>>;
@@ -155,7 +158,7 @@ pub(crate) struct RelatedSpec {
     /// this field (a chained hop), or `None` for a field of the base model.
     pub parent: Option<usize>,
     /// Decodes a target from a joined row at an offset.
-    pub decode: fn(&Row, usize) -> Result<Box<dyn Loaded>, OrmError>,
+    pub decode: DecodeTarget,
     /// Loads the targets with these keys: `(key, target)` pairs.
     pub fetch: FetchTargets,
 }
