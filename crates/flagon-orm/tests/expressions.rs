@@ -6,7 +6,9 @@ mod support;
 
 use chrono::{DateTime, Utc};
 use flagon_orm::aggregate::{Count, Sum};
-use flagon_orm::functions::{cast, coalesce, concat, length, lower, now, upper};
+use flagon_orm::functions::{
+    cast, coalesce, concat, length, lower, now, trunc, trunc_date, upper, DatePart,
+};
 use flagon_orm::{ForeignKey, ManyToMany, Model, ModelExt};
 use support::{on_each_backend, TestDb};
 
@@ -289,6 +291,80 @@ async fn having_keeps_the_groups_whose_aggregates_match() {
             .await
             .unwrap();
         assert!(none.is_empty(), "{b}");
+        t
+    })
+    .await;
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(app = "expr")]
+struct Sale {
+    id: i64,
+    at: DateTime<Utc>,
+    day: chrono::NaiveDate,
+}
+
+#[tokio::test]
+async fn trunc_cuts_dates_and_instants_the_same_on_every_backend() {
+    use chrono::{NaiveDate, TimeZone};
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        flagon_orm::schema::create_table(&t.db, Sale::META)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let instant = |y, m, d, h| Utc.with_ymd_and_hms(y, m, d, h, 30, 15).single().unwrap();
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        for (at, day) in [
+            (instant(2026, 3, 14, 23), date(2026, 3, 14)),
+            (instant(2026, 3, 2, 1), date(2026, 3, 2)),
+            (instant(2025, 12, 31, 12), date(2025, 12, 31)),
+        ] {
+            Sale { id: 0, at, day }.save(&t.db).await.unwrap();
+        }
+        let rows = Sale::objects()
+            .order_by(Sale::ID.asc())
+            .annotate((
+                trunc(Sale::AT.f(), DatePart::Month),
+                trunc(Sale::AT.f(), DatePart::Day),
+                trunc(Sale::DAY.f(), DatePart::Year),
+                trunc_date(Sale::AT.f()),
+            ))
+            .all(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let midnight = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single().unwrap();
+        let values: Vec<_> = rows.into_iter().map(|(_, values)| values).collect();
+        assert_eq!(
+            values,
+            [
+                (
+                    midnight(2026, 3, 1),
+                    midnight(2026, 3, 14),
+                    date(2026, 1, 1),
+                    date(2026, 3, 14)
+                ),
+                (
+                    midnight(2026, 3, 1),
+                    midnight(2026, 3, 2),
+                    date(2026, 1, 1),
+                    date(2026, 3, 2)
+                ),
+                (
+                    midnight(2025, 12, 1),
+                    midnight(2025, 12, 31),
+                    date(2025, 1, 1),
+                    date(2025, 12, 31)
+                ),
+            ],
+            "{b}"
+        );
+        // In a filter: the sales of March 2026.
+        let march = Sale::objects()
+            .filter(trunc(Sale::AT.f(), DatePart::Month).eq(midnight(2026, 3, 1)))
+            .count(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(march, 2, "{b}");
         t
     })
     .await;

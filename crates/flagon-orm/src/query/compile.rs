@@ -333,6 +333,39 @@ fn function_expr(
             // The text sqlx writes for an instant: RFC 3339 in UTC.
             Dialect::Sqlite => "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')",
         }),
+        Function::Trunc(unit, kind) => {
+            let instant = kind == FieldKind::DateTime;
+            let (unit_name, month, day) = match unit {
+                DatePart::Year => ("year", "01", "01"),
+                DatePart::Month => ("month", "%m", "01"),
+                DatePart::Day => ("day", "%m", "%d"),
+            };
+            let template = match (dialect, instant) {
+                (Dialect::Postgres, true) => {
+                    format!("(date_trunc('{unit_name}', $1 AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')")
+                }
+                (Dialect::Postgres, false) => {
+                    format!("CAST(date_trunc('{unit_name}', $1) AS DATE)")
+                }
+                (Dialect::MySql, true) => {
+                    format!("CAST(DATE_FORMAT($1, '%Y-{month}-{day} 00:00:00') AS DATETIME(6))")
+                }
+                (Dialect::MySql, false) => {
+                    format!("CAST(DATE_FORMAT($1, '%Y-{month}-{day}') AS DATE)")
+                }
+                // The text sqlx writes: RFC 3339 in UTC, or an ISO date.
+                (Dialect::Sqlite, true) => {
+                    format!("strftime('%Y-{month}-{day}T00:00:00+00:00', $1)")
+                }
+                (Dialect::Sqlite, false) => format!("strftime('%Y-{month}-{day}', $1)"),
+            };
+            custom(dialect, &template, first())
+        }
+        Function::ToDate => match dialect {
+            Dialect::Postgres => custom(dialect, "CAST(($1 AT TIME ZONE 'UTC') AS DATE)", first()),
+            Dialect::MySql => custom(dialect, "DATE($1)", first()),
+            Dialect::Sqlite => custom(dialect, "date($1)", first()),
+        },
         Function::Concat => {
             // A NULL counts as empty, as Django's Concat does.
             let parts: Vec<Expr> = args

@@ -39,7 +39,8 @@
 //! # let _ = (anns, named, earlier); Ok(()) }
 //! ```
 
-use super::expr::{Operand, F};
+pub use super::expr::DatePart;
+use super::expr::{DateField, Operand, F};
 use crate::model::FieldKind;
 use crate::value::FieldType;
 
@@ -59,6 +60,11 @@ pub enum Function {
     Coalesce,
     /// The current instant, in UTC.
     Now,
+    /// A date or an instant cut down to the start of its year, month or
+    /// day (in UTC for an instant), of the same kind.
+    Trunc(DatePart, FieldKind),
+    /// The UTC date of an instant.
+    ToDate,
 }
 
 /// Text fields, `String` and `Option<String>`, and the type of their
@@ -148,6 +154,48 @@ where
 /// (`Event::STARTS.f().lt(now())`) and updates.
 pub fn now<M>() -> F<M, chrono::DateTime<chrono::Utc>> {
     call(Function::Now, Vec::new())
+}
+
+/// `value` cut down to the start of its year, month or day (Django's
+/// `Trunc`, `TruncYear`, `TruncMonth`, `TruncDay`), of the same type: the
+/// first of the month at midnight for `DatePart::Month`. An instant is
+/// cut in UTC.
+///
+/// ```no_run
+/// use flagon_orm::functions::{trunc, DatePart};
+/// # use flagon_orm::Model;
+/// # #[derive(Model, Debug)]
+/// # #[model(app = "shop")]
+/// # struct Sale { id: i64, at: chrono::DateTime<chrono::Utc> }
+/// # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+/// let months: Vec<(Sale, chrono::DateTime<chrono::Utc>)> = Sale::objects()
+///     .annotate(trunc(Sale::AT.f(), DatePart::Month))
+///     .all(&db)
+///     .await?;
+/// # let _ = months; Ok(()) }
+/// ```
+pub fn trunc<M, T: DateField>(value: F<M, T>, unit: DatePart) -> F<M, T> {
+    call(Function::Trunc(unit, T::KIND), vec![value.operand])
+}
+
+/// Instants that have a UTC date: `DateTime<Utc>` and its `Option`, and
+/// the type of that date.
+pub trait HasDate: DateField {
+    /// `NaiveDate`, or `Option<NaiveDate>`.
+    type Date: FieldType;
+}
+
+impl HasDate for chrono::DateTime<chrono::Utc> {
+    type Date = chrono::NaiveDate;
+}
+
+impl HasDate for Option<chrono::DateTime<chrono::Utc>> {
+    type Date = Option<chrono::NaiveDate>;
+}
+
+/// The UTC date of an instant (Django's `TruncDate`).
+pub fn trunc_date<M, T: HasDate>(value: F<M, T>) -> F<M, T::Date> {
+    call(Function::ToDate, vec![value.operand])
 }
 
 /// `CAST(value AS <U's type>)` (Django's `Cast`): `cast::<_, _, f64>(Item::STOCK.f())`.
