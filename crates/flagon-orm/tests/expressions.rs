@@ -369,3 +369,112 @@ async fn trunc_cuts_dates_and_instants_the_same_on_every_backend() {
     })
     .await;
 }
+
+#[derive(Model, Debug, Clone)]
+#[model(app = "expr")]
+struct Doc {
+    id: i64,
+    #[field(max_length = 10)]
+    name: String,
+    data: serde_json::Value,
+}
+
+#[tokio::test]
+async fn json_key_lookups_compare_scalars_the_same_on_every_backend() {
+    use serde_json::json;
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        flagon_orm::schema::create_table(&t.db, Doc::META)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        for (name, data) in [
+            (
+                "a",
+                json!({"owner": {"name": "Ann"}, "n": 1, "flag": true, "gone": null}),
+            ),
+            ("b", json!({"owner": {"name": "ann"}, "n": "1", "flag": 1})),
+            ("c", json!({"owner": {}, "n": 1.5, "odd key": "x\"y"})),
+        ] {
+            Doc {
+                id: 0,
+                name: name.into(),
+                data,
+            }
+            .save(&t.db)
+            .await
+            .unwrap();
+        }
+        let names = |query: flagon_orm::QuerySet<Doc>| {
+            let db = t.db.clone();
+            async move {
+                let mut names: Vec<String> = query
+                    .all(&db)
+                    .await
+                    .unwrap_or_else(|err| panic!("{b}: {err}"))
+                    .into_iter()
+                    .map(|doc| doc.name)
+                    .collect();
+                names.sort();
+                names
+            }
+        };
+        // Case, types and nesting are kept apart.
+        assert_eq!(
+            names(Doc::objects().filter(Doc::DATA.key("owner").key("name").eq("Ann"))).await,
+            ["a"],
+            "{b}"
+        );
+        assert_eq!(
+            names(Doc::objects().filter(Doc::DATA.key("n").eq(1))).await,
+            ["a"],
+            "{b}"
+        );
+        assert_eq!(
+            names(Doc::objects().filter(Doc::DATA.key("n").eq("1"))).await,
+            ["b"],
+            "{b}"
+        );
+        assert_eq!(
+            names(Doc::objects().filter(Doc::DATA.key("n").eq(1.5))).await,
+            ["c"],
+            "{b}"
+        );
+        assert_eq!(
+            names(Doc::objects().filter(Doc::DATA.key("flag").eq(true))).await,
+            ["a"],
+            "{b}: true is not 1"
+        );
+        // A JSON null is not a missing key.
+        assert_eq!(
+            names(Doc::objects().filter(Doc::DATA.key("gone").eq(json!(null)))).await,
+            ["a"],
+            "{b}"
+        );
+        assert_eq!(
+            names(Doc::objects().filter(Doc::DATA.key("gone").exists())).await,
+            ["a"],
+            "{b}"
+        );
+        assert_eq!(
+            names(Doc::objects().exclude(Doc::DATA.key("owner").key("name").exists())).await,
+            ["c"],
+            "{b}"
+        );
+        assert_eq!(
+            names(Doc::objects().filter(Doc::DATA.key("odd key").eq("x\"y"))).await,
+            ["c"],
+            "{b}: keys and values with spaces and quotes"
+        );
+        // Objects compare differently per backend: refused.
+        let refused = Doc::objects()
+            .filter(Doc::DATA.key("owner").eq(json!({"name": "Ann"})))
+            .all(&t.db)
+            .await;
+        assert!(
+            matches!(refused, Err(flagon_orm::OrmError::InvalidQuery { .. })),
+            "{b}: {refused:?}"
+        );
+        t
+    })
+    .await;
+}

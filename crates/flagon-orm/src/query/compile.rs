@@ -6,6 +6,7 @@ use super::condition::{Lookup, Node, OrderTerm};
 use super::expr::{ArithOp, CompareOp, DatePart, Operand};
 use crate::backends::Dialect;
 use crate::model::{FieldKind, ModelMeta};
+use crate::value::Value;
 
 fn direction(term: &OrderTerm) -> SeaOrder {
     if term.descending {
@@ -230,6 +231,16 @@ pub(crate) fn condition_in(dialect: Dialect, filter: &Node, table: Option<&'stat
             Cond::all().add(column_expr(table, column).in_subquery(targets))
         }
         Node::Refused(_) => Cond::all().add(Expr::cust("1 = 0")),
+        Node::Json {
+            column,
+            keys,
+            value,
+        } => Cond::all().add(json_lookup(
+            dialect,
+            column_expr(table, column),
+            keys,
+            value.as_ref(),
+        )),
         Node::Through {
             column,
             table: through,
@@ -299,6 +310,54 @@ pub(crate) fn operand(dialect: Dialect, operand_: &Operand, table: Option<&'stat
             };
             custom(dialect, sql, column)
         }
+    }
+}
+
+/// A JSON key lookup: the value at `keys` equals the JSON scalar `value`,
+/// or (without one) the path exists.
+fn json_lookup(dialect: Dialect, column: Expr, keys: &[String], value: Option<&Value>) -> Expr {
+    let path = || Expr::val(super::json::path_text(keys));
+    match dialect {
+        Dialect::Postgres => {
+            // `->` per key (each a bound text): SQL NULL when a key is
+            // missing, the jsonb `null` for a JSON null.
+            let mut exprs = vec![column];
+            exprs.extend(keys.iter().map(|key| Expr::val(key.clone())));
+            let walk: Vec<String> = (2..=keys.len() + 1).map(|n| format!("${n}")).collect();
+            let at = format!("($1 -> {})", walk.join(" -> "));
+            match value {
+                Some(value) => {
+                    exprs.push(Expr::val(value.clone()));
+                    Expr::cust_with_exprs(format!("{at} = ${}", keys.len() + 2), exprs)
+                }
+                None => Expr::cust_with_exprs(format!("{at} IS NOT NULL"), exprs),
+            }
+        }
+        // Compared as the JSON text both sides normalise to, byte by byte
+        // (a text collation would ignore case).
+        Dialect::MySql => match value {
+            Some(value) => Expr::cust_with_exprs(
+                "CAST(JSON_EXTRACT(?, ?) AS BINARY) = CAST(JSON_EXTRACT(?, '$') AS BINARY)",
+                [column, path(), Expr::val(value.clone())],
+            ),
+            None => Expr::cust_with_exprs("JSON_CONTAINS_PATH(?, 'one', ?) = 1", [column, path()]),
+        },
+        // json_extract gives SQL values (true is 1): compare the JSON
+        // types too; json_type is NULL only for a missing path.
+        Dialect::Sqlite => match value {
+            Some(value) => Expr::cust_with_exprs(
+                "(json_type(?, ?) = json_type(?, '$') AND json_extract(?, ?) IS json_extract(?, '$'))",
+                [
+                    column.clone(),
+                    path(),
+                    Expr::val(value.clone()),
+                    column,
+                    path(),
+                    Expr::val(value.clone()),
+                ],
+            ),
+            None => Expr::cust_with_exprs("json_type(?, ?) IS NOT NULL", [column, path()]),
+        },
     }
 }
 

@@ -120,6 +120,16 @@ pub(crate) enum Node {
         /// The right side.
         right: Operand,
     },
+    /// A JSON field's value at a path of keys equals `value` (a JSON
+    /// scalar), or with `None` the path exists.
+    Json {
+        /// The JSON column.
+        column: &'static str,
+        /// The object keys, outermost first.
+        keys: Vec<String>,
+        /// The JSON value compared with, if any.
+        value: Option<Value>,
+    },
     /// A condition that cannot be built (a many-to-many field whose
     /// through model lacks its keys): the query is refused with this
     /// message.
@@ -157,6 +167,8 @@ impl Node {
             Node::Compare { left, right, .. } => left.may_be_null() || right.may_be_null(),
             // A key is never NULL, nor are the through table's columns.
             Node::Through { .. } | Node::Refused(_) => false,
+            // A NULL column, or a key missing on some backends.
+            Node::Json { .. } => true,
         }
     }
 
@@ -177,6 +189,7 @@ impl Node {
             | Node::Related {
                 condition: inner, ..
             } => inner.refusal(),
+            Node::Refused(message) => Some(message.clone()),
             _ => None,
         }
     }
@@ -398,5 +411,25 @@ impl<M> PartialEq for Assignment<M> {
 impl<M> std::fmt::Debug for Assignment<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} = {:?}", self.column, self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_node_refuses_the_query_wherever_it_sits() {
+        let refused = Node::Refused("no through keys".into());
+        assert_eq!(refused.refusal().as_deref(), Some("no through keys"));
+        let nested = Node::Not(Box::new(Node::Any(vec![
+            Node::Lookup {
+                column: "a",
+                nullable: true,
+                lookup: Lookup::IsNull(true),
+            },
+            refused,
+        ])));
+        assert_eq!(nested.refusal().as_deref(), Some("no through keys"));
     }
 }

@@ -20,6 +20,7 @@ pub(crate) mod compile;
 pub mod condition;
 pub mod expr;
 pub mod functions;
+pub mod json;
 pub mod lock;
 pub mod related;
 pub mod values;
