@@ -38,6 +38,8 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "max",
     "min_length",
     "validators",
+    "auto_now",
+    "auto_now_add",
 ];
 
 /// The values `on_delete` takes.
@@ -157,6 +159,10 @@ pub(crate) struct FieldAttrs {
     pub min_length: Option<(u32, Span)>,
     /// `validators = [path, ...]`: functions run on the value.
     pub validators: Option<Vec<Expr>>,
+    /// `auto_now`: the field is set to now on every save.
+    pub auto_now: Option<Flag>,
+    /// `auto_now_add`: the field is set to now when the row is inserted.
+    pub auto_now_add: Option<Flag>,
 }
 
 impl FieldAttrs {
@@ -178,6 +184,16 @@ impl FieldAttrs {
     /// Whether `index` is set (and not `= false`).
     pub fn is_index(&self) -> bool {
         self.index.is_some_and(|flag| flag.value)
+    }
+
+    /// Whether `auto_now` is set (and not `= false`).
+    pub fn is_auto_now(&self) -> bool {
+        self.auto_now.is_some_and(|flag| flag.value)
+    }
+
+    /// Whether `auto_now_add` is set (and not `= false`).
+    pub fn is_auto_now_add(&self) -> bool {
+        self.auto_now_add.is_some_and(|flag| flag.value)
     }
 
     /// The options that declare checks of the value for strings, with the
@@ -362,6 +378,14 @@ pub(crate) fn parse_field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> 
                 "email" => {
                     let flag = parse_flag(&meta)?;
                     set_once(&meta, &key, &mut out.email, flag)
+                }
+                "auto_now" => {
+                    let flag = parse_flag(&meta)?;
+                    set_once(&meta, &key, &mut out.auto_now, flag)
+                }
+                "auto_now_add" => {
+                    let flag = parse_flag(&meta)?;
+                    set_once(&meta, &key, &mut out.auto_now_add, flag)
                 }
                 "url" => {
                     let flag = parse_flag(&meta)?;

@@ -113,6 +113,7 @@ pub(crate) fn expand_with(input: &DeriveInput, orm: &TokenStream) -> syn::Result
     check_many_to_many(&many_to_many, &mut errors);
     check_fields(&fields, &mut errors);
     check_validators(&fields, &mut errors);
+    check_auto_now(&fields, &mut errors);
     let pk = primary_key(input, &fields);
     let pk = match pk {
         Ok(pk) => Some(pk),
@@ -201,7 +202,9 @@ fn check_many_to_many(fields: &[FieldInfo<'_>], errors: &mut Errors) {
             || attrs.min.is_some()
             || attrs.max.is_some()
             || attrs.min_length.is_some()
-            || attrs.validators.is_some();
+            || attrs.validators.is_some()
+            || attrs.auto_now.is_some()
+            || attrs.auto_now_add.is_some();
         if stray {
             errors.push(syn::Error::new(
                 field.ident.span(),
@@ -321,6 +324,59 @@ fn check_validators(fields: &[FieldInfo<'_>], errors: &mut Errors) {
                     ),
                 ));
             }
+        }
+    }
+}
+
+/// `auto_now` and `auto_now_add`: on a `DateTime<Utc>` or `NaiveDate`
+/// field (or its `Option`), one of them at most, and without `default`
+/// (the value is always set on save, as Django refuses the mix).
+fn check_auto_now(fields: &[FieldInfo<'_>], errors: &mut Errors) {
+    for field in fields {
+        let attrs = &field.attrs;
+        let set: Vec<(&str, Span)> = [
+            ("auto_now", attrs.auto_now),
+            ("auto_now_add", attrs.auto_now_add),
+        ]
+        .into_iter()
+        .filter_map(|(key, flag)| flag.filter(|flag| flag.value).map(|flag| (key, flag.span)))
+        .collect();
+        let Some(&(key, span)) = set.first() else {
+            continue;
+        };
+        if set.len() > 1 {
+            errors.push(syn::Error::new(
+                set[1].1,
+                format!(
+                    "`auto_now` and `auto_now_add` cannot both be set on `{}`: pick `auto_now` (every save) or `auto_now_add` (the first insert)",
+                    field.name
+                ),
+            ));
+        }
+        if types::date_kind(field.ty).is_none() {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "`{key}` is only for `DateTime<Utc>` or `NaiveDate` (or their `Option`) fields; `{}` is `{}`",
+                    field.name,
+                    type_string(field.ty)
+                ),
+            ));
+        }
+        if let Some((_, default_span)) = attrs.default {
+            errors.push(syn::Error::new(
+                default_span,
+                format!(
+                    "`{key}` and `default` cannot both be set on `{}`: `{key}` sets the value itself",
+                    field.name
+                ),
+            ));
+        }
+        if attrs.is_primary_key() {
+            errors.push(syn::Error::new(
+                span,
+                format!("`{key}` cannot be set on the primary key `{}`", field.name),
+            ));
         }
     }
 }
@@ -767,6 +823,41 @@ fn generate(
         }
     };
 
+    let now_arms: Vec<TokenStream> = fields
+        .iter()
+        .filter(|field| field.attrs.is_auto_now() || field.attrs.is_auto_now_add())
+        .filter_map(|field| {
+            let ident = field.ident;
+            let name = &field.name;
+            let value = match types::date_kind(field.ty)? {
+                types::DateKind::DateTime => quote!(now),
+                types::DateKind::Date => quote!(now.date_naive()),
+            };
+            let value = if types::option_inner(field.ty).is_some() {
+                quote!(::core::option::Option::Some(#value))
+            } else {
+                value
+            };
+            Some(quote!(#name => { self.#ident = #value; true }))
+        })
+        .collect();
+    let set_now = if now_arms.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            fn set_now(
+                &mut self,
+                field: &str,
+                now: #orm::__private::chrono::DateTime<#orm::__private::chrono::Utc>,
+            ) -> bool {
+                match field {
+                    #(#now_arms)*
+                    _ => false,
+                }
+            }
+        }
+    };
+
     let constants = fields.iter().map(|field| {
         let const_ident = format_ident!("{}", field.name.to_uppercase());
         let ty = field.ty;
@@ -831,6 +922,7 @@ fn generate(
             }
 
             #set_auto_pk
+            #set_now
 
             #run_validators
 
@@ -931,9 +1023,14 @@ fn field_meta(
             let value = flag.value;
             quote!(#value)
         }
+        // An `auto_now` field is filled in on save (Django makes it
+        // `blank`).
+        None if attrs.is_auto_now() || attrs.is_auto_now_add() => quote!(true),
         // An `Option` field may be empty unless it says otherwise.
         None => null.clone(),
     };
+    let auto_now = attrs.is_auto_now();
+    let auto_now_add = attrs.is_auto_now_add();
     let mut validators = Vec::new();
     if attrs.email.is_some_and(|flag| flag.value) {
         validators.push(quote!(#orm::validation::Validator::Email));
@@ -981,6 +1078,8 @@ fn field_meta(
             choices: &[#(#choices),*],
             blank: #blank,
             validators: &[#(#validators),*],
+            auto_now: #auto_now,
+            auto_now_add: #auto_now_add,
         }
     }
 }
@@ -1062,8 +1161,8 @@ mod tests {
         for expected in [
             "impl::flagon_orm::ModelforQuestion",
             "constMETA:&'static::flagon_orm::ModelMeta=&::flagon_orm::ModelMeta{app:\"polls\",name:\"Question\",table:\"polls_question\",",
-            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<i64>(::core::option::Option::None),verbose_name:\"id\",help_text:\"\",choices:&[],blank:false,validators:&[],}",
-            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<String>(::core::option::Option::None),verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],blank:<Stringas::flagon_orm::FieldType>::NULLABLE,validators:&[],}",
+            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<i64>(::core::option::Option::None),verbose_name:\"id\",help_text:\"\",choices:&[],blank:false,validators:&[],auto_now:false,auto_now_add:false,}",
+            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<String>(::core::option::Option::None),verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],blank:<Stringas::flagon_orm::FieldType>::NULLABLE,validators:&[],auto_now:false,auto_now_add:false,}",
             "name:\"pub_date\",column:\"pub_date\",kind:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::KIND",
             "verbose_name:\"pubdate\"",
             "name:\"note\",column:\"note\",kind:<Option<String>as::flagon_orm::FieldType>::KIND,null:<Option<String>as::flagon_orm::FieldType>::NULLABLE",
@@ -1448,6 +1547,71 @@ mod tests {
             out.contains("`min`isfornumberfields(integers,floats,Decimal);`joined`isnotone"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn auto_now_fields_get_set_now() {
+        let out = compact(&expand_ok(parse_quote! {
+            struct Entry {
+                id: i64,
+                #[field(auto_now_add)] created: chrono::DateTime<chrono::Utc>,
+                #[field(auto_now)] day: Option<NaiveDate>,
+                #[field(auto_now = false)] other: DateTime<Utc>,
+            }
+        }));
+        assert!(
+            out.contains("\"created\"=>{self.created=now;true}"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\"day\"=>{self.day=::core::option::Option::Some(now.date_naive());true}"),
+            "{out}"
+        );
+        assert!(!out.contains("\"other\"=>{self.other"), "{out}");
+        assert!(
+            out.contains("blank:true,validators:&[],auto_now:false,auto_now_add:true"),
+            "{out}"
+        );
+        assert!(out.contains("auto_now:true,auto_now_add:false"), "{out}");
+        let plain = compact(&expand_ok(parse_quote!(
+            struct Thing {
+                id: i64,
+            }
+        )));
+        assert!(!plain.contains("fnset_now"), "{plain}");
+    }
+
+    #[test]
+    fn auto_now_misuse_names_the_field() {
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(auto_now)] views: i64 }
+        });
+        assert!(
+            message.contains("`auto_now` is only for `DateTime<Utc>` or `NaiveDate` (or their `Option`) fields; `views` is `i64`"),
+            "{message}"
+        );
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(auto_now_add)] at: DateTime<Local> }
+        });
+        assert!(message.contains("`auto_now_add` is only for"), "{message}");
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(auto_now, auto_now_add)] at: DateTime<Utc> }
+        });
+        assert!(
+            message.contains("`auto_now` and `auto_now_add` cannot both be set on `at`"),
+            "{message}"
+        );
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(auto_now, default = 1)] at: NaiveDate }
+        });
+        assert!(
+            message.contains("`auto_now` and `default` cannot both be set on `at`"),
+            "{message}"
+        );
+        let message = one_err(parse_quote! {
+            struct Thing { id: i64, #[field(auto_now)] tags: ManyToMany<Tag> }
+        });
+        assert!(message.contains("is a ManyToMany field"), "{message}");
     }
 
     #[test]

@@ -74,6 +74,43 @@ pub(crate) fn is_named(ty: &Type, name: &str) -> bool {
     plain_name(ty).is_some_and(|plain| plain == name)
 }
 
+/// The date types `auto_now` and `auto_now_add` fill in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DateKind {
+    /// `DateTime<Utc>`: the instant.
+    DateTime,
+    /// `NaiveDate`: the date in UTC.
+    Date,
+}
+
+/// The date kind of `ty` (or of the type in its `Option`): `DateTime<Utc>`
+/// or `NaiveDate`, by their last path segments.
+pub(crate) fn date_kind(ty: &Type) -> Option<DateKind> {
+    let inner = strip_groups(non_null(ty));
+    if is_named(inner, "NaiveDate") {
+        return Some(DateKind::Date);
+    }
+    let Type::Path(path) = inner else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    if last.ident != "DateTime" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        GenericArgument::Type(zone) if args.args.len() == 1 && is_named(zone, "Utc") => {
+            Some(DateKind::DateTime)
+        }
+        _ => None,
+    }
+}
+
 /// `"ForeignKey"` or `"OneToOne"` if `ty` (or the type in its `Option`)
 /// is written as one of them (by its last path segment).
 pub(crate) fn relation_name(ty: &Type) -> Option<&'static str> {

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, Query};
 
 use crate::backends;
@@ -38,6 +39,42 @@ pub trait ModelExt: Model {
     ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
         async move {
             let result = insert(self, db).await;
+            name_foreign_key(&*self, db, result).await
+        }
+    }
+
+    /// Writes only the fields named in `fields` to the object's row, found
+    /// by its primary key: Django's `save(update_fields=[..])`. Their
+    /// values are checked first, as `save` checks them; an `auto_now`
+    /// field named here is set to now (one not named is left alone, and
+    /// `auto_now_add` never changes), in the object too.
+    ///
+    /// It never inserts. An empty list writes nothing (as in Django).
+    /// Fails with [`OrmError::InvalidQuery`], before anything runs, for a
+    /// name that is not a field of the model (many-to-many fields are not
+    /// columns), for the primary key, and for an object not saved yet
+    /// (automatic key 0); with [`OrmError::DoesNotExist`] when no row has
+    /// the key (Django's "Save with update_fields did not affect any
+    /// rows.").
+    ///
+    /// ```no_run
+    /// # use flagon_orm::{Model, ModelExt};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "blog")]
+    /// # struct Post { id: i64, #[field(max_length = 200)] title: String, votes: i32, body: String }
+    /// # async fn demo(db: flagon_orm::Db, mut post: Post) -> Result<(), flagon_orm::OrmError> {
+    /// post.title = "Edited".into();
+    /// post.votes += 1;
+    /// post.save_fields(&db, &["title", "votes"]).await?; // `body` is not written
+    /// # Ok(()) }
+    /// ```
+    fn save_fields<'a, C: Connection + ?Sized>(
+        &'a mut self,
+        db: &'a C,
+        fields: &'a [&'a str],
+    ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
+        async move {
+            let result = save_fields(self, db, fields).await;
             name_foreign_key(&*self, db, result).await
         }
     }
@@ -314,12 +351,40 @@ pub(crate) fn validate<M: Model>(
     Ok(())
 }
 
+/// Sets the `auto_now` fields of `object` to `now`, and its
+/// `auto_now_add` fields too when the row is being inserted (`adding`).
+pub(crate) fn set_auto_now<M: Model>(object: &mut M, now: DateTime<Utc>, adding: bool) {
+    for field in M::META.fields {
+        if field.auto_now || (adding && field.auto_now_add) {
+            object.set_now(field.name, now);
+        }
+    }
+}
+
+/// [`set_auto_now`] on each of `objects` with the same instant: what
+/// `bulk_create` calls before inserting them.
+pub(crate) fn set_auto_now_all<M: Model>(objects: &mut [M], adding: bool) {
+    if M::META
+        .fields
+        .iter()
+        .any(|field| field.auto_now || field.auto_now_add)
+    {
+        let now = Utc::now();
+        for object in objects {
+            set_auto_now(object, now, adding);
+        }
+    }
+}
+
 async fn save<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Result<(), OrmError> {
     let pk_field = M::META.primary_key();
     let pk = object.pk();
+    let now = Utc::now();
     if pk_field.auto && is_unsaved_key(&pk) {
+        set_auto_now(object, now, true);
         return insert_row(object, db, true).await;
     }
+    set_auto_now(object, now, false);
     let values = object.values();
     validate::<M>(db.dialect(), &values)?;
     let assignments: Vec<(&'static str, Expr)> = M::META
@@ -338,6 +403,7 @@ async fn save<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Resul
         {
             return Ok(());
         }
+        set_auto_now(object, now, true);
         return insert_row(object, db, false).await;
     }
     let mut query = Query::update();
@@ -347,7 +413,89 @@ async fn save<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Resul
         .and_where(Expr::col(pk_field.column).eq(pk));
     let (sql, values) = backends::build(db.dialect(), &query);
     if db.execute(&sql, values).await?.rows_affected == 0 {
+        set_auto_now(object, now, true);
         insert_row(object, db, false).await?;
+    }
+    Ok(())
+}
+
+async fn save_fields<M: Model, C: Connection + ?Sized>(
+    object: &mut M,
+    db: &C,
+    names: &[&str],
+) -> Result<(), OrmError> {
+    let pk_field = M::META.primary_key();
+    let mut chosen: Vec<&'static FieldMeta> = Vec::with_capacity(names.len());
+    let mut refused: Vec<&str> = Vec::new();
+    for name in names {
+        match M::META.field(name) {
+            Some(field) if !field.primary_key => {
+                if !chosen.iter().any(|seen| seen.name == field.name) {
+                    chosen.push(field);
+                }
+            }
+            _ => {
+                if !refused.contains(name) {
+                    refused.push(name);
+                }
+            }
+        }
+    }
+    if !refused.is_empty() {
+        let list = refused
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(OrmError::InvalidQuery {
+            model: M::META.name,
+            message: format!(
+                "save_fields cannot write {list}: name fields of {} other than its primary key `{}` (many-to-many fields are not columns)",
+                M::META.name,
+                pk_field.name
+            ),
+        });
+    }
+    if chosen.is_empty() {
+        return Ok(());
+    }
+    let pk = object.pk();
+    if pk_field.auto && is_unsaved_key(&pk) {
+        return Err(OrmError::InvalidQuery {
+            model: M::META.name,
+            message: format!(
+                "save_fields updates a row by its primary key, and this {} has none yet (`{}` is 0): save() or insert() it first",
+                M::META.name,
+                pk_field.name
+            ),
+        });
+    }
+    let now = Utc::now();
+    for field in &chosen {
+        if field.auto_now {
+            object.set_now(field.name, now);
+        }
+    }
+    let values = object.values();
+    let mut assignments: Vec<(&'static str, Expr)> = Vec::with_capacity(chosen.len());
+    for (field, value) in M::META.fields.iter().zip(values) {
+        if chosen.iter().any(|seen| seen.name == field.name) {
+            validate_value(M::META, field, &value)?;
+            validate_kept(db.dialect(), M::META, field, &value)?;
+            assignments.push((field.column, Expr::val(value)));
+        }
+    }
+    let mut query = Query::update();
+    query
+        .table(M::META.table)
+        .values(assignments)
+        .and_where(Expr::col(pk_field.column).eq(pk));
+    let (sql, values) = backends::build(db.dialect(), &query);
+    if db.execute(&sql, values).await?.rows_affected == 0 {
+        // Django: "Save with update_fields did not affect any rows."
+        return Err(OrmError::DoesNotExist {
+            model: M::META.name,
+        });
     }
     Ok(())
 }
@@ -437,6 +585,7 @@ fn display_value(value: &Value) -> String {
 
 async fn insert<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Result<(), OrmError> {
     let auto = M::META.primary_key().auto && is_unsaved_key(&object.pk());
+    set_auto_now(object, Utc::now(), true);
     insert_row(object, db, auto).await
 }
 

@@ -47,4 +47,6 @@ pub use value::{Decimal, FieldType, Uuid, Value, Values};
 
 /// Items the derive macro's generated code uses; not a public API.
 #[doc(hidden)]
-pub mod __private {}
+pub mod __private {
+    pub use chrono;
+}

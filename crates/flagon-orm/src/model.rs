@@ -188,6 +188,14 @@ pub struct FieldMeta {
     /// The checks `#[field(email, url, min = .., max = .., min_length = ..)]`
     /// declare (see [`crate::validation`]).
     pub validators: &'static [crate::validation::Validator],
+    /// `#[field(auto_now)]`: set to now by every `save`, `insert` and
+    /// `bulk_create` (and by `save_fields` when named). Not a column
+    /// option: migrations do not see it.
+    pub auto_now: bool,
+    /// `#[field(auto_now_add)]`: set to now when the row is inserted
+    /// (`save` of a new object, `insert`, `bulk_create`). Not a column
+    /// option: migrations do not see it.
+    pub auto_now_add: bool,
 }
 
 impl FieldMeta {
@@ -212,6 +220,8 @@ impl FieldMeta {
             choices: &[],
             blank: false,
             validators: &[],
+            auto_now: false,
+            auto_now_add: false,
         }
     }
 }
@@ -293,6 +303,15 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
 
     /// Stores the key the database assigned on insert.
     fn set_auto_pk(&mut self, id: i64);
+
+    /// Sets the `auto_now` or `auto_now_add` field `field` to `now` (a
+    /// `NaiveDate` field to its UTC date); false if `field` is not one.
+    /// The derive writes it; `save`, `insert`, `save_fields` and
+    /// `bulk_create` call it before writing.
+    fn set_now(&mut self, field: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+        let _ = (field, now);
+        false
+    }
 
     /// Keeps `object`, the row relation field `field` points to (what
     /// `select_related` loads); false if `field` is not such a field or

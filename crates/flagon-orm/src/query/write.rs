@@ -64,6 +64,7 @@ impl<M: Model> QuerySet<M> {
         objects: &mut [M],
         batch_size: usize,
     ) -> Result<(), OrmError> {
+        crate::instance::set_auto_now_all(objects, true);
         let rows: Vec<Vec<Value>> = objects.iter().map(Model::values).collect();
         for values in &rows {
             validate::<M>(db.dialect(), values)?;
