@@ -314,3 +314,23 @@ pub(crate) fn render(tokens: &[Token], field: &mut dyn FnMut(&str) -> String) ->
     }
     out
 }
+
+/// The condition as text with each field written by `field` and each
+/// string literal by `string` (as a placeholder, for binding).
+pub(crate) fn render_bound(
+    tokens: &[Token],
+    field: &mut dyn FnMut(&str) -> String,
+    string: &mut dyn FnMut(&str) -> String,
+) -> String {
+    let mut out = String::new();
+    for (index, token) in tokens.iter().enumerate() {
+        if index > 0 {
+            out.push(' ');
+        }
+        match token {
+            Token::Str(value) => out.push_str(&string(value)),
+            other => out.push_str(&render_token(other, field)),
+        }
+    }
+    out
+}

@@ -217,6 +217,81 @@ async fn check_and_conditional_unique_constraints_through_migrations() {
     .await;
 }
 
+#[tokio::test]
+async fn full_clean_checks_the_constraints() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        let db = &t.db;
+        let mut graph_state = state_with(|_| true);
+        if db.dialect() == Dialect::MySql {
+            graph_state = state_with(|c| c.check);
+        }
+        let initial = migration("0001_initial", None, &ProjectState::new(), &graph_state);
+        let graph = MigrationGraph::new([initial]).expect("graph");
+        run(db, b, &graph, Target::All).await;
+        let violated = |result: Result<(), OrmError>, name: &str| match result {
+            Err(OrmError::Invalid(errors)) => {
+                let messages: Vec<String> =
+                    errors.non_field().iter().map(ToString::to_string).collect();
+                assert!(
+                    messages.iter().any(|m| m.contains(name)),
+                    "{b}: {messages:?}"
+                );
+            }
+            other => panic!("{b}: expected {name} to be violated, got {other:?}"),
+        };
+        violated(
+            item(1, "neg", false, -1, None).full_clean(db).await,
+            "shop_item_price_ok",
+        );
+        violated(
+            item(1, "big", false, 5, Some(6)).full_clean(db).await,
+            "shop_item_price_ok",
+        );
+        // Unknown (a NULL discount) passes, as in SQL.
+        item(1, "ok", false, 5, None)
+            .full_clean(db)
+            .await
+            .expect("valid");
+        // Strings are bound, not spliced: a quote or `?` is just text.
+        item(1, "it's?", false, 5, None)
+            .full_clean(db)
+            .await
+            .expect("valid");
+        let mut saved = insert(db, item(1, "ok", false, 5, None))
+            .await
+            .expect("saved");
+        saved
+            .full_clean(db)
+            .await
+            .expect("its own row does not collide");
+        if db.dialect() != Dialect::MySql {
+            violated(
+                item(1, "ok", false, 1, None).full_clean(db).await,
+                "shop_item_live_slug",
+            );
+            // Archived rows are not under the condition.
+            item(1, "ok", true, 1, None)
+                .full_clean(db)
+                .await
+                .expect("archived");
+            saved.archived = true;
+            saved.save(db).await.expect("archived");
+            item(1, "ok", false, 1, None)
+                .full_clean(db)
+                .await
+                .expect("the other is archived");
+        }
+        // Excluding a field the constraint uses skips it.
+        item(1, "neg", false, -1, None)
+            .full_clean_except(db, &["price"])
+            .await
+            .expect("price excluded");
+        t
+    })
+    .await;
+}
+
 #[test]
 fn sqlmigrate_shows_partial_indexes_and_checks() {
     let graph = graph();
