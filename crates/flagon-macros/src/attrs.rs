@@ -12,6 +12,7 @@ pub(crate) const MODEL_KEYS: &[&str] = &[
     "ordering",
     "unique_together",
     "indexes",
+    "constraints",
     "clean",
 ];
 
@@ -69,8 +70,22 @@ pub(crate) struct ModelAttrs {
     pub unique_together: Option<Vec<Vec<LitStr>>>,
     /// `indexes = [[...], ...]`.
     pub indexes: Option<Vec<Vec<LitStr>>>,
+    /// `constraints = [unique(..), check(..)]`.
+    pub constraints: Option<Vec<ConstraintAttr>>,
     /// `clean = path::to_fn`: the model's cross-field checks.
     pub clean: Option<Expr>,
+}
+
+/// One entry of `constraints = [..]`.
+pub(crate) struct ConstraintAttr {
+    /// `name = ".."`.
+    pub name: LitStr,
+    /// `fields = [..]` of `unique(..)` (empty for `check(..)`).
+    pub fields: Vec<LitStr>,
+    /// `condition = ".."`.
+    pub condition: Option<LitStr>,
+    /// Whether this is `check(..)`.
+    pub check: bool,
 }
 
 /// The literal of `#[field(default = ..)]`.
@@ -263,6 +278,15 @@ pub(crate) fn parse_model_attrs(attrs: &[Attribute]) -> syn::Result<ModelAttrs> 
                     let expr = value_expr(&meta, &key, "[[\"a\", \"b\"]]")?;
                     let value = parse_field_groups(&expr, "indexes")?;
                     set_once(&meta, &key, &mut out.indexes, value)
+                }
+                "constraints" => {
+                    let expr = value_expr(
+                        &meta,
+                        &key,
+                        "[check(condition = \"price >= 0\", name = \"price_positive\")]",
+                    )?;
+                    let value = parse_constraints(&expr)?;
+                    set_once(&meta, &key, &mut out.constraints, value)
                 }
                 "clean" => {
                     let expr = value_expr(&meta, &key, "Self::check")?;
@@ -719,6 +743,110 @@ pub(crate) fn parse_field_groups(expr: &Expr, key: &str) -> syn::Result<Vec<Vec<
                 ));
             }
             Ok(names)
+        })
+        .collect()
+}
+
+/// `constraints = [unique(fields = ["a", "b"], condition = "..", name = ".."),
+/// check(condition = "..", name = "..")]`.
+pub(crate) fn parse_constraints(expr: &Expr) -> syn::Result<Vec<ConstraintAttr>> {
+    let message = "`constraints` expects an array of `unique(fields = [..], condition = \"..\", \
+                   name = \"..\")` and `check(condition = \"..\", name = \"..\")`";
+    expect_array(expr, message)?
+        .into_iter()
+        .map(|item| {
+            let Expr::Call(call) = strip_expr(item) else {
+                return Err(syn::Error::new_spanned(item, message));
+            };
+            let kind = match strip_expr(&call.func) {
+                Expr::Path(path) if path.path.is_ident("unique") => "unique",
+                Expr::Path(path) if path.path.is_ident("check") => "check",
+                other => return Err(syn::Error::new_spanned(other, message)),
+            };
+            let mut name = None;
+            let mut fields = None;
+            let mut condition = None;
+            for arg in &call.args {
+                let Expr::Assign(assign) = strip_expr(arg) else {
+                    return Err(syn::Error::new_spanned(arg, message));
+                };
+                let key = match strip_expr(&assign.left) {
+                    Expr::Path(path) => path.path.get_ident().map(ToString::to_string),
+                    _ => None,
+                };
+                let duplicate = || syn::Error::new_spanned(arg, "given twice");
+                match key.as_deref() {
+                    Some("name") if name.is_none() => {
+                        name = Some(non_empty(expect_str(&assign.right, message)?, "name")?);
+                    }
+                    Some("condition") if condition.is_none() => {
+                        let lit = expect_str(&assign.right, message)?;
+                        if let Err(err) = crate::condition_sql::parse(&lit.value()) {
+                            return Err(syn::Error::new_spanned(
+                                &lit,
+                                format!("malformed constraint condition: {err}"),
+                            ));
+                        }
+                        condition = Some(lit);
+                    }
+                    Some("fields") if kind == "unique" && fields.is_none() => {
+                        let names = expect_array(&assign.right, message)?
+                            .into_iter()
+                            .map(|name| expect_str(name, message))
+                            .collect::<syn::Result<Vec<_>>>()?;
+                        if names.is_empty() {
+                            return Err(syn::Error::new_spanned(
+                                &assign.right,
+                                "a unique constraint needs at least one field",
+                            ));
+                        }
+                        fields = Some(names);
+                    }
+                    Some("name" | "condition") => return Err(duplicate()),
+                    Some("fields") if kind == "unique" => return Err(duplicate()),
+                    _ => {
+                        return Err(syn::Error::new_spanned(
+                            &assign.left,
+                            format!(
+                                "`{kind}(..)` takes {}",
+                                if kind == "unique" {
+                                    "`fields`, `condition` and `name`"
+                                } else {
+                                    "`condition` and `name`"
+                                }
+                            ),
+                        ))
+                    }
+                }
+            }
+            let Some(name) = name else {
+                return Err(syn::Error::new_spanned(
+                    call,
+                    format!("`{kind}(..)` needs a `name = \"..\"`"),
+                ));
+            };
+            if kind == "check" && condition.is_none() {
+                return Err(syn::Error::new_spanned(
+                    call,
+                    "`check(..)` needs a `condition = \"..\"`",
+                ));
+            }
+            let fields = match fields {
+                Some(fields) => fields,
+                None if kind == "unique" => {
+                    return Err(syn::Error::new_spanned(
+                        call,
+                        "`unique(..)` needs `fields = [..]`",
+                    ))
+                }
+                None => Vec::new(),
+            };
+            Ok(ConstraintAttr {
+                name,
+                fields,
+                condition,
+                check: kind == "check",
+            })
         })
         .collect()
 }

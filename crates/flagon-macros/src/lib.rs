@@ -5,6 +5,11 @@
 //! on this crate directly.
 
 mod attrs;
+// The constraint condition language, shared with the ORM (which renders
+// conditions into DDL) so that the derive checks them at compile time.
+#[allow(dead_code)]
+#[path = "../../flagon-orm/src/condition_sql.rs"]
+mod condition_sql;
 mod model;
 mod types;
 
@@ -35,6 +40,16 @@ use proc_macro::TokenStream;
 ///   sorts that field in descending order.
 /// - `unique_together = [["a", "b"], ...]`: groups of fields whose values
 ///   must be unique together.
+/// - `indexes = [["a", "b"], ...]`: groups of fields indexed together.
+/// - `constraints = [..]`: named constraints (Django's `Meta.constraints`):
+///   `unique(fields = ["a", "b"], condition = "..", name = "..")`, values
+///   unique together (with `condition`, only among the rows it selects: a
+///   partial unique index, which MySQL/MariaDB cannot make), and
+///   `check(condition = "..", name = "..")`, a condition every row must
+///   satisfy. Conditions are a small portable SQL language over field
+///   names (comparisons, `AND`/`OR`/`NOT`, `IS [NOT] NULL`, `IN (..)`,
+///   arithmetic, numbers, `'strings'`, `TRUE`/`FALSE`/`NULL`), checked at
+///   compile time.
 /// - `clean = path`: a function `fn(&Self) -> Result<(), E>` (`E` being
 ///   `ValidationErrors`, `String` or `&str`) for checks across fields, run
 ///   by `full_clean` (Django's `Model.clean()`).

@@ -485,6 +485,35 @@ fn check_model_attrs(attrs: &ModelAttrs, fields: &[FieldInfo<'_>], errors: &mut 
         ("unique_together", &attrs.unique_together),
         ("indexes", &attrs.indexes),
     ];
+    for constraint in attrs.constraints.iter().flatten() {
+        for lit in &constraint.fields {
+            let name = lit.value();
+            if !known(&name) {
+                errors.push(syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "`constraints` names an unknown field `{name}`; the fields are: {}",
+                        names()
+                    ),
+                ));
+            }
+        }
+        let condition = constraint.condition.as_ref();
+        let tokens = condition.and_then(|lit| crate::condition_sql::parse(&lit.value()).ok());
+        if let (Some(lit), Some(tokens)) = (condition, tokens) {
+            for name in crate::condition_sql::fields(&tokens) {
+                if !known(name) {
+                    errors.push(syn::Error::new(
+                        lit.span(),
+                        format!(
+                            "constraint condition names an unknown field `{name}`; the fields are: {}",
+                            names()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     for (key, groups) in groups {
         for group in groups.iter().flatten() {
             for (position, lit) in group.iter().enumerate() {
@@ -557,6 +586,26 @@ fn generate(
     };
     let unique_together = groups(&attrs.unique_together);
     let indexes = groups(&attrs.indexes);
+    let constraints: Vec<TokenStream> = attrs
+        .constraints
+        .iter()
+        .flatten()
+        .map(|constraint| {
+            let name = &constraint.name;
+            let fields = &constraint.fields;
+            let check = constraint.check;
+            let condition = match &constraint.condition {
+                Some(condition) => quote!(::core::option::Option::Some(#condition)),
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(#orm::ConstraintMeta {
+                name: #name,
+                fields: &[#(#fields),*],
+                condition: #condition,
+                check: #check,
+            })
+        })
+        .collect();
     let decimal_checks = fields.iter().map(|field| {
         let ty = field.ty;
         let kind = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::KIND);
@@ -883,6 +932,7 @@ fn generate(
                 ordering: &[#(#ordering),*],
                 unique_together: &[#(#unique_together),*],
                 indexes: &[#(#indexes),*],
+                constraints: &[#(#constraints),*],
                 many_to_many: &[#(#m2m_metas),*],
             };
 
@@ -1166,7 +1216,7 @@ mod tests {
             "name:\"pub_date\",column:\"pub_date\",kind:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::KIND",
             "verbose_name:\"pubdate\"",
             "name:\"note\",column:\"note\",kind:<Option<String>as::flagon_orm::FieldType>::KIND,null:<Option<String>as::flagon_orm::FieldType>::NULLABLE",
-            "ordering:&[(\"pub_date\",true),(\"id\",false)],unique_together:&[&[\"question_text\",\"pub_date\"]],indexes:&[],many_to_many:&[],",
+            "ordering:&[(\"pub_date\",true),(\"id\",false)],unique_together:&[&[\"question_text\",\"pub_date\"]],indexes:&[],constraints:&[],many_to_many:&[],",
             "::core::result::Result::Ok(Self{id:<i64as::flagon_orm::FieldType>::decode(row,offset+0)?,question_text:<Stringas::flagon_orm::FieldType>::decode(row,offset+1)?,pub_date:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::decode(row,offset+2)?,note:<Option<String>as::flagon_orm::FieldType>::decode(row,offset+3)?,})",
             "::std::vec![<i64as::flagon_orm::FieldType>::to_value(&self.id),<Stringas::flagon_orm::FieldType>::to_value(&self.question_text)",
             "fnpk(&self)->::flagon_orm::Value{<i64as::flagon_orm::FieldType>::to_value(&self.id)}",
@@ -1369,6 +1419,83 @@ mod tests {
             message.contains("the field `id` is `String`, not an integer"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn constraints() {
+        let ok = expand_ok(parse_quote!(
+            #[model(constraints = [
+                unique(fields = ["a"], condition = "b IS NOT NULL", name = "t_a"),
+                check(condition = "a >= 0 AND (b IS NULL OR b < a)", name = "t_b"),
+            ])]
+            struct Thing {
+                id: i64,
+                a: i64,
+                b: Option<i64>,
+            }
+        ));
+        let ok = ok.to_string().replace(' ', "");
+        assert!(ok.contains("constraints:&["), "{ok}");
+        assert!(
+            ok.contains("condition:::core::option::Option::Some(\"bISNOTNULL\")"),
+            "{ok}"
+        );
+        let cases: [(syn::DeriveInput, &str); 5] = [
+            (
+                parse_quote!(
+                    #[model(constraints = [check(condition = "a >", name = "c")])]
+                    struct T {
+                        id: i64,
+                        a: i64,
+                    }
+                ),
+                "malformed constraint condition: expected a field or a value",
+            ),
+            (
+                parse_quote!(
+                    #[model(constraints = [check(condition = "z > 0", name = "c")])]
+                    struct T {
+                        id: i64,
+                        a: i64,
+                    }
+                ),
+                "constraint condition names an unknown field `z`",
+            ),
+            (
+                parse_quote!(
+                    #[model(constraints = [unique(fields = ["z"], name = "c")])]
+                    struct T {
+                        id: i64,
+                        a: i64,
+                    }
+                ),
+                "`constraints` names an unknown field `z`",
+            ),
+            (
+                parse_quote!(
+                    #[model(constraints = [check(name = "c")])]
+                    struct T {
+                        id: i64,
+                        a: i64,
+                    }
+                ),
+                "`check(..)` needs a `condition",
+            ),
+            (
+                parse_quote!(
+                    #[model(constraints = [unique(fields = ["a"])])]
+                    struct T {
+                        id: i64,
+                        a: i64,
+                    }
+                ),
+                "`unique(..)` needs a `name",
+            ),
+        ];
+        for (input, says) in cases {
+            let message = one_err(input);
+            assert!(message.contains(says), "{message}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@
 extern crate self as flagon_orm;
 
 pub mod backends;
+mod condition_sql;
 pub mod connection;
 pub mod error;
 pub mod field;
@@ -35,7 +36,7 @@ pub use field::Field;
 pub use flagon_macros::Model;
 pub use instance::ModelExt;
 pub use many_to_many::ManyToMany;
-pub use model::{FieldDefault, FieldKind, FieldMeta, Model, ModelMeta};
+pub use model::{ConstraintMeta, FieldDefault, FieldKind, FieldMeta, Model, ModelMeta};
 pub use query::condition::{Assignment, Condition, Order};
 pub use query::QuerySet;
 pub use query::{aggregate, annotate::Annotated, expr::F, functions};

@@ -226,6 +226,63 @@ impl FieldMeta {
     }
 }
 
+/// A named constraint of a model (`#[model(constraints = [..])]`): unique
+/// over `fields` (among the rows `condition` selects, when there is one),
+/// or a check that every row satisfy `condition`.
+///
+/// ```
+/// use flagon_orm::Model;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app = "shop", constraints = [
+///     check(condition = "price >= 0", name = "shop_item_price_ok"),
+/// ])]
+/// struct Item { id: i64, price: i64 }
+///
+/// assert_eq!(Item::META.constraints[0].condition, Some("price >= 0"));
+/// ```
+///
+/// A malformed condition is a compile error:
+///
+/// ```compile_fail
+/// use flagon_orm::Model;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app = "shop", constraints = [check(condition = "price >=", name = "c")])]
+/// struct Item { id: i64, price: i64 }
+/// ```
+///
+/// and so is one naming a field the model does not have:
+///
+/// ```compile_fail
+/// use flagon_orm::Model;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app = "shop", constraints = [check(condition = "cost >= 0", name = "c")])]
+/// struct Item { id: i64, price: i64 }
+/// ```
+///
+/// as is a `unique(..)` without fields or a constraint without a name:
+///
+/// ```compile_fail
+/// use flagon_orm::Model;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app = "shop", constraints = [unique(condition = "price > 0")])]
+/// struct Item { id: i64, price: i64 }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConstraintMeta {
+    /// The constraint's name in the database.
+    pub name: &'static str,
+    /// The fields of a unique constraint (none for a check).
+    pub fields: &'static [&'static str],
+    /// The condition, in the portable condition language over field names.
+    pub condition: Option<&'static str>,
+    /// Whether this is a check constraint.
+    pub check: bool,
+}
+
 /// A model's table and fields.
 #[derive(Clone, Copy, Debug)]
 pub struct ModelMeta {
@@ -243,6 +300,9 @@ pub struct ModelMeta {
     pub unique_together: &'static [&'static [&'static str]],
     /// Groups of fields indexed together (`#[model(indexes = [[..]])]`).
     pub indexes: &'static [&'static [&'static str]],
+    /// Named unique (optionally conditional) and check constraints
+    /// (`#[model(constraints = [..])]`).
+    pub constraints: &'static [ConstraintMeta],
     /// The many-to-many fields (not columns: each has a table of pairs).
     pub many_to_many: &'static [crate::many_to_many::ManyToManyMeta],
 }

@@ -414,3 +414,109 @@ fn decimal_uuid_and_json_fields_are_written_out() {
         "{source}"
     );
 }
+
+fn priced() -> ModelState {
+    question()
+        .field(FieldState::new("price", FieldKind::Integer))
+        .field(FieldState::new("live", FieldKind::Boolean))
+}
+
+#[test]
+fn check_and_conditional_unique_constraints_are_added_changed_and_removed() {
+    let check = ConstraintState::check("polls_question_price_ok", "price >= 0");
+    let unique =
+        ConstraintState::unique("polls_question_live_text", &["text"]).condition("live = TRUE");
+    assert_eq!(
+        detect(
+            &[priced()],
+            &[priced()
+                .constraint(check.clone())
+                .constraint(unique.clone())]
+        ),
+        vec![
+            Operation::add_constraint("Question", check.clone()),
+            Operation::add_constraint("Question", unique.clone()),
+        ]
+    );
+    // A changed condition: the old constraint goes, the new one comes.
+    let stricter = ConstraintState::check("polls_question_price_ok", "price > 0");
+    assert_eq!(
+        detect(
+            &[priced().constraint(check.clone())],
+            &[priced().constraint(stricter.clone())]
+        ),
+        vec![
+            Operation::remove_constraint("Question", "polls_question_price_ok"),
+            Operation::add_constraint("Question", stricter),
+        ]
+    );
+    assert_eq!(
+        detect(&[priced().constraint(unique)], &[priced()]),
+        vec![Operation::remove_constraint(
+            "Question",
+            "polls_question_live_text"
+        )]
+    );
+}
+
+#[test]
+fn a_renamed_field_is_renamed_in_constraint_conditions() {
+    let model = priced().constraint(ConstraintState::check("price_ok", "price >= 0 AND live"));
+    let mut state = state(&[model]);
+    state
+        .apply(
+            "polls",
+            &Operation::rename_field("Question", "price", "cost"),
+        )
+        .expect("renamed");
+    let model = state.model("polls", "Question").expect("model");
+    assert_eq!(
+        model.constraints[0].condition.as_deref(),
+        Some("cost >= 0 AND live")
+    );
+}
+
+#[test]
+fn a_malformed_or_unknown_condition_is_refused_by_the_migration() {
+    for (condition, says) in [
+        ("price >=", "malformed"),
+        ("cost > 0", "does not have"),
+        ("price > 'a\\b'", "backslash"),
+    ] {
+        let mut state = state(&[priced()]);
+        let err = state
+            .apply(
+                "polls",
+                &Operation::add_constraint("Question", ConstraintState::check("c", condition)),
+            )
+            .expect_err(condition);
+        assert!(err.to_string().contains(says), "{condition}: {err}");
+    }
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(
+    app = "shop",
+    constraints = [
+        unique(fields = ["name"], condition = "size IS NOT NULL", name = "shop_sized_name"),
+        check(condition = "size IN (1, 2, 3) OR size IS NULL", name = "shop_sized_size"),
+    ]
+)]
+struct Sized {
+    id: i64,
+    #[field(max_length = 20)]
+    name: String,
+    size: Option<i32>,
+}
+
+#[test]
+fn model_constraints_become_state() {
+    let model = ModelState::from_meta(Sized::META);
+    assert_eq!(
+        model.constraints,
+        vec![
+            ConstraintState::unique("shop_sized_name", &["name"]).condition("size IS NOT NULL"),
+            ConstraintState::check("shop_sized_size", "size IN (1, 2, 3) OR size IS NULL"),
+        ]
+    );
+}

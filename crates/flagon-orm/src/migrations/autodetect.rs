@@ -377,7 +377,7 @@ fn creation_order(app: &str, mut pending: Vec<ModelState>) -> (Vec<ModelState>, 
             let (later_constraints, constraints) = model
                 .constraints
                 .into_iter()
-                .partition(|constraint| uses_later(&constraint.fields));
+                .partition(|constraint| uses_later(&constraint.used_fields()));
             model.constraints = constraints;
             let name = model.name.clone();
             deferred.extend(

@@ -14,7 +14,7 @@ use crate::model::{FieldDefault, FieldKind};
 
 use super::error::MigrationError;
 use super::operations::RustFn;
-use super::state::{field_index_name, FieldState, ModelState, ProjectState};
+use super::state::{field_index_name, ConstraintState, FieldState, ModelState, ProjectState};
 
 /// One thing a migration runs.
 #[derive(Clone, Debug)]
@@ -269,6 +269,9 @@ fn create_table(
         // Named for the table the model ends up in, even while rebuilding.
         columns.extend(fk_clause(state, &model.table, field, dialect)?);
     }
+    for constraint in model.constraints.iter().filter(|c| c.check) {
+        columns.push(check_clause(model, constraint, dialect)?);
+    }
     Ok(format!(
         "CREATE TABLE {} ({})",
         quote(dialect, table),
@@ -333,7 +336,7 @@ pub(crate) fn drop_field_indexes(table: &str, field: &FieldState, dialect: Diale
 }
 
 /// Every index and unique constraint of `model`.
-fn all_indexes(model: &ModelState, dialect: Dialect) -> Vec<String> {
+fn all_indexes(model: &ModelState, dialect: Dialect) -> Result<Vec<String>, MigrationError> {
     let mut out = Vec::new();
     for field in &model.fields {
         out.extend(field_indexes(&model.table, field, dialect));
@@ -348,35 +351,79 @@ fn all_indexes(model: &ModelState, dialect: Dialect) -> Vec<String> {
             false,
         ));
     }
-    for constraint in &model.constraints {
-        let columns: Vec<&str> = constraint
-            .fields
-            .iter()
-            .map(|f| model.column_of(f))
-            .collect();
-        out.push(create_index(
-            dialect,
-            &constraint.name,
-            &model.table,
-            &columns,
-            true,
-        ));
+    for constraint in model.constraints.iter().filter(|c| !c.check) {
+        out.push(create_constraint(model, constraint, dialect)?);
     }
-    out
+    Ok(out)
 }
 
-/// Creates the unique index of `constraint`, of `model`.
+/// `CONSTRAINT name CHECK (..)`: the table clause of a check constraint.
+fn check_clause(
+    model: &ModelState,
+    constraint: &ConstraintState,
+    dialect: Dialect,
+) -> Result<String, MigrationError> {
+    let condition = constraint.condition_sql(model, dialect)?.ok_or_else(|| {
+        MigrationError::invalid(format!(
+            "check constraint `{}` has no condition",
+            constraint.name
+        ))
+    })?;
+    Ok(format!(
+        "CONSTRAINT {} CHECK ({condition})",
+        quote(dialect, &constraint.name)
+    ))
+}
+
+/// Creates `constraint` of `model`: a unique constraint is a unique index
+/// (partial, with a `WHERE`, when it has a condition: refused on MySQL and
+/// MariaDB, which have no partial indexes); a check constraint is added to
+/// the table (not on SQLite, where the table is rebuilt instead).
 pub(crate) fn create_constraint(
     model: &ModelState,
-    constraint: &super::state::ConstraintState,
+    constraint: &ConstraintState,
     dialect: Dialect,
-) -> String {
+) -> Result<String, MigrationError> {
+    if constraint.check {
+        return Ok(format!(
+            "ALTER TABLE {} ADD {}",
+            quote(dialect, &model.table),
+            check_clause(model, constraint, dialect)?
+        ));
+    }
     let columns: Vec<&str> = constraint
         .fields
         .iter()
         .map(|f| model.column_of(f))
         .collect();
-    create_index(dialect, &constraint.name, &model.table, &columns, true)
+    let index = create_index(dialect, &constraint.name, &model.table, &columns, true);
+    match constraint.condition_sql(model, dialect)? {
+        None => Ok(index),
+        Some(_) if dialect == Dialect::MySql => Err(MigrationError::invalid(format!(
+            "conditional unique constraint `{}` of {}: MySQL and MariaDB have no partial \
+             indexes; remove the condition or the constraint for this database",
+            constraint.name, model.name
+        ))),
+        Some(condition) => Ok(format!("{index} WHERE {condition}")),
+    }
+}
+
+/// Drops `constraint` of `model` (not a check constraint on SQLite, where
+/// the table is rebuilt instead).
+pub(crate) fn drop_constraint(
+    model: &ModelState,
+    constraint: &ConstraintState,
+    dialect: Dialect,
+) -> String {
+    if constraint.check {
+        format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            quote(dialect, &model.table),
+            quote(dialect, &constraint.name)
+        )
+    } else {
+        drop_index(dialect, &constraint.name, &model.table)
+    }
 }
 
 /// The statements that create `model`'s table, indexes and constraints.
@@ -386,7 +433,7 @@ pub(crate) fn create_model(
     dialect: Dialect,
 ) -> Result<Vec<String>, MigrationError> {
     let mut out = vec![create_table(model, &model.table, state, dialect)?];
-    out.extend(all_indexes(model, dialect));
+    out.extend(all_indexes(model, dialect)?);
     Ok(out)
 }
 
@@ -442,7 +489,7 @@ pub(crate) fn sqlite_rebuild(
     }
     out.push(format!("DROP TABLE {}", quote(dialect, &old.table)));
     out.push(rename_table(dialect, &temp, &new.table));
-    out.extend(all_indexes(new, dialect));
+    out.extend(all_indexes(new, dialect)?);
     Ok(out)
 }
 

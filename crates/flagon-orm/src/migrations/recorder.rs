@@ -104,7 +104,7 @@ pub async fn ensure_table(db: &(impl Connection + ?Sized)) -> Result<(), Migrati
             ),
         };
         db.execute_unprepared(&dedupe).await?;
-        db.execute_unprepared(&ddl::create_constraint(&state, constraint, db.dialect()))
+        db.execute_unprepared(&ddl::create_constraint(&state, constraint, db.dialect())?)
             .await?;
     }
     Ok(())

@@ -76,7 +76,7 @@ fn names(model: &ModelState, field: &str) -> bool {
         || model
             .constraints
             .iter()
-            .any(|constraint| constraint.fields.iter().any(|name| name == field))
+            .any(|constraint| constraint.uses(field))
 }
 
 /// `next` folded into the `CreateModel` of `model`: `Some(None)` when the

@@ -10,6 +10,7 @@ use crate::relation::OnDelete;
 
 use super::error::MigrationError;
 use super::operations::Operation;
+use crate::condition_sql;
 
 /// One field as migrations see it: what shapes its column. Labels (verbose
 /// names, help texts, choices) are not part of it, so changing them needs
@@ -236,13 +237,25 @@ impl IndexState {
     }
 }
 
-/// A constraint that the values of several fields be unique together.
+/// A constraint on a model's rows: that the values of several fields be
+/// unique together (optionally only among the rows a condition selects: a
+/// partial unique index), or that each row satisfy a check condition.
+///
+/// Conditions are written in a small portable SQL language over field
+/// names (see the guide's "Constraints" section): comparisons, `AND`,
+/// `OR`, `NOT`, `IS [NOT] NULL`, `IN (..)`, arithmetic and literals.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConstraintState {
-    /// The constraint's name in the database (it is a unique index).
+    /// The constraint's name in the database (a unique constraint is a
+    /// unique index).
     pub name: String,
-    /// The fields, by name.
+    /// The fields, by name, of a unique constraint (none for a check).
     pub fields: Vec<String>,
+    /// A unique constraint's condition (which rows it applies to), or the
+    /// condition a check constraint requires of every row.
+    pub condition: Option<String>,
+    /// Whether this is a check constraint rather than a unique one.
+    pub check: bool,
 }
 
 impl ConstraintState {
@@ -251,7 +264,128 @@ impl ConstraintState {
         ConstraintState {
             name: name.into(),
             fields: fields.iter().map(|&field| field.to_owned()).collect(),
+            condition: None,
+            check: false,
         }
+    }
+
+    /// A check constraint called `name`: every row must satisfy `condition`.
+    ///
+    /// ```
+    /// use flagon_orm::migrations::ConstraintState;
+    ///
+    /// let check = ConstraintState::check("price_positive", "price >= 0");
+    /// assert!(check.check && check.fields.is_empty());
+    /// ```
+    pub fn check(name: impl Into<String>, condition: impl Into<String>) -> ConstraintState {
+        ConstraintState {
+            name: name.into(),
+            fields: Vec::new(),
+            condition: Some(condition.into()),
+            check: true,
+        }
+    }
+
+    /// Limits a unique constraint to the rows that satisfy `condition`
+    /// (a partial unique index; not available on MySQL/MariaDB).
+    ///
+    /// ```
+    /// use flagon_orm::migrations::ConstraintState;
+    ///
+    /// let unique = ConstraintState::unique("one_live_slug", &["user", "slug"])
+    ///     .condition("deleted = FALSE");
+    /// assert_eq!(unique.condition.as_deref(), Some("deleted = FALSE"));
+    /// ```
+    pub fn condition(mut self, condition: impl Into<String>) -> ConstraintState {
+        self.condition = Some(condition.into());
+        self
+    }
+
+    /// Every field the constraint uses: its fields, then its condition's.
+    pub(crate) fn used_fields(&self) -> Vec<String> {
+        let mut out = self.fields.clone();
+        if let Some(tokens) = self
+            .condition
+            .as_deref()
+            .and_then(|c| condition_sql::parse(c).ok())
+        {
+            for name in condition_sql::fields(&tokens) {
+                if !out.iter().any(|field| field == name) {
+                    out.push(name.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the constraint uses field `name`.
+    pub(crate) fn uses(&self, name: &str) -> bool {
+        self.used_fields().iter().any(|field| field == name)
+    }
+
+    /// Follows the renaming of field `old` to `new`.
+    pub(crate) fn rename_field(&mut self, old: &str, new: &str) {
+        for name in self.fields.iter_mut().filter(|name| *name == old) {
+            new.clone_into(name);
+        }
+        if let Some(condition) = &mut self.condition {
+            if let Ok(tokens) = condition_sql::parse(condition) {
+                *condition = condition_sql::render(&tokens, &mut |name| {
+                    if name == old { new } else { name }.to_owned()
+                });
+            }
+        }
+    }
+
+    /// The condition rendered for `dialect`, its fields as quoted columns
+    /// of `model`; `None` without one.
+    pub(crate) fn condition_sql(
+        &self,
+        model: &ModelState,
+        dialect: crate::backends::Dialect,
+    ) -> Result<Option<String>, MigrationError> {
+        let Some(condition) = &self.condition else {
+            return Ok(None);
+        };
+        let tokens = condition_sql::parse(condition).map_err(|err| {
+            MigrationError::invalid(format!(
+                "constraint `{}`: malformed condition `{condition}`: {err}",
+                self.name
+            ))
+        })?;
+        Ok(Some(condition_sql::render(&tokens, &mut |name| {
+            super::ddl::quote(dialect, model.column_of(name))
+        })))
+    }
+
+    /// Fails unless the constraint is well formed for `model`: a unique
+    /// one names fields, a check one has a condition, and conditions parse
+    /// and name only `model`'s fields.
+    pub(crate) fn validate(&self, model: &ModelState) -> Result<(), MigrationError> {
+        if self.check {
+            if !self.fields.is_empty() || self.condition.is_none() {
+                return Err(MigrationError::invalid(format!(
+                    "check constraint `{}` needs a condition and no fields",
+                    self.name
+                )));
+            }
+        } else {
+            check_fields(model, &self.fields, &self.name)?;
+        }
+        if let Some(condition) = &self.condition {
+            let tokens = condition_sql::parse(condition).map_err(|err| {
+                MigrationError::invalid(format!(
+                    "constraint `{}`: malformed condition `{condition}`: {err}",
+                    self.name
+                ))
+            })?;
+            let names: Vec<String> = condition_sql::fields(&tokens)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            check_fields(model, &names, &self.name)?;
+        }
+        Ok(())
     }
 }
 
@@ -268,7 +402,7 @@ pub struct ModelState {
     pub fields: Vec<FieldState>,
     /// Indexes over several fields.
     pub indexes: Vec<IndexState>,
-    /// Unique constraints over several fields.
+    /// Unique constraints over several fields, and check constraints.
     pub constraints: Vec<ConstraintState>,
 }
 
@@ -297,7 +431,7 @@ impl ModelState {
         self
     }
 
-    /// Adds a unique constraint.
+    /// Adds a constraint.
     pub fn constraint(mut self, constraint: ConstraintState) -> Self {
         self.constraints.push(constraint);
         self
@@ -335,7 +469,15 @@ impl ModelState {
                 .map(|group| ConstraintState {
                     name: index_name(meta.table, &columns(group), "uniq"),
                     fields: owned(group),
+                    condition: None,
+                    check: false,
                 })
+                .chain(meta.constraints.iter().map(|constraint| ConstraintState {
+                    name: constraint.name.to_owned(),
+                    fields: owned(constraint.fields),
+                    condition: constraint.condition.map(str::to_owned),
+                    check: constraint.check,
+                }))
                 .collect(),
         }
     }
@@ -552,5 +694,7 @@ fn auto_through(meta: &ModelMeta, field: &crate::many_to_many::ManyToManyMeta) -
     .constraint(ConstraintState {
         name: index_name(field.table, &columns, "uniq"),
         fields: names.to_vec(),
+        condition: None,
+        check: false,
     })
 }

@@ -91,11 +91,24 @@ pub(crate) fn index_source(index: &IndexState) -> String {
 
 /// The Rust expression that builds `constraint`.
 pub(crate) fn constraint_source(constraint: &ConstraintState) -> String {
-    format!(
-        "ConstraintState::unique({}, {})",
-        lit(&constraint.name),
-        names_source(&constraint.fields)
-    )
+    match (&constraint.condition, constraint.check) {
+        (Some(condition), true) => format!(
+            "ConstraintState::check({}, {})",
+            lit(&constraint.name),
+            lit(condition)
+        ),
+        (condition, _) => {
+            let mut out = format!(
+                "ConstraintState::unique({}, {})",
+                lit(&constraint.name),
+                names_source(&constraint.fields)
+            );
+            if let Some(condition) = condition {
+                let _ = write!(out, ".condition({})", lit(condition));
+            }
+            out
+        }
+    }
 }
 
 /// The Rust expression that builds `model`, its calls indented by `indent`.

@@ -507,6 +507,7 @@ mod tests {
         ordering: &[],
         unique_together: &[],
         indexes: &[],
+        constraints: &[],
         many_to_many: &[],
     };
 

@@ -1,6 +1,7 @@
 //! The checks that read the database: foreign keys that point to a row,
 //! `unique` fields and `unique_together` groups (Django's
-//! `validate_unique`), and `full_clean`, which runs every check.
+//! `validate_unique`), named constraints (`validate_constraints`), and
+//! `full_clean`, which runs every check.
 
 use sea_query::{Expr, ExprTrait, Query};
 
@@ -135,6 +136,213 @@ pub(crate) async fn validate_unique<M: Model, C: Connection + ?Sized>(
     Ok(errors)
 }
 
+/// The placeholder of the `n`th value (from 1) on `dialect`.
+fn placeholder(dialect: crate::backends::Dialect, n: usize) -> String {
+    match dialect {
+        crate::backends::Dialect::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// `condition` of `constraint` as SQL with placeholders after the
+/// `values` already bound: each field by `field` (a placeholder bound to a
+/// value, or a quoted column), each string bound too.
+fn bound_condition(
+    dialect: crate::backends::Dialect,
+    values: &mut Vec<Value>,
+    model: &'static str,
+    constraint: &crate::model::ConstraintMeta,
+    condition: &str,
+    field: &mut dyn FnMut(&str, &mut Vec<Value>) -> String,
+) -> Result<String, OrmError> {
+    let tokens = crate::condition_sql::parse(condition).map_err(|err| OrmError::InvalidQuery {
+        model,
+        message: format!("constraint `{}`: {err}", constraint.name),
+    })?;
+    let values_ref = std::cell::RefCell::new(values);
+    let sql = crate::condition_sql::render_bound(
+        &tokens,
+        &mut |name| field(name, &mut values_ref.borrow_mut()),
+        &mut |text| {
+            let mut values = values_ref.borrow_mut();
+            values.push(Value::String(Some(text.to_owned())));
+            placeholder(dialect, values.len())
+        },
+    );
+    Ok(sql)
+}
+
+/// What `condition` gives for `object`'s values: `Some(true)`,
+/// `Some(false)`, or `None` when unknown (NULL).
+async fn evaluate<M: Model, C: Connection + ?Sized>(
+    object: &M,
+    db: &C,
+    constraint: &crate::model::ConstraintMeta,
+    condition: &str,
+) -> Result<Option<bool>, OrmError> {
+    let dialect = db.dialect();
+    let values = object.values();
+    let mut bound = Vec::new();
+    let sql = bound_condition(
+        dialect,
+        &mut bound,
+        M::META.name,
+        constraint,
+        condition,
+        &mut |name, bound| {
+            let value = M::META
+                .fields
+                .iter()
+                .position(|f| f.name == name)
+                .and_then(|index| values.get(index).cloned())
+                .unwrap_or(Value::String(None));
+            bound.push(value);
+            placeholder(dialect, bound.len())
+        },
+    )?;
+    let sql = format!("SELECT CASE WHEN ({sql}) THEN 1 WHEN NOT ({sql}) THEN 0 ELSE 2 END");
+    // The condition is written twice: bind its values twice.
+    let (sql, bound) = if dialect == crate::backends::Dialect::Postgres {
+        (sql, bound)
+    } else {
+        let twice = bound.iter().chain(&bound).cloned().collect();
+        (sql, twice)
+    };
+    let rows = db.fetch_all(&sql, sea_query::Values(bound)).await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let outcome = match row.get::<i64>(0) {
+        Ok(value) => value,
+        Err(_) => i64::from(row.get::<i32>(0)?),
+    };
+    Ok(match outcome {
+        1 => Some(true),
+        0 => Some(false),
+        _ => None,
+    })
+}
+
+/// Django's `validate_constraints(exclude)`: each check constraint whose
+/// condition `object` makes false, and each conditional unique constraint
+/// that `object` falls under while another row under it holds the same
+/// values. Constraints using a field in `skip`, and unique ones with a
+/// NULL value, are not checked.
+pub(crate) async fn validate_constraints<M: Model, C: Connection + ?Sized>(
+    object: &M,
+    db: &C,
+    skip: &[String],
+) -> Result<ValidationErrors, OrmError> {
+    let mut errors = ValidationErrors::new();
+    let values = object.values();
+    let violated = |name: &str| {
+        ValidationError::coded(
+            "constraint",
+            format!("Constraint \u{201c}{name}\u{201d} is violated."),
+        )
+    };
+    for constraint in M::META.constraints {
+        let used = condition_fields(constraint);
+        if used.iter().any(|name| skip.iter().any(|s| s == name)) {
+            continue;
+        }
+        let Some(condition) = constraint.condition else {
+            // A plain named unique constraint: as a `unique_together` group.
+            let Some(pairs) = group_values::<M>(constraint.fields, &values, skip) else {
+                continue;
+            };
+            if taken(object, db, &pairs).await? {
+                let labels: Vec<String> = pairs
+                    .iter()
+                    .map(|(field, _)| capfirst(field.verbose_name))
+                    .collect();
+                errors.add_non_field(ValidationError::coded(
+                    "unique_together",
+                    format!(
+                        "{} with this {} already exists.",
+                        M::META.name,
+                        text_list(&labels)
+                    ),
+                ));
+            }
+            continue;
+        };
+        if constraint.check {
+            if evaluate(object, db, constraint, condition).await? == Some(false) {
+                errors.add_non_field(violated(constraint.name));
+            }
+            continue;
+        }
+        let Some(pairs) = group_values::<M>(constraint.fields, &values, skip) else {
+            continue;
+        };
+        // The object must fall under the condition (true, not unknown).
+        if evaluate(object, db, constraint, condition).await? != Some(true) {
+            continue;
+        }
+        let dialect = db.dialect();
+        let quote = |column: &str| crate::migrations::ddl::quote(dialect, column);
+        let mut bound = Vec::new();
+        let mut wheres = Vec::new();
+        for (field, value) in &pairs {
+            bound.push((*value).clone());
+            wheres.push(format!(
+                "{} = {}",
+                quote(field.column),
+                placeholder(dialect, bound.len())
+            ));
+        }
+        let pk_field = M::META.primary_key();
+        let pk = object.pk();
+        if !(pk_field.auto && is_unsaved_key(&pk)) {
+            bound.push(pk);
+            wheres.push(format!(
+                "{} <> {}",
+                quote(pk_field.column),
+                placeholder(dialect, bound.len())
+            ));
+        }
+        let sql = bound_condition(
+            dialect,
+            &mut bound,
+            M::META.name,
+            constraint,
+            condition,
+            &mut |name, _| quote(M::META.field(name).map_or(name, |field| field.column)),
+        )?;
+        wheres.push(format!("({sql})"));
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {} LIMIT 1",
+            quote(M::META.table),
+            wheres.join(" AND ")
+        );
+        if !db
+            .fetch_all(&sql, sea_query::Values(bound))
+            .await?
+            .is_empty()
+        {
+            errors.add_non_field(violated(constraint.name));
+        }
+    }
+    Ok(errors)
+}
+
+/// The fields a constraint uses: its own, then its condition's.
+fn condition_fields(constraint: &crate::model::ConstraintMeta) -> Vec<String> {
+    let mut out: Vec<String> = constraint.fields.iter().map(|f| (*f).to_owned()).collect();
+    if let Some(tokens) = constraint
+        .condition
+        .and_then(|condition| crate::condition_sql::parse(condition).ok())
+    {
+        out.extend(
+            crate::condition_sql::fields(&tokens)
+                .into_iter()
+                .map(str::to_owned),
+        );
+    }
+    out
+}
+
 /// What Django's `ForeignKey.validate` checks: each relation field not in
 /// `skip` that holds a key points to a row of its model.
 async fn validate_related<M: Model, C: Connection + ?Sized>(
@@ -223,6 +431,8 @@ pub(crate) async fn full_clean<M: Model, C: Connection + ?Sized>(
     }
     let unique = validate_unique(object, db, &skipped(exclude, &errors)).await?;
     errors.merge(unique);
+    let constraints = validate_constraints(object, db, &skipped(exclude, &errors)).await?;
+    errors.merge(constraints);
     errors.into_result().map_err(OrmError::Invalid)
 }
 

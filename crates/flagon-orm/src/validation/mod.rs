@@ -16,6 +16,8 @@
 //! | `validators = [f, ..]` | your functions `fn(&T) -> Result<(), E>`, `E: Into<ValidationError>` (`String`, `&str` or a [`ValidationError`] with a code of yours); for an `Option<T>` field they get the `&T` inside | yours, else `invalid` |
 //! | `unique`, `#[model(unique_together)]` | no other row holds the value(s) | `unique`, `unique_together` |
 //! | a `ForeignKey`/`OneToOne` | the row it points to exists | `invalid` |
+//! | `#[model(constraints = [check(..)])]` | the condition is not false for the object's values | `constraint` |
+//! | `#[model(constraints = [unique(.., condition = ..)])]` | when the object satisfies the condition, no other row under it holds the values | `constraint` (`unique_together` without a condition) |
 //!
 //! `#[model(clean = path)]` names a function `fn(&Model) -> Result<(), E>`
 //! for checks across fields (Django's `Model.clean()`), where `E` is

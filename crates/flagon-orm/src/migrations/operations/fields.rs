@@ -342,7 +342,7 @@ impl Operate for RenameField {
         model
             .constraints
             .iter_mut()
-            .for_each(|constraint| rename(&mut constraint.fields));
+            .for_each(|constraint| constraint.rename_field(old_name, new_name));
         Ok(())
     }
 

@@ -1,5 +1,7 @@
 //! Operations on the indexes and unique constraints over several fields.
 
+use std::collections::HashMap;
+
 use crate::backends::Dialect;
 
 use super::{Operate, Operation};
@@ -162,7 +164,8 @@ impl Operate for RemoveIndex {
     }
 }
 
-/// Adds a unique constraint over several fields.
+/// Adds a constraint: unique over several fields (optionally only among
+/// the rows a condition selects), or a check.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct AddConstraint {
@@ -174,12 +177,28 @@ pub struct AddConstraint {
 
 impl Operate for AddConstraint {
     fn describe(&self) -> String {
-        format!(
-            "Add unique constraint {} on {} ({})",
-            self.constraint.name,
-            self.model,
-            self.constraint.fields.join(", ")
-        )
+        let constraint = &self.constraint;
+        let condition = constraint.condition.as_deref().unwrap_or_default();
+        if constraint.check {
+            format!(
+                "Add check constraint {} on {} ({condition})",
+                constraint.name, self.model
+            )
+        } else if constraint.condition.is_some() {
+            format!(
+                "Add unique constraint {} on {} ({}) where {condition}",
+                constraint.name,
+                self.model,
+                constraint.fields.join(", ")
+            )
+        } else {
+            format!(
+                "Add unique constraint {} on {} ({})",
+                constraint.name,
+                self.model,
+                constraint.fields.join(", ")
+            )
+        }
     }
 
     fn name_fragment(&self) -> Option<String> {
@@ -188,7 +207,17 @@ impl Operate for AddConstraint {
 
     fn state_forwards(&self, app: &str, state: &mut ProjectState) -> Result<(), MigrationError> {
         let model = state.model_mut(app, &self.model)?;
-        check_fields(model, &self.constraint.fields, &self.constraint.name)?;
+        self.constraint.validate(model)?;
+        if model
+            .constraints
+            .iter()
+            .any(|c| c.name == self.constraint.name)
+        {
+            return Err(MigrationError::invalid(format!(
+                "model {} already has a constraint `{}`",
+                model.name, self.constraint.name
+            )));
+        }
         model.constraints.push(self.constraint.clone());
         Ok(())
     }
@@ -196,16 +225,24 @@ impl Operate for AddConstraint {
     fn database_forwards(
         &self,
         app: &str,
-        _before: &ProjectState,
+        before: &ProjectState,
         after: &ProjectState,
         dialect: Dialect,
     ) -> Result<Vec<Step>, MigrationError> {
         let model = after.expect_model(app, &self.model)?;
+        if self.constraint.check && dialect == Dialect::Sqlite {
+            // SQLite cannot add a CHECK to a table: it is rebuilt with it.
+            let old = before.expect_model(app, &self.model)?;
+            return Ok(ddl::sqlite_rebuild(old, model, after, &HashMap::new())?
+                .into_iter()
+                .map(Step::Sql)
+                .collect());
+        }
         Ok(vec![Step::Sql(ddl::create_constraint(
             model,
             &self.constraint,
             dialect,
-        ))])
+        )?)])
     }
 
     fn reverse(
@@ -228,7 +265,7 @@ impl Operate for AddConstraint {
     }
 }
 
-/// Removes a unique constraint.
+/// Removes a unique or check constraint.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RemoveConstraint {
@@ -270,15 +307,30 @@ impl Operate for RemoveConstraint {
         &self,
         app: &str,
         before: &ProjectState,
-        _after: &ProjectState,
+        after: &ProjectState,
         dialect: Dialect,
     ) -> Result<Vec<Step>, MigrationError> {
-        // A unique constraint is a unique index.
         let model = before.expect_model(app, &self.model)?;
-        Ok(vec![Step::Sql(ddl::drop_index(
-            dialect,
-            &self.name,
-            &model.table,
+        let constraint = model
+            .constraints
+            .iter()
+            .find(|constraint| constraint.name == self.name)
+            .ok_or_else(|| {
+                MigrationError::invalid(format!(
+                    "model {} has no constraint `{}`",
+                    self.model, self.name
+                ))
+            })?;
+        if constraint.check && dialect == Dialect::Sqlite {
+            // SQLite cannot drop a CHECK: the table is rebuilt without it.
+            let new = after.expect_model(app, &self.model)?;
+            return Ok(ddl::sqlite_rebuild(model, new, after, &HashMap::new())?
+                .into_iter()
+                .map(Step::Sql)
+                .collect());
+        }
+        Ok(vec![Step::Sql(ddl::drop_constraint(
+            model, constraint, dialect,
         ))])
     }
 

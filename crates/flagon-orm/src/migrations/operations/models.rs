@@ -419,7 +419,7 @@ fn follow_through(
         out.extend(ddl::drop_field_indexes(&old.table, field, dialect));
     }
     for constraint in &old.constraints {
-        out.push(ddl::drop_index(dialect, &constraint.name, &old.table));
+        out.push(ddl::drop_constraint(old, constraint, dialect));
     }
     if old.table != new.table {
         out.push(ddl::rename_table(dialect, &old.table, &new.table));
@@ -441,7 +441,7 @@ fn follow_through(
         }
     }
     for constraint in &new.constraints {
-        out.push(ddl::create_constraint(new, constraint, dialect));
+        out.push(ddl::create_constraint(new, constraint, dialect)?);
     }
     Ok(out)
 }
