@@ -406,13 +406,7 @@ async fn save<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Resul
         set_auto_now(object, now, true);
         return insert_row(object, db, false).await;
     }
-    let mut query = Query::update();
-    query
-        .table(M::META.table)
-        .values(assignments)
-        .and_where(Expr::col(pk_field.column).eq(pk));
-    let (sql, values) = backends::build(db.dialect(), &query);
-    if db.execute(&sql, values).await?.rows_affected == 0 {
+    if update_row::<M, _>(db, assignments, pk).await? == 0 {
         set_auto_now(object, now, true);
         insert_row(object, db, false).await?;
     }
@@ -485,13 +479,7 @@ async fn save_fields<M: Model, C: Connection + ?Sized>(
             assignments.push((field.column, Expr::val(value)));
         }
     }
-    let mut query = Query::update();
-    query
-        .table(M::META.table)
-        .values(assignments)
-        .and_where(Expr::col(pk_field.column).eq(pk));
-    let (sql, values) = backends::build(db.dialect(), &query);
-    if db.execute(&sql, values).await?.rows_affected == 0 {
+    if update_row::<M, _>(db, assignments, pk).await? == 0 {
         // Django: "Save with update_fields did not affect any rows."
         return Err(OrmError::DoesNotExist {
             model: M::META.name,
@@ -657,6 +645,21 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
         }
     }
     Ok(())
+}
+
+/// `UPDATE <table> SET .. WHERE <key> = pk`: how many rows changed.
+async fn update_row<M: Model, C: Connection + ?Sized>(
+    db: &C,
+    assignments: Vec<(&'static str, Expr)>,
+    pk: Value,
+) -> Result<u64, OrmError> {
+    let mut query = Query::update();
+    query
+        .table(M::META.table)
+        .values(assignments)
+        .and_where(Expr::col(M::META.primary_key().column).eq(pk));
+    let (sql, values) = backends::build(db.dialect(), &query);
+    Ok(db.execute(&sql, values).await?.rows_affected)
 }
 
 fn pk_condition<M: Model>(pk: Value) -> crate::query::condition::Condition<M> {
