@@ -478,3 +478,99 @@ async fn json_key_lookups_compare_scalars_the_same_on_every_backend() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn exists_and_subquery_correlate_with_the_outer_row() {
+    use flagon_orm::query::subquery::{exists, subquery, OuterRef};
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        // Authors with a book over 200 pages; negated, the others.
+        let long = |query: flagon_orm::QuerySet<Author>| query.order_by(Author::ID.asc());
+        let with_long = long(
+            Author::objects().filter(exists(
+                Book::objects()
+                    .filter(Book::AUTHOR.f().eq(OuterRef::pk()))
+                    .filter(Book::PAGES.gt(200)),
+            )),
+        )
+        .all(&t.db)
+        .await
+        .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(firsts(&with_long), ["Ann", "Bob"], "{b}");
+        let without = long(Author::objects().exclude(exists(
+            Book::objects().filter(Book::AUTHOR.f().eq(OuterRef::pk())),
+        )))
+        .all(&t.db)
+        .await
+        .unwrap();
+        assert_eq!(firsts(&without), ["Cy"], "{b}");
+        // Each author with the title of their longest book (NULL: none),
+        // and ordered by it.
+        let rows = Author::objects()
+            .order_by(Author::ID.asc())
+            .annotate(subquery(
+                Book::objects()
+                    .filter(Book::AUTHOR.f().eq(OuterRef::pk()))
+                    .order_by(Book::PAGES.desc()),
+                Book::TITLE,
+            ))
+            .all(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let longest: Vec<Option<String>> = rows.into_iter().map(|(_, title)| title).collect();
+        assert_eq!(
+            longest,
+            [
+                Some("Rust".to_string()),
+                Some("Python basics".to_string()),
+                None
+            ],
+            "{b}"
+        );
+        // An outer field other than the key: authors with a book whose
+        // title is not their last name (every book): Ann and Bob.
+        let matching = Author::objects()
+            .filter(exists(
+                Book::objects()
+                    .filter(Book::AUTHOR.f().eq(OuterRef::pk()))
+                    .filter(Book::TITLE.f().ne(OuterRef::of(Author::LAST))),
+            ))
+            .count(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(matching, 2, "{b}");
+        // Refused: an OuterRef to the wrong model, one outside a
+        // subquery, and a subquery of a model over itself.
+        let wrong = Author::objects()
+            .filter(exists(
+                Tag::objects().filter(Tag::ID.f().eq(OuterRef::of(Book::ID))),
+            ))
+            .all(&t.db)
+            .await;
+        assert!(
+            matches!(wrong, Err(flagon_orm::OrmError::InvalidQuery { .. })),
+            "{b}: {wrong:?}"
+        );
+        let outside = Author::objects()
+            .filter(Author::ID.f().eq(OuterRef::of(Author::ID)))
+            .all(&t.db)
+            .await;
+        assert!(
+            matches!(outside, Err(flagon_orm::OrmError::InvalidQuery { .. })),
+            "{b}: {outside:?}"
+        );
+        let itself = Author::objects()
+            .filter(exists(
+                Author::objects().filter(Author::ID.f().eq(OuterRef::of(Author::ID))),
+            ))
+            .all(&t.db)
+            .await;
+        assert!(
+            matches!(itself, Err(flagon_orm::OrmError::InvalidQuery { .. })),
+            "{b}: {itself:?}"
+        );
+        t
+    })
+    .await;
+}

@@ -108,6 +108,14 @@ impl<M: Model, A: Annotations<M>> Annotated<M, A> {
     ) -> Result<Vec<(M, A::Output)>, OrmError> {
         let dialect = db.dialect();
         let query = &self.query;
+        if let Some(reason) = self
+            .annotations
+            .operands()
+            .iter()
+            .find_map(|operand| super::subquery::operand_refusal(operand, M::META.table, None))
+        {
+            return Err(query.invalid(reason));
+        }
         let mut statement = query.select_statement(dialect)?;
         query.check_lock(db)?;
         let qualify = (!query.select_related.is_empty()).then_some(M::META.table);

@@ -231,6 +231,7 @@ pub(crate) fn condition_in(dialect: Dialect, filter: &Node, table: Option<&'stat
             Cond::all().add(column_expr(table, column).in_subquery(targets))
         }
         Node::Refused(_) => Cond::all().add(Expr::cust("1 = 0")),
+        Node::Exists(inner) => Cond::all().add(Expr::exists(inner_select(dialect, inner))),
         Node::Json {
             column,
             keys,
@@ -274,6 +275,17 @@ pub(crate) fn operand(dialect: Dialect, operand_: &Operand, table: Option<&'stat
             }
         }
         Operand::Func(function, args) => function_expr(dialect, *function, args, table),
+        Operand::Outer { table, column, .. } => Expr::col((*table, *column)),
+        Operand::Subquery(inner) => {
+            let mut select = inner_select(dialect, inner);
+            select.limit(1);
+            Expr::SubQuery(
+                None,
+                Box::new(sea_query::QueryStatementBuilder::into_sub_query_statement(
+                    select,
+                )),
+            )
+        }
         Operand::Cast(inner, kind) => custom(
             dialect,
             &format!(
@@ -311,6 +323,27 @@ pub(crate) fn operand(dialect: Dialect, operand_: &Operand, table: Option<&'stat
             custom(dialect, sql, column)
         }
     }
+}
+
+/// The SELECT of a correlated subquery: its columns unqualified (they
+/// are its own table's, the innermost), outer references qualified by the
+/// outer table.
+fn inner_select(dialect: Dialect, inner: &super::subquery::Inner) -> sea_query::SelectStatement {
+    let mut select = select(
+        dialect,
+        inner.meta,
+        inner.filter.as_ref(),
+        &inner.order,
+        None,
+        inner.offset,
+        &[],
+    );
+    select.clear_selects();
+    match inner.column {
+        Some(column) => select.column(column),
+        None => select.expr(Expr::cust("1")),
+    };
+    select
 }
 
 /// A JSON key lookup: the value at `keys` equals the JSON scalar `value`,

@@ -130,6 +130,8 @@ pub(crate) enum Node {
         /// The JSON value compared with, if any.
         value: Option<Value>,
     },
+    /// Rows of another model exist, correlated with this row.
+    Exists(Box<super::subquery::Inner>),
     /// A condition that cannot be built (a many-to-many field whose
     /// through model lacks its keys): the query is refused with this
     /// message.
@@ -169,6 +171,7 @@ impl Node {
             Node::Through { .. } | Node::Refused(_) => false,
             // A NULL column, or a key missing on some backends.
             Node::Json { .. } => true,
+            Node::Exists(_) => false,
         }
     }
 

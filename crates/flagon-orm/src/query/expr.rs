@@ -89,6 +89,18 @@ pub enum Operand {
     Func(super::functions::Function, Vec<Operand>),
     /// The operand converted to the type fields of this kind hold.
     Cast(Box<Operand>, FieldKind),
+    /// A column of the outer query's row (inside a subquery).
+    Outer {
+        /// The outer model's table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// Whether it may hold NULL.
+        nullable: bool,
+    },
+    /// One column of the first row of a correlated query, or NULL.
+    #[allow(private_interfaces)]
+    Subquery(Box<super::subquery::Inner>),
     /// A part of a date or datetime column (of this kind).
     DatePart {
         /// Which part.
@@ -120,6 +132,8 @@ impl Operand {
                 }
             }
             Operand::Cast(inner, _) => inner.may_be_null(),
+            Operand::Outer { nullable, .. } => *nullable,
+            Operand::Subquery(_) => true,
         }
     }
 

@@ -23,6 +23,7 @@ pub mod functions;
 pub mod json;
 pub mod lock;
 pub mod related;
+pub mod subquery;
 pub mod values;
 mod write;
 
@@ -124,8 +125,33 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
-    /// [`OrmError::InvalidQuery`] if a refinement could not be done right.
+    /// [`OrmError::InvalidQuery`] if a refinement could not be done right,
+    /// or if the query, run on its own, refers to an outer row
+    /// ([`OuterRef`](subquery::OuterRef) outside a subquery).
     pub(crate) fn check(&self) -> Result<(), OrmError> {
+        self.check_refinements()?;
+        let table = M::META.table;
+        let outer = self
+            .filter
+            .as_ref()
+            .and_then(|filter| subquery::node_refusal(filter, table, None))
+            .or_else(|| {
+                self.order.iter().find_map(|term| {
+                    term.expression
+                        .as_ref()
+                        .and_then(|expression| subquery::operand_refusal(expression, table, None))
+                })
+            });
+        match outer {
+            Some(message) => Err(self.invalid(message)),
+            None => Ok(()),
+        }
+    }
+
+    /// [`OrmError::InvalidQuery`] if a refinement could not be done right
+    /// (what a query used as a subquery is checked for: its outer
+    /// references are checked with the query it is used in).
+    pub(crate) fn check_refinements(&self) -> Result<(), OrmError> {
         match &self.refused {
             Some(message) => Err(self.invalid(message.clone())),
             None => Ok(()),
@@ -138,6 +164,11 @@ impl<M: Model> QuerySet<M> {
             model: M::META.name,
             message: message.into(),
         }
+    }
+
+    /// The offset in force, if any.
+    pub(crate) fn offset_value(&self) -> Option<u64> {
+        self.offset
     }
 
     /// Whether `distinct()` was asked for.
@@ -253,6 +284,7 @@ impl<M: Model> QuerySet<M> {
         if let Some(reason) = condition.node.refusal() {
             return self.refuse(reason);
         }
+
         self.filter = Some(match self.filter.take() {
             Some(Node::All(mut items)) => {
                 items.push(condition.node);
@@ -651,6 +683,12 @@ impl<M: Model> QuerySet<M> {
     ) -> Result<u64, OrmError> {
         self.check_writable("update")?;
         let assignments: Vec<Assignment<M>> = assignments.into_iter().collect();
+        if let Some(reason) = assignments
+            .iter()
+            .find_map(|a| subquery::operand_refusal(&a.value, M::META.table, None))
+        {
+            return Err(self.invalid(reason));
+        }
         for assignment in &assignments {
             if let Some(field) = M::META
                 .fields
