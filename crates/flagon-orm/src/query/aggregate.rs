@@ -93,14 +93,13 @@ impl<M, R> Aggregate<M, R> {
             Function::Max => Func::max(column),
         };
         let call = Expr::from(call);
-        let target = match (self.cast, dialect) {
+        // SQLite's integer results are 64-bit already.
+        let kind = match (self.cast, dialect) {
             (Cast::None, _) | (Cast::BigInt, Dialect::Sqlite) => return call,
-            (Cast::BigInt, Dialect::MySql) => "SIGNED",
-            (Cast::BigInt, Dialect::Postgres) => "BIGINT",
-            (Cast::Double, Dialect::Postgres) => "DOUBLE PRECISION",
-            (Cast::Double, Dialect::MySql) => "DOUBLE",
-            (Cast::Double, Dialect::Sqlite) => "REAL",
+            (Cast::BigInt, _) => crate::model::FieldKind::BigInteger,
+            (Cast::Double, _) => crate::model::FieldKind::Double,
         };
+        let target = super::functions::cast_type(dialect, kind);
         super::compile::custom(dialect, &format!("CAST($1 AS {target})"), call)
     }
 }
@@ -149,21 +148,14 @@ impl<M> std::ops::BitAnd for Having<M> {
 impl<M> Having<M> {
     /// The `HAVING` condition for `dialect`.
     pub(crate) fn condition(&self, dialect: Dialect) -> sea_query::Cond {
-        use super::expr::CompareOp;
-        use sea_query::ExprTrait;
         self.terms
             .iter()
             .fold(sea_query::Cond::all(), |cond, (aggregate, op, value)| {
-                let left = aggregate.expr(dialect);
-                let right = Expr::val(value.clone());
-                cond.add(match op {
-                    CompareOp::Eq => left.eq(right),
-                    CompareOp::Ne => left.ne(right),
-                    CompareOp::Lt => left.lt(right),
-                    CompareOp::Lte => left.lte(right),
-                    CompareOp::Gt => left.gt(right),
-                    CompareOp::Gte => left.gte(right),
-                })
+                cond.add(super::compile::compare(
+                    aggregate.expr(dialect),
+                    *op,
+                    Expr::val(value.clone()),
+                ))
             })
     }
 }

@@ -159,22 +159,6 @@ pub(crate) fn select(
     query
 }
 
-/// `SELECT COUNT(*) FROM <table> WHERE ..`
-pub(crate) fn count(
-    dialect: Dialect,
-    meta: &ModelMeta,
-    filter: Option<&Node>,
-) -> sea_query::SelectStatement {
-    let mut query = Query::select();
-    query
-        .expr(Func::count(Expr::col(sea_query::Asterisk)))
-        .from(meta.table);
-    if let Some(filter) = filter {
-        query.cond_where(condition(dialect, filter));
-    }
-    query
-}
-
 /// The WHERE condition for a filter.
 pub(crate) fn condition(dialect: Dialect, filter: &Node) -> Cond {
     condition_in(dialect, filter, None)
@@ -205,16 +189,11 @@ pub(crate) fn condition_in(dialect: Dialect, filter: &Node, table: Option<&'stat
                 let other = if left.is_null_value() { right } else { left };
                 return Cond::all().add(operand(dialect, other, table).is_null());
             }
-            let left = operand(dialect, left, table);
-            let right = operand(dialect, right, table);
-            Cond::all().add(match op {
-                CompareOp::Eq => left.eq(right),
-                CompareOp::Ne => left.ne(right),
-                CompareOp::Lt => left.lt(right),
-                CompareOp::Lte => left.lte(right),
-                CompareOp::Gt => left.gt(right),
-                CompareOp::Gte => left.gte(right),
-            })
+            Cond::all().add(compare(
+                operand(dialect, left, table),
+                *op,
+                operand(dialect, right, table),
+            ))
         }
         Node::Related {
             column,
@@ -256,6 +235,18 @@ pub(crate) fn condition_in(dialect: Dialect, filter: &Node, table: Option<&'stat
                 .to_owned();
             Cond::all().add(column_expr(table, column).in_subquery(targets))
         }
+    }
+}
+
+/// `left op right`.
+pub(crate) fn compare(left: Expr, op: CompareOp, right: Expr) -> Expr {
+    match op {
+        CompareOp::Eq => left.eq(right),
+        CompareOp::Ne => left.ne(right),
+        CompareOp::Lt => left.lt(right),
+        CompareOp::Lte => left.lte(right),
+        CompareOp::Gt => left.gt(right),
+        CompareOp::Gte => left.gte(right),
     }
 }
 
@@ -411,10 +402,17 @@ fn function_expr(
     match function {
         Function::Lower => Func::lower(first()).into(),
         Function::Upper => Func::upper(first()).into(),
+        // A 64-bit integer on every backend.
         Function::Length => match dialect {
-            Dialect::Postgres => custom(dialect, "CAST(CHAR_LENGTH($1) AS BIGINT)", first()),
-            Dialect::MySql => custom(dialect, "CAST(CHAR_LENGTH($1) AS SIGNED)", first()),
             Dialect::Sqlite => custom(dialect, "LENGTH($1)", first()),
+            _ => custom(
+                dialect,
+                &format!(
+                    "CAST(CHAR_LENGTH($1) AS {})",
+                    super::functions::cast_type(dialect, FieldKind::BigInteger)
+                ),
+                first(),
+            ),
         },
         Function::Coalesce => {
             Func::coalesce(args.iter().map(|arg| operand(dialect, arg, table))).into()

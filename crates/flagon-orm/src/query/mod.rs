@@ -619,28 +619,10 @@ impl<M: Model> QuerySet<M> {
         }
     }
 
-    /// How many rows match.
+    /// How many rows match (within a slice or after `distinct()`, how
+    /// many they leave).
     pub async fn count(&self, db: &(impl Connection + ?Sized)) -> Result<u64, OrmError> {
-        self.check()?;
-        let dialect = db.dialect();
-        let statement = if self.is_sliced() || self.distinct {
-            // Count what the slice or DISTINCT leaves.
-            let inner = self.statement_with(dialect, &self.slice_ordering(), &[]);
-            Query::select()
-                .expr(sea_query::Func::count(sea_query::Expr::col(
-                    sea_query::Asterisk,
-                )))
-                .from_subquery(inner, sea_query::Alias::new("flagon_counted"))
-                .to_owned()
-        } else {
-            compile::count(dialect, M::META, self.filter.as_ref())
-        };
-        let (sql, values) = backends::build(dialect, &statement);
-        let rows = db.fetch_all(&sql, values).await?;
-        let count: i64 = match rows.first() {
-            Some(row) => row.get(0)?,
-            None => 0,
-        };
+        let count = self.aggregate(db, aggregate::Count::all()).await?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
