@@ -109,14 +109,8 @@ impl Operate for RemoveIndex {
 
     fn state_forwards(&self, app: &str, state: &mut ProjectState) -> Result<(), MigrationError> {
         let model = state.model_mut(app, &self.model)?;
-        let before = model.indexes.len();
+        index_at(&model.indexes, &model.name, &self.name)?;
         model.indexes.retain(|index| index.name != self.name);
-        if model.indexes.len() == before {
-            return Err(MigrationError::invalid(format!(
-                "model {} has no index `{}`",
-                model.name, self.name
-            )));
-        }
         Ok(())
     }
 
@@ -140,18 +134,8 @@ impl Operate for RemoveIndex {
         app: &str,
         before: &ProjectState,
     ) -> Result<Option<Operation>, MigrationError> {
-        let index = before
-            .expect_model(app, &self.model)?
-            .indexes
-            .iter()
-            .find(|index| index.name == self.name)
-            .cloned()
-            .ok_or_else(|| {
-                MigrationError::invalid(format!(
-                    "model {} has no index `{}`",
-                    self.model, self.name
-                ))
-            })?;
+        let model = before.expect_model(app, &self.model)?;
+        let index = model.indexes[index_at(&model.indexes, &model.name, &self.name)?].clone();
         Ok(Some(Operation::add_index(self.model.clone(), index)))
     }
 
@@ -290,16 +274,10 @@ impl Operate for RemoveConstraint {
 
     fn state_forwards(&self, app: &str, state: &mut ProjectState) -> Result<(), MigrationError> {
         let model = state.model_mut(app, &self.model)?;
-        let before = model.constraints.len();
+        constraint_at(&model.constraints, &model.name, &self.name)?;
         model
             .constraints
             .retain(|constraint| constraint.name != self.name);
-        if model.constraints.len() == before {
-            return Err(MigrationError::invalid(format!(
-                "model {} has no constraint `{}`",
-                model.name, self.name
-            )));
-        }
         Ok(())
     }
 
@@ -311,16 +289,8 @@ impl Operate for RemoveConstraint {
         dialect: Dialect,
     ) -> Result<Vec<Step>, MigrationError> {
         let model = before.expect_model(app, &self.model)?;
-        let constraint = model
-            .constraints
-            .iter()
-            .find(|constraint| constraint.name == self.name)
-            .ok_or_else(|| {
-                MigrationError::invalid(format!(
-                    "model {} has no constraint `{}`",
-                    self.model, self.name
-                ))
-            })?;
+        let constraint =
+            &model.constraints[constraint_at(&model.constraints, &model.name, &self.name)?];
         if constraint.check && dialect == Dialect::Sqlite {
             // SQLite cannot drop a CHECK: the table is rebuilt without it.
             let new = after.expect_model(app, &self.model)?;
@@ -339,18 +309,9 @@ impl Operate for RemoveConstraint {
         app: &str,
         before: &ProjectState,
     ) -> Result<Option<Operation>, MigrationError> {
-        let constraint = before
-            .expect_model(app, &self.model)?
-            .constraints
-            .iter()
-            .find(|constraint| constraint.name == self.name)
-            .cloned()
-            .ok_or_else(|| {
-                MigrationError::invalid(format!(
-                    "model {} has no constraint `{}`",
-                    self.model, self.name
-                ))
-            })?;
+        let model = before.expect_model(app, &self.model)?;
+        let constraint =
+            model.constraints[constraint_at(&model.constraints, &model.name, &self.name)?].clone();
         Ok(Some(Operation::add_constraint(
             self.model.clone(),
             constraint,
@@ -364,4 +325,25 @@ impl Operate for RemoveConstraint {
             lit(&self.name)
         ))
     }
+}
+
+/// The position of index `name` among a model's, or an error naming both.
+fn index_at(indexes: &[IndexState], model: &str, name: &str) -> Result<usize, MigrationError> {
+    indexes
+        .iter()
+        .position(|index| index.name == name)
+        .ok_or_else(|| MigrationError::invalid(format!("model {model} has no index `{name}`")))
+}
+
+/// The position of constraint `name` among a model's, or an error naming
+/// both.
+fn constraint_at(
+    constraints: &[ConstraintState],
+    model: &str,
+    name: &str,
+) -> Result<usize, MigrationError> {
+    constraints
+        .iter()
+        .position(|constraint| constraint.name == name)
+        .ok_or_else(|| MigrationError::invalid(format!("model {model} has no constraint `{name}`")))
 }
