@@ -53,6 +53,10 @@ struct FieldInfo<'a> {
     name: String,
     /// The type as written.
     ty: &'a Type,
+    /// The type of the value: the `T` of `Deferred<T>`, else `ty`.
+    value_ty: &'a Type,
+    /// Whether the field is written as `Deferred<T>`.
+    deferred: bool,
     /// The column name.
     column: String,
     /// The `#[field(...)]` attributes.
@@ -96,10 +100,13 @@ pub(crate) fn expand_with(input: &DeriveInput, orm: &TokenStream) -> syn::Result
             },
             LitStr::value,
         );
+        let deferred = types::deferred_inner(&field.ty);
         fields.push(FieldInfo {
             ident,
             name,
             ty: &field.ty,
+            value_ty: deferred.unwrap_or(&field.ty),
+            deferred: deferred.is_some(),
             column,
             attrs,
         });
@@ -114,6 +121,7 @@ pub(crate) fn expand_with(input: &DeriveInput, orm: &TokenStream) -> syn::Result
     check_fields(&fields, &mut errors);
     check_validators(&fields, &mut errors);
     check_auto_now(&fields, &mut errors);
+    check_deferred(&fields, &mut errors);
     let pk = primary_key(input, &fields);
     let pk = match pk {
         Ok(pk) => Some(pk),
@@ -222,7 +230,7 @@ fn check_fields(fields: &[FieldInfo<'_>], errors: &mut Errors) {
     let mut columns: HashMap<&str, &str> = HashMap::new();
     for field in fields {
         if let Some((_, span)) = field.attrs.max_length {
-            if !types::is_string(field.ty) {
+            if !types::is_string(field.value_ty) {
                 errors.push(syn::Error::new(
                     span,
                     format!(
@@ -270,7 +278,7 @@ fn check_fields(fields: &[FieldInfo<'_>], errors: &mut Errors) {
 fn check_validators(fields: &[FieldInfo<'_>], errors: &mut Errors) {
     for field in fields {
         let attrs = &field.attrs;
-        if !types::is_string(field.ty) {
+        if !types::is_string(field.value_ty) {
             for (key, span) in attrs.string_validators() {
                 errors.push(syn::Error::new(
                     span,
@@ -282,9 +290,9 @@ fn check_validators(fields: &[FieldInfo<'_>], errors: &mut Errors) {
                 ));
             }
         }
-        let not_number = if types::is_string(field.ty) {
+        let not_number = if types::is_string(field.value_ty) {
             Some(" (for a length, use `min_length` or `max_length`)")
-        } else if types::relation_name(field.ty).is_some() {
+        } else if types::relation_name(field.value_ty).is_some() {
             Some("")
         } else {
             None
@@ -376,6 +384,39 @@ fn check_auto_now(fields: &[FieldInfo<'_>], errors: &mut Errors) {
             errors.push(syn::Error::new(
                 span,
                 format!("`{key}` cannot be set on the primary key `{}`", field.name),
+            ));
+        }
+    }
+}
+
+/// `Deferred<T>` holds a plain value that may be left unread: not the
+/// primary key, nor a value the save sets (`auto`, `auto_now`), nor a
+/// relation (whose key `select_related` and the deletions read), nor
+/// wrapped in an `Option` (write `Deferred<Option<T>>`) or another
+/// `Deferred`.
+fn check_deferred(fields: &[FieldInfo<'_>], errors: &mut Errors) {
+    for field in fields {
+        let refusal = if let Some(inner) = types::option_inner(field.ty) {
+            types::deferred_inner(inner)
+                .is_some()
+                .then(|| "write `Deferred<Option<T>>`, not `Option<Deferred<T>>`".to_owned())
+        } else if !field.deferred {
+            None
+        } else if types::deferred_inner(field.value_ty).is_some() {
+            Some("a `Deferred` inside a `Deferred` means nothing more".to_owned())
+        } else if types::relation_name(field.value_ty).is_some() {
+            Some("a relation cannot be deferred (its key is read to follow it)".to_owned())
+        } else if field.attrs.is_primary_key() || field.attrs.auto.is_some() {
+            Some("the primary key is always read".to_owned())
+        } else if field.attrs.is_auto_now() || field.attrs.is_auto_now_add() {
+            Some("`auto_now` and `auto_now_add` fields are written by every save".to_owned())
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            errors.push(syn::Error::new(
+                field.ident.span(),
+                format!("`{}` cannot be `Deferred`: {reason}", field.name),
             ));
         }
     }
@@ -707,17 +748,24 @@ fn generate(
                 }
             });
             // An `Option` field's functions get the value inside; a NULL is
-            // empty, and validators never see empty values.
-            let body = if types::option_inner(field.ty).is_some() {
+            // empty, and validators never see empty values. A `Deferred`
+            // field's get its value, when it was read.
+            let value = if field.deferred {
+                quote!(self.#ident.get())
+            } else {
+                quote!(::core::option::Option::Some(&self.#ident))
+            };
+            let body = if types::option_inner(field.value_ty).is_some() {
                 quote! {
-                    if let ::core::option::Option::Some(value) = &self.#ident {
+                    if let ::core::option::Option::Some(::core::option::Option::Some(value)) = #value {
                         #(#calls)*
                     }
                 }
             } else {
                 quote! {
-                    let value = &self.#ident;
-                    #(#calls)*
+                    if let ::core::option::Option::Some(value) = #value {
+                        #(#calls)*
+                    }
                 }
             };
             Some(quote!(#name => { #body }))
@@ -778,6 +826,69 @@ fn generate(
         let decode = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::decode);
         quote!(#field_ident: #decode(row, offset + #index)?)
     });
+    let m2m_defaults: Vec<TokenStream> = many_to_many
+        .iter()
+        .map(|field| {
+            let field_ident = field.ident;
+            quote!(#field_ident: ::core::default::Default::default())
+        })
+        .collect();
+    let deferring = fields.iter().any(|field| field.deferred).then(|| {
+        let decode = fields.iter().map(|field| {
+            let field_ident = field.ident;
+            let ty = field.ty;
+            let name = &field.name;
+            let decode = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::decode);
+            let read = quote! {{
+                index += 1;
+                #decode(row, index - 1)?
+            }};
+            if field.deferred {
+                quote! {
+                    #field_ident: if deferred.contains(&#name) {
+                        #orm::Deferred::unloaded()
+                    } else #read
+                }
+            } else {
+                quote!(#field_ident: #read)
+            }
+        });
+        let unread = fields.iter().filter(|field| field.deferred).map(|field| {
+            let field_ident = field.ident;
+            let name = &field.name;
+            quote! {
+                if !self.#field_ident.is_loaded() {
+                    unread.push(#name);
+                }
+            }
+        });
+        quote! {
+            fn from_row_deferring(
+                row: &#orm::Row,
+                offset: usize,
+                deferred: &[&str],
+            ) -> ::core::result::Result<Self, #orm::OrmError> {
+                let mut index = offset;
+                ::core::result::Result::Ok(Self {
+                    #(#decode,)*
+                    #(#m2m_defaults,)*
+                })
+            }
+
+            fn deferred_fields(&self) -> ::std::vec::Vec<&'static str> {
+                let mut unread = ::std::vec::Vec::new();
+                #(#unread)*
+                unread
+            }
+        }
+    });
+    let load_arms = fields.iter().map(|field| {
+        let field_ident = field.ident;
+        let ty = field.ty;
+        let name = &field.name;
+        let decode = quote_spanned!(ty.span()=> <#ty as #orm::FieldType>::decode);
+        quote!(#name => { self.#field_ident = #decode(row, index)?; })
+    });
     let values = fields.iter().map(|field| {
         let field_ident = field.ident;
         let ty = field.ty;
@@ -785,10 +896,6 @@ fn generate(
         quote!(#to_value(&self.#field_ident))
     });
 
-    let m2m_defaults = many_to_many.iter().map(|field| {
-        let field_ident = field.ident;
-        quote!(#field_ident: ::core::default::Default::default())
-    });
     let m2m_metas = many_to_many.iter().map(|field| {
         let name = &field.name;
         let target = types::many_to_many_target(field.ty).expect("partitioned on it");
@@ -949,6 +1056,21 @@ fn generate(
             fn values(&self) -> ::std::vec::Vec<#orm::Value> {
                 ::std::vec![#(#values),*]
             }
+
+            fn load_field(
+                &mut self,
+                field: &str,
+                row: &#orm::Row,
+                index: usize,
+            ) -> ::core::result::Result<bool, #orm::OrmError> {
+                match field {
+                    #(#load_arms)*
+                    _ => return ::core::result::Result::Ok(false),
+                }
+                ::core::result::Result::Ok(true)
+            }
+
+            #deferring
 
             fn pk(&self) -> #orm::Value {
                 <#pk_ty as #orm::FieldType>::to_value(&self.#pk_ident)
@@ -1130,6 +1252,7 @@ fn field_meta(
             validators: &[#(#validators),*],
             auto_now: #auto_now,
             auto_now_add: #auto_now_add,
+            deferrable: <#ty as #orm::FieldType>::DEFERRABLE,
         }
     }
 }
@@ -1211,8 +1334,8 @@ mod tests {
         for expected in [
             "impl::flagon_orm::ModelforQuestion",
             "constMETA:&'static::flagon_orm::ModelMeta=&::flagon_orm::ModelMeta{app:\"polls\",name:\"Question\",table:\"polls_question\",",
-            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<i64>(::core::option::Option::None),verbose_name:\"id\",help_text:\"\",choices:&[],blank:false,validators:&[],auto_now:false,auto_now_add:false,}",
-            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<String>(::core::option::Option::None),verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],blank:<Stringas::flagon_orm::FieldType>::NULLABLE,validators:&[],auto_now:false,auto_now_add:false,}",
+            "::flagon_orm::FieldMeta{name:\"id\",column:\"id\",kind:<i64as::flagon_orm::FieldType>::KIND,null:false,primary_key:true,auto:true,unique:false,index:false,max_length:::core::option::Option::None,default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<i64>(::core::option::Option::None),verbose_name:\"id\",help_text:\"\",choices:&[],blank:false,validators:&[],auto_now:false,auto_now_add:false,deferrable:<i64as::flagon_orm::FieldType>::DEFERRABLE,}",
+            "::flagon_orm::FieldMeta{name:\"question_text\",column:\"text\",kind:::flagon_orm::FieldKind::String,null:<Stringas::flagon_orm::FieldType>::NULLABLE,primary_key:false,auto:false,unique:true,index:true,max_length:::core::option::Option::Some(200u32),default:::core::option::Option::None,max_digits:::core::option::Option::None,decimal_places:::core::option::Option::None,relation:::flagon_orm::relation::relation_of::<String>(::core::option::Option::None),verbose_name:\"question\",help_text:\"Thetext.\",choices:&[(\"a\",\"A\"),(\"b\",\"B\")],blank:<Stringas::flagon_orm::FieldType>::NULLABLE,validators:&[],auto_now:false,auto_now_add:false,deferrable:<Stringas::flagon_orm::FieldType>::DEFERRABLE,}",
             "name:\"pub_date\",column:\"pub_date\",kind:<chrono::DateTime<chrono::Utc>as::flagon_orm::FieldType>::KIND",
             "verbose_name:\"pubdate\"",
             "name:\"note\",column:\"note\",kind:<Option<String>as::flagon_orm::FieldType>::KIND,null:<Option<String>as::flagon_orm::FieldType>::NULLABLE",
@@ -1596,11 +1719,11 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("\"email\"=>{iflet::core::option::Option::Some(value)=&self.email{::flagon_orm::validation::__push(errors,(not_admin)(value));::flagon_orm::validation::__push(errors,(rules::short)(value));}}"),
+            out.contains("\"email\"=>{iflet::core::option::Option::Some(::core::option::Option::Some(value))=::core::option::Option::Some(&self.email){::flagon_orm::validation::__push(errors,(not_admin)(value));::flagon_orm::validation::__push(errors,(rules::short)(value));}}"),
             "{out}"
         );
         assert!(
-            out.contains("\"seats\"=>{letvalue=&self.seats;::flagon_orm::validation::__push(errors,(even)(value));}"),
+            out.contains("\"seats\"=>{iflet::core::option::Option::Some(value)=::core::option::Option::Some(&self.seats){::flagon_orm::validation::__push(errors,(even)(value));}}"),
             "{out}"
         );
         assert!(
@@ -1694,18 +1817,84 @@ mod tests {
             out.contains("\"day\"=>{self.day=::core::option::Option::Some(now.date_naive());true}"),
             "{out}"
         );
-        assert!(!out.contains("\"other\"=>{self.other"), "{out}");
+        assert!(!out.contains("\"other\"=>{self.other=now"), "{out}");
         assert!(
             out.contains("blank:true,validators:&[],auto_now:false,auto_now_add:true"),
             "{out}"
         );
-        assert!(out.contains("auto_now:true,auto_now_add:false"), "{out}");
+        assert!(out.contains("auto_now:true,auto_now_add:false,"), "{out}");
         let plain = compact(&expand_ok(parse_quote!(
             struct Thing {
                 id: i64,
             }
         )));
         assert!(!plain.contains("fnset_now"), "{plain}");
+    }
+
+    #[test]
+    fn deferred_fields_decode_unread_and_take_the_value_options() {
+        let out = compact(&expand_ok(parse_quote! {
+            struct Post {
+                id: i64,
+                #[field(max_length = 10, validators = [short])]
+                summary: Deferred<String>,
+                body: Deferred<Option<String>>,
+            }
+        }));
+        assert!(
+            out.contains("max_length:::core::option::Option::Some(10u32)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("summary:ifdeferred.contains(&\"summary\"){::flagon_orm::Deferred::unloaded()}else{index+=1;<Deferred<String>as::flagon_orm::FieldType>::decode(row,index-1)?}"),
+            "{out}"
+        );
+        assert!(
+            out.contains("id:{index+=1;<i64as::flagon_orm::FieldType>::decode(row,index-1)?}"),
+            "{out}"
+        );
+        assert!(
+            out.contains("if!self.body.is_loaded(){unread.push(\"body\");}"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "\"summary\"=>{iflet::core::option::Option::Some(value)=self.summary.get(){"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn deferred_misuse_names_the_field() {
+        for (input, reason) in [
+            (
+                parse_quote! { struct Thing { #[field(primary_key)] code: Deferred<i64> } },
+                "`code` cannot be `Deferred`: the primary key is always read",
+            ),
+            (
+                parse_quote! { struct Thing { id: i64, #[field(auto_now)] at: Deferred<DateTime<Utc>> } },
+                "`at` cannot be `Deferred`: `auto_now` and `auto_now_add` fields are written by every save",
+            ),
+            (
+                parse_quote! { struct Thing { id: i64, #[field(on_delete = "cascade")] owner: Deferred<ForeignKey<User>> } },
+                "`owner` cannot be `Deferred`: a relation cannot be deferred",
+            ),
+            (
+                parse_quote! { struct Thing { id: i64, note: Option<Deferred<String>> } },
+                "`note` cannot be `Deferred`: write `Deferred<Option<T>>`",
+            ),
+            (
+                parse_quote! { struct Thing { id: i64, note: Deferred<Deferred<String>> } },
+                "`note` cannot be `Deferred`: a `Deferred` inside a `Deferred`",
+            ),
+        ] {
+            let messages = expand_err(input);
+            assert!(
+                messages.iter().any(|message| message.contains(reason)),
+                "{messages:?}"
+            );
+        }
     }
 
     #[test]

@@ -8,14 +8,25 @@ use syn::{GenericArgument, PathArguments, Type};
 
 /// The type inside `Option<...>`, if `ty` is written as an `Option`.
 pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
-    let Type::Path(path) = ty else {
+    wrapped(ty, "Option")
+}
+
+/// The type inside `Deferred<...>`, if `ty` is written as a `Deferred`.
+pub(crate) fn deferred_inner(ty: &Type) -> Option<&Type> {
+    wrapped(ty, "Deferred")
+}
+
+/// The one type argument of `ty` if its last path segment is `wrapper`
+/// (`Option<T>`, `std::option::Option<T>`).
+fn wrapped<'a>(ty: &'a Type, wrapper: &str) -> Option<&'a Type> {
+    let Type::Path(path) = strip_groups(ty) else {
         return None;
     };
     if path.qself.is_some() {
         return None;
     }
     let last = path.path.segments.last()?;
-    if last.ident != "Option" {
+    if last.ident != wrapper {
         return None;
     }
     let PathArguments::AngleBracketed(args) = &last.arguments else {
@@ -204,6 +215,20 @@ mod tests {
         assert_eq!(
             text(Some(non_null(&parse_quote!(String)))).as_deref(),
             Some("String")
+        );
+    }
+
+    #[test]
+    fn deferred_inner_type() {
+        let ty: Type = parse_quote!(flagon::Deferred<Option<String>>);
+        assert_eq!(
+            text(deferred_inner(&ty)).as_deref(),
+            Some("Option < String >")
+        );
+        assert_eq!(text(deferred_inner(&parse_quote!(String))), None);
+        assert_eq!(
+            text(deferred_inner(&parse_quote!(Option<Deferred<i32>>))),
+            None
         );
     }
 

@@ -73,7 +73,7 @@ impl<M, T: FieldType> Field<M, T> {
 
     /// `field = value`; with `None` on an `Option` field, `field IS NULL`
     /// (as Django's `filter(field=None)`).
-    pub fn eq(self, value: impl Into<T>) -> Condition<M> {
+    pub fn eq(self, value: impl Into<T::Plain>) -> Condition<M> {
         let value = value.into().to_value();
         if null_value_matches(&value) {
             return self.lookup(Lookup::IsNull(true));
@@ -84,13 +84,13 @@ impl<M, T: FieldType> Field<M, T> {
     /// The field is not `value`: `!field.eq(value)`, so on an `Option`
     /// field the rows holding NULL match `ne(5)` (as Django's
     /// `exclude(field=5)` keeps them), and `ne(None)` is `IS NOT NULL`.
-    pub fn ne(self, value: impl Into<T>) -> Condition<M> {
+    pub fn ne(self, value: impl Into<T::Plain>) -> Condition<M> {
         !self.eq(value)
     }
 
     /// `field IN (values)`; an empty list matches nothing, and a `None`
     /// among the values matches nothing (as in SQL and Django).
-    pub fn in_<V: Into<T>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
+    pub fn in_<V: Into<T::Plain>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
         let values: Vec<Value> = values
             .into_iter()
             .map(|v| v.into().to_value())
@@ -100,7 +100,7 @@ impl<M, T: FieldType> Field<M, T> {
     }
 
     /// Sets the field to `value` in an update.
-    pub fn set(self, value: impl Into<T>) -> Assignment<M> {
+    pub fn set(self, value: impl Into<T::Plain>) -> Assignment<M> {
         Assignment::new(self.column, Operand::Value(value.into().to_value()))
     }
 }
@@ -157,7 +157,8 @@ where
     }
 }
 
-/// Text lookups, for `String` and `Option<String>` fields.
+/// Text lookups, for `String` and `Option<String>` fields (and their
+/// `Deferred` forms).
 macro_rules! text_lookups {
     ($ty:ty) => {
         impl<M> Field<M, $ty> {
@@ -214,6 +215,8 @@ macro_rules! text_lookups {
 
 text_lookups!(String);
 text_lookups!(Option<String>);
+text_lookups!(crate::Deferred<String>);
+text_lookups!(crate::Deferred<Option<String>>);
 
 /// Escapes LIKE wildcards so `text` matches literally (with `\` as the
 /// escape character).

@@ -87,12 +87,44 @@ pub trait ModelExt: Model {
         delete(self, db)
     }
 
-    /// Reloads the object from its row.
+    /// Reloads the object from its row (Django's `refresh_from_db()`):
+    /// every field that was read; fields a query left unread stay unread.
     fn refresh<'a, C: Connection + ?Sized>(
         &'a mut self,
         db: &'a C,
     ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
         refresh(self, db)
+    }
+
+    /// Reads only the fields named in `fields` from the object's row
+    /// (Django's `refresh_from_db(fields=[..])`): how a
+    /// [`Deferred`](crate::Deferred) field left unread by
+    /// [`defer`](crate::QuerySet::defer) or [`only`](crate::QuerySet::only)
+    /// is loaded. The other fields keep their values. An empty list reads
+    /// nothing.
+    ///
+    /// Fails with [`OrmError::InvalidQuery`], before anything runs, for a
+    /// name that is not a field of the model and for an object not saved
+    /// yet; with [`OrmError::DoesNotExist`] when no row has the key.
+    ///
+    /// ```no_run
+    /// # use flagon_orm::{Deferred, Model, ModelExt};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "blog")]
+    /// # struct Post { id: i64, #[field(max_length = 200)] title: String, body: Deferred<String> }
+    /// # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+    /// let mut post = Post::objects().defer(Post::BODY).get(&db).await?;
+    /// assert!(post.body.get().is_none());
+    /// post.refresh_fields(&db, &["body"]).await?;
+    /// assert!(post.body.get().is_some());
+    /// # Ok(()) }
+    /// ```
+    fn refresh_fields<'a, C: Connection + ?Sized>(
+        &'a mut self,
+        db: &'a C,
+        fields: &'a [&'a str],
+    ) -> impl Future<Output = Result<(), OrmError>> + Send + 'a {
+        refresh_fields(self, db, fields)
     }
 
     /// Checks every field's value without a database (Django's
@@ -386,12 +418,21 @@ async fn save<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Resul
     }
     set_auto_now(object, now, false);
     let values = object.values();
-    validate::<M>(db.dialect(), &values)?;
+    // Fields a query left unread are not written (Django saves only the
+    // loaded fields of an object with deferred ones).
+    let unread = object.deferred_fields();
+    let read = |field: &FieldMeta| !unread.contains(&field.name);
+    for (field, value) in M::META.fields.iter().zip(&values) {
+        if read(field) {
+            validate_value(M::META, field, value)?;
+            validate_kept(db.dialect(), M::META, field, value)?;
+        }
+    }
     let assignments: Vec<(&'static str, Expr)> = M::META
         .fields
         .iter()
         .zip(values)
-        .filter(|(field, _)| !field.primary_key)
+        .filter(|(field, _)| !field.primary_key && read(field))
         .map(|(field, value)| (field.column, Expr::val(value)))
         .collect();
     if assignments.is_empty() {
@@ -407,10 +448,47 @@ async fn save<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Resul
         return insert_row(object, db, false).await;
     }
     if update_row::<M, _>(db, assignments, pk).await? == 0 {
+        if !unread.is_empty() {
+            // Django: "Save with update_fields did not affect any rows."
+            // (the unread fields could not be inserted anyway).
+            return Err(OrmError::DoesNotExist {
+                model: M::META.name,
+            });
+        }
         set_auto_now(object, now, true);
         insert_row(object, db, false).await?;
     }
     Ok(())
+}
+
+/// Refuses to `write` fields of `object` that a query left unread
+/// (`defer`, `only`): of `among` if given, else any. Nothing is written.
+pub(crate) fn refuse_unread<M: Model>(
+    object: &M,
+    write: &str,
+    among: Option<&[&str]>,
+) -> Result<(), OrmError> {
+    let unread: Vec<&'static str> = object
+        .deferred_fields()
+        .into_iter()
+        .filter(|name| among.is_none_or(|among| among.contains(name)))
+        .collect();
+    if unread.is_empty() {
+        return Ok(());
+    }
+    let names = unread
+        .iter()
+        .map(|name| format!("\"{name}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(OrmError::InvalidQuery {
+        model: M::META.name,
+        message: format!(
+            "{write} would write {names} of {}, which the query that read it left unread \
+             (defer/only): load it with refresh_fields(&db, &[{names}]) or set it first",
+            M::META.name
+        ),
+    })
 }
 
 async fn save_fields<M: Model, C: Connection + ?Sized>(
@@ -464,6 +542,8 @@ async fn save_fields<M: Model, C: Connection + ?Sized>(
             ),
         });
     }
+    let names: Vec<&str> = chosen.iter().map(|field| field.name).collect();
+    refuse_unread(object, "save_fields", Some(&names))?;
     let now = Utc::now();
     for field in &chosen {
         if field.auto_now {
@@ -593,6 +673,7 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
     db: &C,
     auto: bool,
 ) -> Result<(), OrmError> {
+    refuse_unread(object, "inserting the row", None)?;
     let values = object.values();
     validate::<M>(db.dialect(), &values)?;
     let pk_field = M::META.primary_key();
@@ -677,8 +758,62 @@ async fn delete<M: Model, C: Connection + ?Sized>(object: &M, db: &C) -> Result<
 async fn refresh<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Result<(), OrmError> {
     *object = M::objects()
         .filter(pk_condition::<M>(object.pk()))
+        .defer_names(object.deferred_fields())
         .get(db)
         .await?;
+    Ok(())
+}
+
+async fn refresh_fields<M: Model, C: Connection + ?Sized>(
+    object: &mut M,
+    db: &C,
+    names: &[&str],
+) -> Result<(), OrmError> {
+    let mut chosen: Vec<&'static FieldMeta> = Vec::with_capacity(names.len());
+    for name in names {
+        let Some(field) = M::META.field(name) else {
+            return Err(OrmError::InvalidQuery {
+                model: M::META.name,
+                message: format!(
+                    "refresh_fields cannot read `{name}`: {} has no such field (many-to-many fields are not columns)",
+                    M::META.name
+                ),
+            });
+        };
+        if !chosen.iter().any(|seen| seen.name == field.name) {
+            chosen.push(field);
+        }
+    }
+    if chosen.is_empty() {
+        return Ok(());
+    }
+    let pk_field = M::META.primary_key();
+    let pk = object.pk();
+    if pk_field.auto && is_unsaved_key(&pk) {
+        return Err(OrmError::InvalidQuery {
+            model: M::META.name,
+            message: format!(
+                "refresh_fields reads the object's row by its primary key, and this {} has none yet (`{}` is 0)",
+                M::META.name,
+                pk_field.name
+            ),
+        });
+    }
+    let query = Query::select()
+        .columns(chosen.iter().map(|field| field.column))
+        .from(M::META.table)
+        .and_where(Expr::col(pk_field.column).eq(pk))
+        .to_owned();
+    let (sql, values) = backends::build(db.dialect(), &query);
+    let rows = db.fetch_all(&sql, values).await?;
+    let Some(row) = rows.first() else {
+        return Err(OrmError::DoesNotExist {
+            model: M::META.name,
+        });
+    };
+    for (index, field) in chosen.iter().enumerate() {
+        object.load_field(field.name, row, index)?;
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@ extern crate self as flagon_orm;
 pub mod backends;
 mod condition_sql;
 pub mod connection;
+pub mod deferred;
 pub mod error;
 pub mod field;
 mod instance;
@@ -31,6 +32,7 @@ pub mod value;
 
 pub use backends::{Db, DbOptions, Dialect, Executed};
 pub use connection::Connection;
+pub use deferred::Deferred;
 pub use error::{ConstraintKind, OrmError};
 pub use field::Field;
 pub use flagon_macros::Model;

@@ -196,6 +196,11 @@ pub struct FieldMeta {
     /// (`save` of a new object, `insert`, `bulk_create`). Not a column
     /// option: migrations do not see it.
     pub auto_now_add: bool,
+    /// Whether a query may leave the field unread: a
+    /// [`Deferred`](crate::Deferred) field, which
+    /// [`QuerySet::defer`](crate::QuerySet::defer) and
+    /// [`QuerySet::only`](crate::QuerySet::only) skip.
+    pub deferrable: bool,
 }
 
 impl FieldMeta {
@@ -222,6 +227,7 @@ impl FieldMeta {
             validators: &[],
             auto_now: false,
             auto_now_add: false,
+            deferrable: false,
         }
     }
 }
@@ -352,6 +358,40 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// Decodes a row whose columns are the model's fields in order.
     fn from_row(row: &Row) -> Result<Self, OrmError> {
         Self::from_row_at(row, 0)
+    }
+
+    /// Decodes the model from the columns of `row` starting at `offset`,
+    /// where the [`Deferred`](crate::Deferred) fields named in `deferred`
+    /// were left out of the select: their columns are absent, and they
+    /// come back unread. With no names it is
+    /// [`from_row_at`](Model::from_row_at). The derive writes it for models
+    /// with `Deferred` fields; the default refuses to defer anything.
+    fn from_row_deferring(row: &Row, offset: usize, deferred: &[&str]) -> Result<Self, OrmError> {
+        if deferred.is_empty() {
+            return Self::from_row_at(row, offset);
+        }
+        Err(OrmError::InvalidQuery {
+            model: Self::META.name,
+            message: format!(
+                "{} cannot leave {deferred:?} unread: its derive saw no `Deferred<T>` field \
+                 (write the type as `Deferred<..>`, not through an alias)",
+                Self::META.name
+            ),
+        })
+    }
+
+    /// The fields whose values were not read, because the query that made
+    /// the object deferred them (Django's `get_deferred_fields()`).
+    fn deferred_fields(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+
+    /// Replaces field `field` with column `index` of `row`; false if the
+    /// model has no such field (a many-to-many field is none). What
+    /// [`ModelExt::refresh_fields`](crate::ModelExt::refresh_fields) uses.
+    fn load_field(&mut self, field: &str, row: &Row, index: usize) -> Result<bool, OrmError> {
+        let _ = (field, row, index);
+        Ok(false)
     }
 
     /// The values of the fields, in the order of [`ModelMeta::fields`].

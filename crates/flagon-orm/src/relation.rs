@@ -245,6 +245,7 @@ macro_rules! relation_type {
         }
 
         impl<T: Model> FieldType for $name<T> {
+            type Plain = Self;
             const KIND: FieldKind = <T::Key as FieldType>::KIND;
             const RELATION: Option<RelationTarget> = Some((RelationKind::$kind, meta_of::<T>));
 

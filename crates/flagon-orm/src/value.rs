@@ -20,12 +20,19 @@ pub use sea_query::Values;
 
 /// A Rust type a model field may have: how it is stored, bound and read.
 pub trait FieldType: Sized + Send + Sync + 'static {
+    /// The type queries compare the field with, read it as, and set it
+    /// to: `Self`, except for [`Deferred<T>`](crate::Deferred), whose
+    /// queries take and give `T`.
+    type Plain: FieldType;
     /// How the field is stored.
     const KIND: FieldKind;
     /// Whether NULL is allowed (true for `Option<T>`).
     const NULLABLE: bool = false;
     /// The model a relation field points to (`ForeignKey<T>`, `OneToOne<T>`).
     const RELATION: Option<RelationTarget> = None;
+    /// Whether a query may leave the field unread (true only for
+    /// [`Deferred<T>`](crate::Deferred)).
+    const DEFERRABLE: bool = false;
 
     /// The value to bind for this field.
     fn to_value(&self) -> Value;
@@ -38,6 +45,12 @@ pub trait FieldType: Sized + Send + Sync + 'static {
     fn attach_related(&mut self, object: Arc<dyn Any + Send + Sync>) -> bool {
         let _ = object;
         false
+    }
+
+    /// Whether the value was read: false only for a
+    /// [`Deferred`](crate::Deferred) field a query left out.
+    fn is_loaded(&self) -> bool {
+        true
     }
 }
 
@@ -94,6 +107,7 @@ fn decode_error(index: usize, err: sqlx::Error) -> OrmError {
 macro_rules! field_type {
     ($($ty:ty => $kind:ident,)*) => {$(
         impl FieldType for $ty {
+            type Plain = Self;
             const KIND: FieldKind = FieldKind::$kind;
 
             fn to_value(&self) -> Value {
@@ -127,6 +141,7 @@ field_type! {
 }
 
 impl<T: FieldType> FieldType for Option<T> {
+    type Plain = Self;
     const KIND: FieldKind = T::KIND;
     const NULLABLE: bool = true;
     const RELATION: Option<RelationTarget> = T::RELATION;
@@ -224,6 +239,7 @@ fn parse_error(index: usize, what: &str, message: impl std::fmt::Display) -> Orm
 }
 
 impl FieldType for Decimal {
+    type Plain = Self;
     const KIND: FieldKind = FieldKind::Decimal;
 
     fn to_value(&self) -> Value {
@@ -264,6 +280,7 @@ impl FieldType for Decimal {
 }
 
 impl FieldType for Uuid {
+    type Plain = Self;
     const KIND: FieldKind = FieldKind::Uuid;
 
     fn to_value(&self) -> Value {
@@ -286,6 +303,7 @@ impl FieldType for Uuid {
 }
 
 impl FieldType for serde_json::Value {
+    type Plain = Self;
     const KIND: FieldKind = FieldKind::Json;
 
     fn to_value(&self) -> Value {

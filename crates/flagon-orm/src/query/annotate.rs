@@ -122,7 +122,7 @@ impl<M: Model, A: Annotations<M>> Annotated<M, A> {
         for operand in self.annotations.operands() {
             statement.expr(compile::operand(dialect, &operand, qualify));
         }
-        let offset = M::META.fields.len()
+        let offset = query.read_columns()
             + query
                 .select_related
                 .iter()

@@ -95,16 +95,20 @@ pub(crate) fn select(
     meta: &ModelMeta,
     filter: Option<&Node>,
     order: &[OrderTerm],
-    limit: Option<u64>,
-    offset: Option<u64>,
+    (limit, offset): (Option<u64>, Option<u64>),
     joins: &[Join],
+    deferred: &[&str],
 ) -> sea_query::SelectStatement {
     let qualify = !joins.is_empty();
     let table = qualify.then_some(meta.table);
     let mut query = Query::select();
+    let read = meta
+        .fields
+        .iter()
+        .filter(|field| !deferred.contains(&field.name));
     match table {
-        Some(table) => query.columns(meta.fields.iter().map(|field| (table, field.column))),
-        None => query.columns(meta.fields.iter().map(|field| field.column)),
+        Some(table) => query.columns(read.map(|field| (table, field.column))),
+        None => query.columns(read.map(|field| field.column)),
     };
     query.from(meta.table);
     for join in joins {
@@ -325,8 +329,8 @@ fn inner_select(dialect: Dialect, inner: &super::subquery::Inner) -> sea_query::
         inner.meta,
         inner.filter.as_ref(),
         &inner.order,
-        None,
-        inner.offset,
+        (None, inner.offset),
+        &[],
         &[],
     );
     select.clear_selects();
@@ -571,8 +575,8 @@ mod tests {
             &META,
             Some(&filter),
             &order,
-            Some(10),
-            Some(20),
+            (Some(10), Some(20)),
+            &[],
             &[],
         );
         let (sql, values) = query.build(sea_query::PostgresQueryBuilder);
@@ -597,8 +601,8 @@ mod tests {
             &META,
             Some(&lookup("id", Lookup::In(Vec::new()))),
             &[],
-            None,
-            None,
+            (None, None),
+            &[],
             &[],
         );
         let (sql, _) = query.build(sea_query::SqliteQueryBuilder);
@@ -619,7 +623,7 @@ mod tests {
             right: Operand::Value(Value::Int(Some(2026))),
         };
         let render = |dialect| {
-            let query = select(dialect, &META, Some(&filter), &[], None, None, &[]);
+            let query = select(dialect, &META, Some(&filter), &[], (None, None), &[], &[]);
             match dialect {
                 Dialect::Sqlite => query.build(sea_query::SqliteQueryBuilder).0,
                 Dialect::Postgres => query.build(sea_query::PostgresQueryBuilder).0,
@@ -661,9 +665,17 @@ mod tests {
             lookup: Lookup::Eq(Value::from("a")),
         };
         let render = |filter: &Node| {
-            select(Dialect::Postgres, &META, Some(filter), &[], None, None, &[])
-                .build(sea_query::PostgresQueryBuilder)
-                .0
+            select(
+                Dialect::Postgres,
+                &META,
+                Some(filter),
+                &[],
+                (None, None),
+                &[],
+                &[],
+            )
+            .build(sea_query::PostgresQueryBuilder)
+            .0
         };
         assert_eq!(
             render(&Node::Not(Box::new(nullable.clone()))),

@@ -256,7 +256,7 @@ impl<M, T: FieldType> From<T> for F<M, T> {
     }
 }
 
-impl<M, T: FieldType> From<Field<M, T>> for F<M, T> {
+impl<M, T: FieldType> From<Field<M, T>> for F<M, T::Plain> {
     fn from(field: Field<M, T>) -> Self {
         F::new(Operand::Column {
             name: field.column(),
@@ -314,13 +314,13 @@ arithmetic!(Add add Add, Sub sub Sub, Mul mul Mul, Div div Div);
 impl<M, T: FieldType> Field<M, T> {
     /// The column as an expression (Django's `F("field")`), to compare
     /// with other columns or compute with.
-    pub fn f(self) -> F<M, T> {
+    pub fn f(self) -> F<M, T::Plain> {
         F::from(self)
     }
 
     /// Sets the column to an expression in an update
     /// (`stock = stock - 1`), computed by the database row by row.
-    pub fn set_f(self, expression: F<M, T>) -> Assignment<M> {
+    pub fn set_f(self, expression: F<M, T::Plain>) -> Assignment<M> {
         Assignment::new(self.column(), expression.operand)
     }
 }

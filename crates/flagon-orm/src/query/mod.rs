@@ -21,6 +21,7 @@ pub mod condition;
 pub mod expr;
 pub mod functions;
 pub mod json;
+mod loading;
 pub mod lock;
 pub mod related;
 pub mod subquery;
@@ -30,6 +31,7 @@ mod write;
 pub use write::raw;
 
 use condition::{Assignment, Condition, Node, Order, OrderTerm};
+use loading::Loading;
 use lock::ForUpdate;
 
 /// A lazy query over model `M`'s table. Nothing runs until a terminal
@@ -57,6 +59,7 @@ pub struct QuerySet<M> {
     distinct: bool,
     select_related: Vec<related::RelatedSpec>,
     prefetch_related: Vec<related::RelatedSpec>,
+    loading: Loading,
     refused: Option<String>,
     marker: PhantomData<fn() -> M>,
 }
@@ -72,6 +75,7 @@ impl<M> Clone for QuerySet<M> {
             distinct: self.distinct,
             select_related: self.select_related.clone(),
             prefetch_related: self.prefetch_related.clone(),
+            loading: self.loading.clone(),
             refused: self.refused.clone(),
             marker: PhantomData,
         }
@@ -89,6 +93,7 @@ impl<M> std::fmt::Debug for QuerySet<M> {
             .field("distinct", &self.distinct)
             .field("select_related", &self.select_related)
             .field("prefetch_related", &self.prefetch_related)
+            .field("loading", &self.loading)
             .field("refused", &self.refused)
             .finish()
     }
@@ -112,6 +117,7 @@ impl<M: Model> QuerySet<M> {
             distinct: false,
             select_related: Vec::new(),
             prefetch_related: Vec::new(),
+            loading: Loading::All,
             refused: None,
             marker: PhantomData,
         }
@@ -389,9 +395,9 @@ impl<M: Model> QuerySet<M> {
             M::META,
             self.filter.as_ref(),
             order,
-            self.limit,
-            self.offset,
+            (self.limit, self.offset),
             joins,
+            &self.deferred(),
         );
         if self.distinct {
             query.distinct();
@@ -550,10 +556,11 @@ impl<M: Model> QuerySet<M> {
 
     /// One row of the select, with its `select_related` targets.
     fn decode(&self, row: &crate::row::Row) -> Result<M, OrmError> {
+        let deferred = self.deferred();
         if self.select_related.is_empty() {
-            M::from_row(row)
+            M::from_row_deferring(row, 0, &deferred)
         } else {
-            related::decode_joined::<M>(row, &self.select_related)
+            related::decode_joined::<M>(row, &deferred, &self.select_related)
         }
     }
 

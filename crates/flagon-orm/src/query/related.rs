@@ -289,10 +289,15 @@ pub(crate) async fn prefetch<M: Model>(
 /// (skipped where a LEFT JOIN found none), each attached to the object
 /// whose field points to it: the base object, or for a chained hop the
 /// target before it (children come after their parents, so they are
-/// attached first, in reverse).
-pub(crate) fn decode_joined<M: Model>(row: &Row, related: &[RelatedSpec]) -> Result<M, OrmError> {
-    let mut object = M::from_row_at(row, 0)?;
-    let mut offset = M::META.fields.len();
+/// attached first, in reverse). The base model's `deferred` fields were
+/// not selected.
+pub(crate) fn decode_joined<M: Model>(
+    row: &Row,
+    deferred: &[&str],
+    related: &[RelatedSpec],
+) -> Result<M, OrmError> {
+    let mut object = M::from_row_deferring(row, 0, deferred)?;
+    let mut offset = M::META.fields.len() - deferred.len();
     let mut loaded: Vec<Option<Box<dyn Loaded>>> = Vec::with_capacity(related.len());
     for spec in related {
         let key_index = spec.target.primary_key_index();

@@ -97,7 +97,7 @@ pub fn exists<M, R: Model>(query: QuerySet<R>) -> Condition<M> {
 pub fn subquery<M, R: Model, T: FieldType>(
     query: QuerySet<R>,
     column: Field<R, T>,
-) -> F<M, Option<T>> {
+) -> F<M, Option<T::Plain>> {
     F::from_operand(Operand::Subquery(Box::new(inner(
         &query,
         Some(column.column()),
@@ -121,7 +121,7 @@ impl<O: Model> OuterRef<O> {
     }
 
     /// Field `field` of the outer row: `OuterRef::of(Post::TITLE)`.
-    pub fn of<M, T: FieldType>(field: Field<O, T>) -> F<M, T> {
+    pub fn of<M, T: FieldType>(field: Field<O, T>) -> F<M, T::Plain> {
         F::from_operand(Operand::Outer {
             table: O::META.table,
             column: field.column(),

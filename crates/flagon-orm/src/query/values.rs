@@ -29,14 +29,14 @@ pub trait Columns<M>: Copy {
 macro_rules! columns {
     ($(($($t:ident $i:tt),+)),*) => {$(
         impl<M, $($t: FieldType),+> Columns<M> for ($(Field<M, $t>,)+) {
-            type Output = ($($t,)+);
+            type Output = ($($t::Plain,)+);
 
             fn columns(&self) -> Vec<&'static str> {
                 vec![$(self.$i.column()),+]
             }
 
             fn decode(row: &Row, offset: usize) -> Result<Self::Output, OrmError> {
-                Ok(($($t::decode(row, offset + $i)?,)+))
+                Ok(($(<$t::Plain as FieldType>::decode(row, offset + $i)?,)+))
             }
         }
     )*};

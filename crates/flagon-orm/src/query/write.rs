@@ -64,6 +64,9 @@ impl<M: Model> QuerySet<M> {
         objects: &mut [M],
         batch_size: usize,
     ) -> Result<(), OrmError> {
+        for object in objects.iter() {
+            crate::instance::refuse_unread(object, "bulk_create", None)?;
+        }
         crate::instance::set_auto_now_all(objects, true);
         let rows: Vec<Vec<Value>> = objects.iter().map(Model::values).collect();
         for values in &rows {
@@ -131,6 +134,9 @@ impl<M: Model> QuerySet<M> {
         }
         if objects.is_empty() || chosen.is_empty() {
             return Ok(0);
+        }
+        for object in objects {
+            crate::instance::refuse_unread(object, "bulk_update", Some(fields))?;
         }
         let rows: Vec<Vec<Value>> = objects.iter().map(Model::values).collect();
         for values in &rows {

@@ -64,6 +64,15 @@ fn group_values<'a, M: Model>(
         .collect()
 }
 
+/// `skip` and the fields of `object` a query left unread: those are not
+/// written, so nothing about them is checked.
+fn with_unread<M: Model>(object: &M, skip: &[String]) -> Vec<String> {
+    skip.iter()
+        .cloned()
+        .chain(object.deferred_fields().into_iter().map(str::to_owned))
+        .collect()
+}
+
 /// Whether another row than `object`'s holds these values.
 async fn taken<M: Model, C: Connection + ?Sized>(
     object: &M,
@@ -83,7 +92,8 @@ async fn taken<M: Model, C: Connection + ?Sized>(
 /// Django's `validate_unique(exclude)`: each `unique` field and each
 /// `unique_together` group whose values another row already holds, the
 /// row of `object` itself left out (by its primary key, once it has one).
-/// Groups with a field in `skip` or a NULL value are not checked.
+/// Groups with a field in `skip`, a field left unread, or a NULL value
+/// are not checked.
 pub(crate) async fn validate_unique<M: Model, C: Connection + ?Sized>(
     object: &M,
     db: &C,
@@ -91,6 +101,7 @@ pub(crate) async fn validate_unique<M: Model, C: Connection + ?Sized>(
 ) -> Result<ValidationErrors, OrmError> {
     let mut errors = ValidationErrors::new();
     let values = object.values();
+    let skip = &with_unread(object, skip);
     for field in M::META.fields {
         // The primary key is unique, but leaving out the object's own row
         // leaves nothing to compare it with: see `ModelExt::validate_unique`.
@@ -227,12 +238,13 @@ async fn evaluate<M: Model, C: Connection + ?Sized>(
 /// condition `object` makes false, and each conditional unique constraint
 /// that `object` falls under while another row under it holds the same
 /// values. Constraints using a field in `skip`, and unique ones with a
-/// NULL value, are not checked.
+/// NULL value, are not checked; nor those using a field left unread.
 pub(crate) async fn validate_constraints<M: Model, C: Connection + ?Sized>(
     object: &M,
     db: &C,
     skip: &[String],
 ) -> Result<ValidationErrors, OrmError> {
+    let skip = &with_unread(object, skip);
     let mut errors = ValidationErrors::new();
     let values = object.values();
     let violated = |name: &str| {

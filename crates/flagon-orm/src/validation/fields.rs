@@ -153,11 +153,16 @@ fn sentence(message: &str) -> String {
 /// Django's `clean_fields(exclude)`: every field of `object` but those in
 /// `exclude` and an automatic primary key, checked, then the validator
 /// functions of the fields that passed the blank and choices checks.
+/// Fields a query left unread are not checked (they are not written).
 pub(crate) fn clean_fields<M: Model>(object: &M, exclude: &[&str]) -> ValidationErrors {
     let mut errors = ValidationErrors::new();
     let values = object.values();
+    let unread = object.deferred_fields();
     for (field, value) in M::META.fields.iter().zip(&values) {
-        if exclude.contains(&field.name) || (field.primary_key && field.auto) {
+        if exclude.contains(&field.name)
+            || unread.contains(&field.name)
+            || (field.primary_key && field.auto)
+        {
             continue;
         }
         match check_field(field, value) {
