@@ -451,7 +451,8 @@ impl<M: Model> QuerySet<M> {
         } else {
             statement.from(M::META.table);
             if let Some(filter) = self.filter_node() {
-                statement.cond_where(super::compile::condition(dialect, filter));
+                let scope = super::compile::Scope::top(M::META.table, false);
+                statement.cond_where(super::compile::condition(dialect, filter, scope));
             }
         }
         for expr in aggregates.exprs(dialect) {

@@ -118,9 +118,9 @@ impl<M: Model, A: Annotations<M>> Annotated<M, A> {
         }
         let mut statement = query.select_statement(dialect)?;
         query.check_lock(db)?;
-        let qualify = (!query.select_related.is_empty()).then_some(M::META.table);
+        let scope = compile::Scope::top(M::META.table, !query.select_related.is_empty());
         for operand in self.annotations.operands() {
-            statement.expr(compile::operand(dialect, &operand, qualify));
+            statement.expr(compile::operand(dialect, &operand, scope));
         }
         let offset = query.read_columns()
             + query

@@ -1,12 +1,140 @@
 //! The query tree rendered as sea-query statements (then SQL per dialect).
+//!
+//! Every expression is rendered in a [`Scope`]: the row its columns
+//! belong to and the row an `OuterRef` names. The top-level query reads
+//! its table by name (its columns unqualified unless it joins); each
+//! subquery inside it (a correlated `exists`/`subquery`, a relation hop's
+//! `IN (SELECT ..)`) gets its table aliased `U<depth>` (`U0`, `U1`, ..,
+//! one number per nesting level, as Django's `U0`), its columns qualified
+//! by that alias, so that a subquery of a model over itself, at any
+//! depth, never mistakes its own row for an outer one.
 
-use sea_query::{Cond, Expr, ExprTrait, Func, LikeExpr, Order as SeaOrder, Query};
+use sea_query::{Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order as SeaOrder, Query};
 
 use super::condition::{Lookup, Node, OrderTerm};
 use super::expr::{ArithOp, CompareOp, DatePart, Operand};
 use crate::backends::Dialect;
 use crate::model::{FieldKind, ModelMeta};
 use crate::value::Value;
+
+/// The name a row is read through: its table's, or a subquery's alias.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RowName {
+    /// The table itself (the top-level query).
+    Table(&'static str),
+    /// The alias `U<n>` of a subquery's table.
+    Alias(usize),
+}
+
+impl RowName {
+    /// The name as an identifier.
+    fn iden(self) -> DynIden {
+        match self {
+            RowName::Table(table) => table.into(),
+            RowName::Alias(depth) => format!("U{depth}").into(),
+        }
+    }
+}
+
+/// Where an expression is rendered: which row its columns are read from,
+/// which row an `OuterRef` names, and how many subqueries surround it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Scope {
+    /// The row the columns belong to.
+    row: RowName,
+    /// Whether the row's columns are qualified by its name (always in a
+    /// subquery; in the top-level query only beside joins).
+    qualified: bool,
+    /// The row of the query this one is a subquery of, if any.
+    outer: Option<RowName>,
+    /// How many subqueries surround this one: the next gets `U<depth>`.
+    depth: usize,
+    /// The table an UPDATE or DELETE writes, on MySQL/MariaDB: read in a
+    /// subquery through a derived table, as MySQL refuses a subquery that
+    /// reads the table being written (error 1093).
+    writing: Option<&'static str>,
+}
+
+impl Scope {
+    /// The top-level query on `table`, its columns qualified by the table
+    /// name when `qualified` (beside joins).
+    pub(crate) fn top(table: &'static str, qualified: bool) -> Scope {
+        Scope {
+            row: RowName::Table(table),
+            qualified,
+            outer: None,
+            depth: 0,
+            writing: None,
+        }
+    }
+
+    /// The top-level UPDATE or DELETE of `table` on `dialect`.
+    pub(crate) fn writing(dialect: Dialect, table: &'static str) -> Scope {
+        Scope {
+            writing: (dialect == Dialect::MySql).then_some(table),
+            ..Scope::top(table, false)
+        }
+    }
+
+    /// Column `column` of this scope's row.
+    fn column(self, column: &'static str) -> Expr {
+        if self.qualified {
+            Expr::col((self.row.iden(), column))
+        } else {
+            Expr::col(column)
+        }
+    }
+
+    /// The scope of a correlated subquery of this row (`exists`,
+    /// `subquery`): its outer row is this one.
+    fn subquery(self) -> Scope {
+        Scope {
+            outer: Some(self.row),
+            ..self.hop()
+        }
+    }
+
+    /// The scope of a relation hop from this row (`has`, `reverse_any`,
+    /// `any`): another row of the same query, so its outer row is this
+    /// one's.
+    fn hop(self) -> Scope {
+        Scope {
+            row: RowName::Alias(self.depth),
+            qualified: true,
+            outer: self.outer,
+            depth: self.depth + 1,
+            writing: self.writing,
+        }
+    }
+
+    /// `FROM table AS <this scope's alias>`.
+    fn from(self, query: &mut sea_query::SelectStatement, table: &'static str) {
+        read_table(self.writing, query, table, self.row.iden());
+    }
+}
+
+/// `FROM table AS alias`; when `table` is the one an UPDATE or DELETE
+/// writes on MySQL, `FROM (SELECT * FROM table LIMIT ..) AS alias`: the
+/// derived table is read before the write (its LIMIT keeps the optimizer
+/// from merging it back into the subquery, which would bring the error
+/// back).
+fn read_table(
+    writing: Option<&'static str>,
+    query: &mut sea_query::SelectStatement,
+    table: &'static str,
+    alias: DynIden,
+) {
+    if writing == Some(table) {
+        let rows = Query::select()
+            .column(sea_query::Asterisk)
+            .from(table)
+            .limit(i64::MAX as u64)
+            .to_owned();
+        query.from_subquery(rows, alias);
+    } else {
+        query.from_as(table, alias);
+    }
+}
 
 fn direction(term: &OrderTerm) -> SeaOrder {
     if term.descending {
@@ -16,18 +144,17 @@ fn direction(term: &OrderTerm) -> SeaOrder {
     }
 }
 
-/// The expression an ordering term sorts by: a column (qualified by the
-/// base table when `qualify`), or for a term on a related row the scalar
-/// subquery that reads it, correlated with the base table (nested once per
-/// relation followed).
-fn order_expr(dialect: Dialect, base: &'static str, qualify: bool, term: &OrderTerm) -> Expr {
+/// The expression an ordering term sorts by: a column of the scope's row,
+/// or for a term on a related row the scalar subquery that reads it,
+/// correlated with the scope's row (nested once per relation followed).
+fn order_expr(dialect: Dialect, scope: Scope, term: &OrderTerm) -> Expr {
     if let Some(expression) = &term.expression {
-        return operand(dialect, expression, qualify.then_some(base));
+        return operand(dialect, expression, scope);
     }
     match term.via.split_first() {
-        None => column_expr(qualify.then_some(base), term.column),
+        None => scope.column(term.column),
         Some((first, rest)) => {
-            related_column(sea_query::Alias::new(base), *first, rest, term.column, 0)
+            related_column(scope, scope.row.iden(), *first, rest, term.column, 0)
         }
     }
 }
@@ -36,38 +163,30 @@ fn order_expr(dialect: Dialect, base: &'static str, qualify: bool, term: &OrderT
 /// following `rest` inside it. Aliases, so that a model ordered by its
 /// own parent works.
 fn related_column(
-    from: sea_query::Alias,
+    scope: Scope,
+    from: DynIden,
     (foreign_key, target, key): super::condition::Hop,
     rest: &[super::condition::Hop],
     column: &'static str,
     depth: usize,
 ) -> Expr {
-    let related = sea_query::Alias::new(format!("flagon_rel{depth}"));
+    let related: DynIden = format!("flagon_rel{depth}").into();
     let selected = match rest.split_first() {
-        None => Expr::col((related.clone(), sea_query::Alias::new(column))),
-        Some((next, rest)) => related_column(related.clone(), *next, rest, column, depth + 1),
+        None => Expr::col((related.clone(), column)),
+        Some((next, rest)) => {
+            related_column(scope, related.clone(), *next, rest, column, depth + 1)
+        }
     };
-    let lookup = Query::select()
-        .expr(selected)
-        .from_as(target, related.clone())
-        .and_where(
-            Expr::col((related, sea_query::Alias::new(key)))
-                .equals((from, sea_query::Alias::new(foreign_key))),
-        )
-        .to_owned();
+    let mut lookup = Query::select();
+    lookup.expr(selected);
+    read_table(scope.writing, &mut lookup, target, related.clone());
+    lookup.and_where(Expr::col((related, key)).equals((from, foreign_key)));
     Expr::SubQuery(
         None,
         Box::new(sea_query::QueryStatementBuilder::into_sub_query_statement(
             lookup,
         )),
     )
-}
-
-fn column_expr(table: Option<&'static str>, column: &'static str) -> Expr {
-    match table {
-        Some(table) => Expr::col((table, column)),
-        None => Expr::col(column),
-    }
 }
 
 /// A foreign key followed by a join (for `select_related`).
@@ -99,17 +218,14 @@ pub(crate) fn select(
     joins: &[Join],
     deferred: &[&str],
 ) -> sea_query::SelectStatement {
-    let qualify = !joins.is_empty();
-    let table = qualify.then_some(meta.table);
+    let scope = Scope::top(meta.table, !joins.is_empty());
     let mut query = Query::select();
-    let read = meta
-        .fields
-        .iter()
-        .filter(|field| !deferred.contains(&field.name));
-    match table {
-        Some(table) => query.columns(read.map(|field| (table, field.column))),
-        None => query.columns(read.map(|field| field.column)),
-    };
+    query.exprs(
+        meta.fields
+            .iter()
+            .filter(|field| !deferred.contains(&field.name))
+            .map(|field| scope.column(field.column)),
+    );
     query.from(meta.table);
     for join in joins {
         let alias = sea_query::Alias::new(&join.alias);
@@ -142,13 +258,10 @@ pub(crate) fn select(
         );
     }
     if let Some(filter) = filter {
-        query.cond_where(condition_in(dialect, filter, table));
+        query.cond_where(condition(dialect, filter, scope));
     }
     for term in order {
-        query.order_by_expr(
-            order_expr(dialect, meta.table, qualify, term),
-            direction(term),
-        );
+        query.order_by_expr(order_expr(dialect, scope, term), direction(term));
     }
     if let Some(limit) = limit {
         query.limit(limit);
@@ -163,83 +276,91 @@ pub(crate) fn select(
     query
 }
 
-/// The WHERE condition for a filter.
-pub(crate) fn condition(dialect: Dialect, filter: &Node) -> Cond {
-    condition_in(dialect, filter, None)
-}
-
-/// The WHERE condition for a filter, its columns qualified by `table`.
-pub(crate) fn condition_in(dialect: Dialect, filter: &Node, table: Option<&'static str>) -> Cond {
+/// The WHERE condition for a filter, rendered in `scope`.
+pub(crate) fn condition(dialect: Dialect, filter: &Node, scope: Scope) -> Cond {
     match filter {
         Node::Lookup { column, lookup, .. } => {
-            Cond::all().add(lookup_expr(column_expr(table, column), lookup))
+            Cond::all().add(lookup_expr(scope.column(column), lookup))
         }
         Node::All(items) => items.iter().fold(Cond::all(), |cond, item| {
-            cond.add(condition_in(dialect, item, table))
+            cond.add(condition(dialect, item, scope))
         }),
         Node::Any(items) => items.iter().fold(Cond::any(), |cond, item| {
-            cond.add(condition_in(dialect, item, table))
+            cond.add(condition(dialect, item, scope))
         }),
         Node::Not(inner) if inner.may_be_unknown() => {
             // NOT of an unknown is unknown, and drops the row: ask instead
             // whether the inner condition is anything but true, so a row
             // whose field is NULL is kept (Django's exclude).
-            let inner = Expr::from(condition_in(dialect, inner, table));
+            let inner = Expr::from(condition(dialect, inner, scope));
             Cond::all().add(custom(dialect, "($1) IS NOT TRUE", inner))
         }
-        Node::Not(inner) => condition_in(dialect, inner, table).not(),
+        Node::Not(inner) => condition(dialect, inner, scope).not(),
         Node::Compare { left, op, right } => {
             if *op == CompareOp::Eq && (left.is_null_value() || right.is_null_value()) {
                 let other = if left.is_null_value() { right } else { left };
-                return Cond::all().add(operand(dialect, other, table).is_null());
+                return Cond::all().add(operand(dialect, other, scope).is_null());
             }
             Cond::all().add(compare(
-                operand(dialect, left, table),
+                operand(dialect, left, scope),
                 *op,
-                operand(dialect, right, table),
+                operand(dialect, right, scope),
             ))
         }
         Node::Related {
             column,
-            table: target,
+            table,
             key,
             condition: inner,
             ..
-        } => {
-            let targets = Query::select()
-                .column((*target, *key))
-                .from(*target)
-                .cond_where(condition_in(dialect, inner, Some(target)))
-                .to_owned();
-            Cond::all().add(column_expr(table, column).in_subquery(targets))
-        }
+        } => Cond::all().add(related_in(dialect, scope, column, table, key, inner)),
         Node::Refused(_) => Cond::all().add(Expr::cust("1 = 0")),
-        Node::Exists(inner) => Cond::all().add(Expr::exists(inner_select(dialect, inner))),
+        Node::Exists(inner) => Cond::all().add(Expr::exists(inner_select(dialect, inner, scope))),
         Node::Json {
             column,
             keys,
             value,
         } => Cond::all().add(json_lookup(
             dialect,
-            column_expr(table, column),
+            scope.column(column),
             keys,
             value.as_ref(),
         )),
         Node::Through {
             column,
-            table: through,
+            table,
             select,
             filter,
             value,
         } => {
-            let targets = Query::select()
-                .column((*through, *select))
-                .from(*through)
-                .and_where(Expr::col((*through, *filter)).eq(value.clone()))
-                .to_owned();
-            Cond::all().add(column_expr(table, column).in_subquery(targets))
+            let hop = scope.hop();
+            let mut targets = Query::select();
+            targets.expr(hop.column(select));
+            hop.from(&mut targets, table);
+            targets.and_where(hop.column(filter).eq(value.clone()));
+            Cond::all().add(scope.column(column).in_subquery(targets))
         }
     }
+}
+
+/// `column IN (SELECT key FROM table AS U<n> WHERE inner)`: the rows whose
+/// `column` points to a row of `table` meeting `inner` (a relation hop,
+/// read through an alias of its own so that a hop to the same model, or
+/// an `OuterRef` inside it, reads the right row).
+fn related_in(
+    dialect: Dialect,
+    scope: Scope,
+    column: &'static str,
+    table: &'static str,
+    key: &'static str,
+    inner: &Node,
+) -> Expr {
+    let hop = scope.hop();
+    let mut targets = Query::select();
+    targets.expr(hop.column(key));
+    hop.from(&mut targets, table);
+    targets.cond_where(condition(dialect, inner, hop));
+    scope.column(column).in_subquery(targets)
 }
 
 /// `left op right`.
@@ -254,14 +375,14 @@ pub(crate) fn compare(left: Expr, op: CompareOp, right: Expr) -> Expr {
     }
 }
 
-/// An operand as an expression for `dialect`.
-pub(crate) fn operand(dialect: Dialect, operand_: &Operand, table: Option<&'static str>) -> Expr {
+/// An operand as an expression for `dialect`, rendered in `scope`.
+pub(crate) fn operand(dialect: Dialect, operand_: &Operand, scope: Scope) -> Expr {
     match operand_ {
         Operand::Value(value) => Expr::val(value.clone()),
-        Operand::Column { name, .. } => column_expr(table, name),
+        Operand::Column { name, .. } => scope.column(name),
         Operand::Arith(left, op, right) => {
-            let left = operand(dialect, left, table);
-            let right = operand(dialect, right, table);
+            let left = operand(dialect, left, scope);
+            let right = operand(dialect, right, scope);
             match op {
                 ArithOp::Add => left.add(right),
                 ArithOp::Sub => left.sub(right),
@@ -269,10 +390,14 @@ pub(crate) fn operand(dialect: Dialect, operand_: &Operand, table: Option<&'stat
                 ArithOp::Div => left.div(right),
             }
         }
-        Operand::Func(function, args) => function_expr(dialect, *function, args, table),
-        Operand::Outer { table, column, .. } => Expr::col((*table, *column)),
+        Operand::Func(function, args) => function_expr(dialect, *function, args, scope),
+        // Outside a subquery (refused before rendering), the table named.
+        Operand::Outer { table, column, .. } => match scope.outer {
+            Some(outer) => Expr::col((outer.iden(), *column)),
+            None => Expr::col((*table, *column)),
+        },
         Operand::Subquery(inner) => {
-            let mut select = inner_select(dialect, inner);
+            let mut select = inner_select(dialect, inner, scope);
             select.limit(1);
             Expr::SubQuery(
                 None,
@@ -287,57 +412,67 @@ pub(crate) fn operand(dialect: Dialect, operand_: &Operand, table: Option<&'stat
                 "CAST($1 AS {})",
                 super::functions::cast_type(dialect, *kind)
             ),
-            operand(dialect, inner, table),
+            operand(dialect, inner, scope),
         ),
         Operand::DatePart {
             part, column, kind, ..
-        } => {
-            let column = column_expr(table, column);
-            let sql = match (dialect, part) {
-                (Dialect::Sqlite, DatePart::Year) => "CAST(strftime('%Y', $1) AS INTEGER)",
-                (Dialect::Sqlite, DatePart::Month) => "CAST(strftime('%m', $1) AS INTEGER)",
-                (Dialect::Sqlite, DatePart::Day) => "CAST(strftime('%d', $1) AS INTEGER)",
-                (Dialect::MySql, DatePart::Year) => "YEAR($1)",
-                (Dialect::MySql, DatePart::Month) => "MONTH($1)",
-                (Dialect::MySql, DatePart::Day) => "DAYOFMONTH($1)",
-                // Instants are stored with their zone: read the UTC calendar.
-                (Dialect::Postgres, part) => {
-                    let unit = match part {
-                        DatePart::Year => "YEAR",
-                        DatePart::Month => "MONTH",
-                        DatePart::Day => "DAY",
-                    };
-                    let sql = if *kind == FieldKind::DateTime {
-                        format!("CAST(EXTRACT({unit} FROM $1 AT TIME ZONE 'UTC') AS INTEGER)")
-                    } else {
-                        format!("CAST(EXTRACT({unit} FROM $1) AS INTEGER)")
-                    };
-                    return custom(dialect, &sql, column);
-                }
-            };
-            custom(dialect, sql, column)
-        }
+        } => date_part(dialect, *part, *kind, scope.column(column)),
     }
 }
 
-/// The SELECT of a correlated subquery: its columns unqualified (they
-/// are its own table's, the innermost), outer references qualified by the
-/// outer table.
-fn inner_select(dialect: Dialect, inner: &super::subquery::Inner) -> sea_query::SelectStatement {
-    let mut select = select(
-        dialect,
-        inner.meta,
-        inner.filter.as_ref(),
-        &inner.order,
-        (None, inner.offset),
-        &[],
-        &[],
-    );
-    select.clear_selects();
+/// Part `part` of `column` (a date, or an instant with `kind` DateTime).
+fn date_part(dialect: Dialect, part: DatePart, kind: FieldKind, column: Expr) -> Expr {
+    let sql = match (dialect, part) {
+        (Dialect::Sqlite, DatePart::Year) => "CAST(strftime('%Y', $1) AS INTEGER)",
+        (Dialect::Sqlite, DatePart::Month) => "CAST(strftime('%m', $1) AS INTEGER)",
+        (Dialect::Sqlite, DatePart::Day) => "CAST(strftime('%d', $1) AS INTEGER)",
+        (Dialect::MySql, DatePart::Year) => "YEAR($1)",
+        (Dialect::MySql, DatePart::Month) => "MONTH($1)",
+        (Dialect::MySql, DatePart::Day) => "DAYOFMONTH($1)",
+        // Instants are stored with their zone: read the UTC calendar.
+        (Dialect::Postgres, part) => {
+            let unit = match part {
+                DatePart::Year => "YEAR",
+                DatePart::Month => "MONTH",
+                DatePart::Day => "DAY",
+            };
+            let sql = if kind == FieldKind::DateTime {
+                format!("CAST(EXTRACT({unit} FROM $1 AT TIME ZONE 'UTC') AS INTEGER)")
+            } else {
+                format!("CAST(EXTRACT({unit} FROM $1) AS INTEGER)")
+            };
+            return custom(dialect, &sql, column);
+        }
+    };
+    custom(dialect, sql, column)
+}
+
+/// The SELECT of a correlated subquery of `scope`'s row: its table
+/// aliased `U<depth>` and its columns qualified by the alias, outer
+/// references by the name of `scope`'s row (Django's `U0`).
+fn inner_select(
+    dialect: Dialect,
+    inner: &super::subquery::Inner,
+    scope: Scope,
+) -> sea_query::SelectStatement {
+    let scope = scope.subquery();
+    let mut select = Query::select();
     match inner.column {
-        Some(column) => select.column(column),
+        Some(column) => select.expr(scope.column(column)),
         None => select.expr(Expr::cust("1")),
     };
+    scope.from(&mut select, inner.meta.table);
+    if let Some(filter) = &inner.filter {
+        select.cond_where(condition(dialect, filter, scope));
+    }
+    for term in &inner.order {
+        select.order_by_expr(order_expr(dialect, scope, term), direction(term));
+    }
+    if let Some(offset) = inner.offset {
+        // Every backend needs a LIMIT with an OFFSET; this one means "all".
+        select.limit(i64::MAX as u64);
+        select.offset(offset);
+    }
     select
 }
 
@@ -394,10 +529,10 @@ fn function_expr(
     dialect: Dialect,
     function: super::functions::Function,
     args: &[Operand],
-    table: Option<&'static str>,
+    scope: Scope,
 ) -> Expr {
     use super::functions::Function;
-    let mut exprs = args.iter().map(|arg| operand(dialect, arg, table));
+    let mut exprs = args.iter().map(|arg| operand(dialect, arg, scope));
     let mut first = || {
         exprs
             .next()
@@ -419,7 +554,7 @@ fn function_expr(
             ),
         },
         Function::Coalesce => {
-            Func::coalesce(args.iter().map(|arg| operand(dialect, arg, table))).into()
+            Func::coalesce(args.iter().map(|arg| operand(dialect, arg, scope))).into()
         }
         Function::Now => Expr::cust(match dialect {
             Dialect::Postgres => "CURRENT_TIMESTAMP",
@@ -465,7 +600,7 @@ fn function_expr(
             let parts: Vec<Expr> = args
                 .iter()
                 .map(|arg| {
-                    let expr = operand(dialect, arg, table);
+                    let expr = operand(dialect, arg, scope);
                     if arg.may_be_null() {
                         Func::coalesce([expr, Expr::val("")]).into()
                     } else {
@@ -651,7 +786,10 @@ mod tests {
         );
         let (sql, _) = Query::update()
             .table("shop_item")
-            .value("stock", operand(Dialect::Postgres, &stock, None))
+            .value(
+                "stock",
+                operand(Dialect::Postgres, &stock, Scope::top("shop_item", false)),
+            )
             .to_owned()
             .build(sea_query::PostgresQueryBuilder);
         assert_eq!(sql, r#"UPDATE "shop_item" SET "stock" = "stock" - $1"#);
@@ -688,6 +826,156 @@ mod tests {
                 Lookup::Eq(Value::from(1i64))
             )))),
             r#"SELECT "id", "title" FROM "blog_post" WHERE NOT "id" = $1"#
+        );
+    }
+
+    static STAFF_FIELDS: [FieldMeta; 3] = [
+        FieldMeta::new("id", FieldKind::BigInteger),
+        FieldMeta::new("manager_id", FieldKind::BigInteger),
+        FieldMeta::new("top", FieldKind::BigInteger),
+    ];
+    static STAFF: ModelMeta = ModelMeta {
+        app: "staff",
+        name: "Employee",
+        table: "staff_employee",
+        fields: &STAFF_FIELDS,
+        ordering: &[],
+        unique_together: &[],
+        indexes: &[],
+        constraints: &[],
+        many_to_many: &[],
+    };
+
+    /// An employee's column.
+    fn staff(name: &'static str) -> Operand {
+        Operand::Column {
+            name,
+            nullable: true,
+        }
+    }
+
+    /// An outer employee's column.
+    fn outer(column: &'static str) -> Operand {
+        Operand::Outer {
+            table: "staff_employee",
+            column,
+            nullable: false,
+        }
+    }
+
+    /// A subquery of employees filtered by `filter`, reading `column`.
+    fn employees(filter: Node, column: Option<&'static str>) -> Box<super::super::subquery::Inner> {
+        Box::new(super::super::subquery::Inner {
+            meta: &STAFF,
+            filter: Some(filter),
+            order: Vec::new(),
+            offset: None,
+            column,
+            refused: None,
+        })
+    }
+
+    /// `left = right`.
+    fn equal(left: Operand, right: Operand) -> Node {
+        Node::Compare {
+            left,
+            op: CompareOp::Eq,
+            right,
+        }
+    }
+
+    /// The reports of the outer employee.
+    fn reports() -> Node {
+        equal(staff("manager_id"), outer("id"))
+    }
+
+    fn postgres_select(filter: &Node) -> String {
+        select(
+            Dialect::Postgres,
+            &STAFF,
+            Some(filter),
+            &[],
+            (None, None),
+            &[],
+            &[],
+        )
+        .build(sea_query::PostgresQueryBuilder)
+        .0
+    }
+
+    #[test]
+    fn a_subquery_over_the_same_model_reads_its_table_through_an_alias() {
+        let managers = Node::Exists(employees(reports(), None));
+        assert_eq!(
+            postgres_select(&managers),
+            r#"SELECT "id", "manager_id", "top" FROM "staff_employee" WHERE EXISTS(SELECT 1 FROM "staff_employee" AS "U0" WHERE "U0"."manager_id" = "staff_employee"."id")"#
+        );
+    }
+
+    #[test]
+    fn nested_subqueries_get_one_alias_per_level_and_name_the_row_just_outside() {
+        let grandchildren = Node::Exists(employees(reports(), None));
+        let children = Node::Exists(employees(Node::All(vec![reports(), grandchildren]), None));
+        assert_eq!(
+            postgres_select(&children),
+            concat!(
+                r#"SELECT "id", "manager_id", "top" FROM "staff_employee" WHERE EXISTS(SELECT 1 FROM "staff_employee" AS "U0" "#,
+                r#"WHERE "U0"."manager_id" = "staff_employee"."id" AND EXISTS(SELECT 1 FROM "staff_employee" AS "U1" "#,
+                r#"WHERE "U1"."manager_id" = "U0"."id"))"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_relation_hop_inside_a_subquery_reads_its_own_alias_and_the_outer_row() {
+        // Employees with a report of a report: the hop's OuterRef names
+        // the outer query's row, not the hop's nor the subquery's.
+        let hop = Node::Related {
+            column: "manager_id",
+            nullable: true,
+            table: "staff_employee",
+            key: "id",
+            condition: Box::new(reports()),
+        };
+        let grand = Node::Exists(employees(hop, None));
+        assert_eq!(
+            postgres_select(&grand),
+            concat!(
+                r#"SELECT "id", "manager_id", "top" FROM "staff_employee" WHERE EXISTS(SELECT 1 FROM "staff_employee" AS "U0" "#,
+                r#"WHERE "U0"."manager_id" IN (SELECT "U1"."id" FROM "staff_employee" AS "U1" "#,
+                r#"WHERE "U1"."manager_id" = "staff_employee"."id"))"#
+            )
+        );
+    }
+
+    #[test]
+    fn an_update_on_mysql_reads_its_own_table_through_a_derived_table() {
+        let top = Operand::Subquery(employees(reports(), Some("id")));
+        let render = |dialect| {
+            let scope = Scope::writing(dialect, "staff_employee");
+            let query = Query::update()
+                .table("staff_employee")
+                .value("top", operand(dialect, &top, scope))
+                .to_owned();
+            match dialect {
+                Dialect::MySql => query.build(sea_query::MysqlQueryBuilder).0,
+                _ => query.build(sea_query::PostgresQueryBuilder).0,
+            }
+        };
+        assert_eq!(
+            render(Dialect::MySql),
+            concat!(
+                "UPDATE `staff_employee` SET `top` = (SELECT `U0`.`id` FROM ",
+                "(SELECT * FROM `staff_employee` LIMIT ?) AS `U0` ",
+                "WHERE `U0`.`manager_id` = `staff_employee`.`id` LIMIT ?)"
+            )
+        );
+        assert_eq!(
+            render(Dialect::Postgres),
+            concat!(
+                r#"UPDATE "staff_employee" SET "top" = (SELECT "U0"."id" FROM "staff_employee" AS "U0" "#,
+                r#"WHERE "U0"."manager_id" = "staff_employee"."id" LIMIT $1)"#
+            )
         );
     }
 }

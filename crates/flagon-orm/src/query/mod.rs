@@ -690,14 +690,16 @@ impl<M: Model> QuerySet<M> {
                 }
             }
         }
+        let dialect = db.dialect();
+        let scope = compile::Scope::writing(dialect, M::META.table);
         let mut query = Query::update();
         query.table(M::META.table).values(
             assignments
                 .into_iter()
-                .map(|a| (a.column, compile::operand(db.dialect(), &a.value, None))),
+                .map(|a| (a.column, compile::operand(dialect, &a.value, scope))),
         );
         if let Some(filter) = &self.filter {
-            query.cond_where(compile::condition(db.dialect(), filter));
+            query.cond_where(compile::condition(dialect, filter, scope));
         }
         let (sql, values) = backends::build(db.dialect(), &query);
         Ok(db.execute(&sql, values).await?.rows_affected)
@@ -710,7 +712,8 @@ impl<M: Model> QuerySet<M> {
         let mut query = Query::delete();
         query.from_table(M::META.table);
         if let Some(filter) = &self.filter {
-            query.cond_where(compile::condition(db.dialect(), filter));
+            let scope = compile::Scope::writing(db.dialect(), M::META.table);
+            query.cond_where(compile::condition(db.dialect(), filter, scope));
         }
         let (sql, values) = backends::build(db.dialect(), &query);
         Ok(db.execute(&sql, values).await?.rows_affected)

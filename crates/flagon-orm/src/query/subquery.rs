@@ -1,5 +1,6 @@
 //! Correlated subqueries (Django's `Exists`, `Subquery` and `OuterRef`):
-//! a query over another model that refers to the row of the outer query.
+//! a query (over another model, or the same one) that refers to the row of
+//! the outer query.
 //!
 //! ```no_run
 //! use flagon_orm::query::subquery::{exists, subquery, OuterRef};
@@ -33,9 +34,58 @@
 //! # let _ = (loved, latest); Ok(()) }
 //! ```
 //!
-//! The inner query's model must differ from the outer one's (a subquery
-//! of a model over itself is refused), and [`OuterRef`] must name the
-//! model of the query the subquery is used in: either mistake is an
+//! The inner query may be over the same model as the outer one, as
+//! Django's are: its table is read through an alias (`U0`, and `U1`, `U2`,
+//! .. for subqueries nested inside it), its own columns through that
+//! alias, and an [`OuterRef`] through the outer query's table (or alias),
+//! so the inner row and the outer one are never confused, at any depth.
+//! Each `OuterRef` names the row of the query just outside its subquery;
+//! a relation hop inside the inner query (`has`, `reverse_any`, `any`) is
+//! part of it, so an `OuterRef` there names the same row.
+//!
+//! ```no_run
+//! use flagon_orm::query::subquery::{exists, subquery, OuterRef};
+//! # use flagon_orm::{ForeignKey, Model};
+//! # #[derive(Model, Debug)]
+//! # #[model(app = "staff")]
+//! # struct Employee {
+//! #     id: i64,
+//! #     #[field(max_length = 100)] name: String,
+//! #     salary: i32,
+//! #     #[field(on_delete = "cascade")] manager: Option<ForeignKey<Employee>>,
+//! # }
+//! # async fn demo(db: flagon_orm::Db) -> Result<(), flagon_orm::OrmError> {
+//! // The employees the outer row manages (a nullable key compares with
+//! // the outer key made nullable).
+//! let reports = || {
+//!     Employee::objects().filter(Employee::MANAGER.f().eq(OuterRef::pk().nullable()))
+//! };
+//! // Managers outearned by one of their reports.
+//! let outearned = Employee::objects()
+//!     .filter(exists(
+//!         reports().filter(Employee::SALARY.f().gt(OuterRef::of(Employee::SALARY))),
+//!     ))
+//!     .all(&db)
+//!     .await?;
+//! // Each employee with the name of their best-paid report.
+//! let best: Vec<(Employee, Option<String>)> = Employee::objects()
+//!     .annotate(subquery(
+//!         reports().order_by(Employee::SALARY.desc()),
+//!         Employee::NAME,
+//!     ))
+//!     .all(&db)
+//!     .await?;
+//! # let _ = (outearned, best); Ok(()) }
+//! ```
+//!
+//! In an [`update`](QuerySet::update) or [`delete`](QuerySet::delete) on
+//! MySQL/MariaDB, a subquery that reads the table being written reads it
+//! through a derived table (`FROM (SELECT * FROM table LIMIT ..) AS U0`),
+//! as MySQL refuses to read the table it writes in a subquery (error
+//! 1093): the rows it reads are those from before the statement.
+//!
+//! [`OuterRef`] must name the model of the query the subquery is used in
+//! (and be used inside a subquery): either mistake is an
 //! [`OrmError::InvalidQuery`](crate::OrmError::InvalidQuery) when the
 //! query runs.
 
@@ -111,7 +161,8 @@ pub struct OuterRef<O>(PhantomData<fn() -> O>);
 
 impl<O: Model> OuterRef<O> {
     /// The outer row's primary key, as a foreign key to it: compare a
-    /// relation field with it (`Comment::POST.f().eq(OuterRef::pk())`).
+    /// relation field with it (`Comment::POST.f().eq(OuterRef::pk())`; a
+    /// nullable one with `OuterRef::pk().nullable()`).
     pub fn pk<M>() -> F<M, ForeignKey<O>> {
         F::from_operand(Operand::Outer {
             table: O::META.table,
@@ -142,7 +193,14 @@ pub(crate) fn node_refusal(node: &Node, table: &str, outer: Option<&str>) -> Opt
             operand_refusal(left, table, outer).or_else(|| operand_refusal(right, table, outer))
         }
         Node::Exists(inner) => inner_refusal(inner, table),
-        _ => None,
+        // A relation hop is a row of the same query: its condition is on
+        // the hop's table, and an OuterRef in it names the same outer row.
+        Node::Related {
+            table: target,
+            condition,
+            ..
+        } => node_refusal(condition, target, outer),
+        Node::Lookup { .. } | Node::Json { .. } | Node::Through { .. } | Node::Refused(_) => None,
     }
 }
 
@@ -175,13 +233,6 @@ pub(crate) fn operand_refusal(
 fn inner_refusal(inner: &Inner, outer: &str) -> Option<String> {
     if let Some(refused) = &inner.refused {
         return Some(format!("in a subquery on {}: {refused}", inner.meta.name));
-    }
-    if inner.meta.table == outer {
-        return Some(format!(
-            "a subquery of {} inside a query on the same model is not supported: \
-             its columns could not be told apart from the outer row's",
-            inner.meta.name
-        ));
     }
     let table = inner.meta.table;
     inner
