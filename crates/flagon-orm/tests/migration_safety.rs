@@ -11,7 +11,7 @@ use flagon_orm::migrations::{
     applied, detect_changes, migrate, migration_sql, Direction, GivenAnswers, MigrationGraph,
     ProjectState, Target,
 };
-use flagon_orm::{Db, DbOptions, Dialect};
+use flagon_orm::{Db, Dialect};
 use support::{on_backends, on_each_backend};
 
 async fn ints(db: &Db, sql: &str) -> Vec<i64> {
@@ -94,15 +94,9 @@ async fn two_migrators_at_once_apply_each_migration_once() {
     on_each_backend(|t| async move {
         let b = t.backend;
         // A second replica: a pool of its own on the same database.
-        let other = Db::connect_with(
-            &t.url,
-            DbOptions {
-                max_connections: 4,
-                ..DbOptions::default()
-            },
-        )
-        .await
-        .unwrap_or_else(|err| panic!("{b}: a second pool: {err}"));
+        let other = Db::connect_with(&t.url, support::db_options(b))
+            .await
+            .unwrap_or_else(|err| panic!("{b}: a second pool: {err}"));
         let graph = race_graph();
         let (first, second) = tokio::join!(
             migrate(&t.db, &graph, &Target::All, |_| {}),

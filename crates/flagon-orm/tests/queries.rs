@@ -480,3 +480,88 @@ async fn bad_values_write_nothing_and_name_the_problem() {
     })
     .await;
 }
+
+/// `DbOptions::init_command` runs on every connection the pool opens.
+#[tokio::test]
+async fn init_command_runs_on_each_new_connection() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        let (command, read) = match b {
+            "sqlite" => ("PRAGMA cache_size = -4321", "PRAGMA cache_size"),
+            "postgres" => (
+                "SET application_name = 'flagon-init'",
+                "SELECT current_setting('application_name')",
+            ),
+            _ => (
+                "SET SESSION time_zone = '+02:00'",
+                "SELECT CAST(@@SESSION.time_zone AS CHAR)",
+            ),
+        };
+        let options = flagon_orm::DbOptions {
+            max_connections: 2,
+            init_command: Some(command.to_owned()),
+            ..flagon_orm::DbOptions::default()
+        };
+        let db = flagon_orm::Db::connect_with(&t.url, options)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        // Two connections at once (the second opened while the first is
+        // held by a transaction): each ran the command.
+        let (first, second) = db
+            .transaction(|tx| {
+                let db = db.clone();
+                async move {
+                    let first = setting(&tx, b, read).await;
+                    let second = db
+                        .transaction(|other| async move {
+                            Ok::<_, OrmError>(setting(&other, b, read).await)
+                        })
+                        .await?;
+                    Ok::<_, OrmError>((first, second))
+                }
+            })
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let expected = match b {
+            "sqlite" => "-4321",
+            "postgres" => "flagon-init",
+            _ => "+02:00",
+        };
+        assert_eq!(first, expected, "{b}");
+        assert_eq!(second, expected, "{b}");
+        db.close().await;
+        t
+    })
+    .await;
+}
+
+/// The one value `sql` reads, as text.
+async fn setting(db: &impl flagon_orm::Connection, backend: &str, sql: &str) -> String {
+    let rows = db
+        .fetch_all(sql, flagon_orm::Values(Vec::new()))
+        .await
+        .unwrap_or_else(|err| panic!("{backend}: {sql}: {err}"));
+    let row = rows.first().expect("a row");
+    if backend == "sqlite" {
+        row.get::<i64>(0).expect("a number").to_string()
+    } else {
+        row.get::<String>(0).expect("text")
+    }
+}
+
+/// The MySQL-protocol test sessions run under MySQL 8's default
+/// `sql_mode` (the test server is MariaDB), so every query of the suite
+/// is checked against `ONLY_FULL_GROUP_BY` and MySQL 8's strict modes.
+#[tokio::test]
+async fn mysql_test_sessions_use_mysql_8_sql_mode() {
+    support::on_backends(&["mysql"], |t| async move {
+        let mode = setting(&t.db, "mysql", "SELECT CAST(@@SESSION.sql_mode AS CHAR)").await;
+        let mut have: Vec<&str> = mode.split(',').collect();
+        have.sort_unstable();
+        let mut want: Vec<&str> = support::MYSQL8_SQL_MODE.split(',').collect();
+        want.sort_unstable();
+        assert_eq!(have, want);
+        t
+    })
+    .await;
+}

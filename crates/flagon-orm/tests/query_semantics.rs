@@ -693,3 +693,70 @@ async fn select_for_update_beside_an_outer_join_locks_what_it_can() {
     })
     .await;
 }
+
+/// A distinct query sorted through a relation or by an expression reads
+/// what it sorts by (Django's rule): PostgreSQL, and MySQL 8 under
+/// `ONLY_FULL_GROUP_BY`, refuse `SELECT DISTINCT .. ORDER BY` a value
+/// not selected. The extra value is not in the objects, annotations or
+/// aggregates read.
+#[tokio::test]
+async fn distinct_queries_sorted_through_relations_or_expressions() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        let by_author = || {
+            Book::objects()
+                .distinct()
+                .order_by(Book::AUTHOR.by(Author::NAME.desc()))
+                .order_by(Book::TITLE.asc())
+        };
+        assert_eq!(
+            titles(&t, by_author()).await,
+            ["B", "D", "A", "C", "E"],
+            "{b}"
+        );
+        let related = by_author()
+            .select_related(Book::AUTHOR)
+            .all(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let names: Vec<&str> = related
+            .iter()
+            .filter_map(|book| book.author.get().map(|author| author.name.as_str()))
+            .collect();
+        assert_eq!(names, ["Bob", "Bob", "Ann", "Ann", "Ann"], "{b}");
+        let last = by_author()
+            .last(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(last.map(|book| book.title).as_deref(), Some("E"), "{b}");
+        let by_expression = Book::objects()
+            .distinct()
+            .order_by((Book::PAGES.f() * 2).desc());
+        assert_eq!(
+            titles(&t, by_expression).await,
+            ["E", "D", "C", "B", "A"],
+            "{b}"
+        );
+        let annotated: Vec<(String, i32)> = by_author()
+            .annotate(Book::PAGES.f() * 2)
+            .all(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"))
+            .into_iter()
+            .map(|(book, double)| (book.title, double))
+            .collect();
+        let expected = [("B", 400), ("D", 800), ("A", 200), ("C", 600), ("E", 1000)];
+        let expected: Vec<(String, i32)> =
+            expected.iter().map(|(t, p)| (t.to_string(), *p)).collect();
+        assert_eq!(annotated, expected, "{b}");
+        let first_two = by_author().slice(..2);
+        let (count, most) = first_two
+            .aggregate(&t.db, (Count::all(), Max::of(Book::PAGES)))
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!((count, most), (2, Some(400)), "{b}");
+        t
+    })
+    .await;
+}

@@ -161,6 +161,7 @@ impl DatabaseSettings {
         let options = DbOptions {
             max_connections: self.max_connections,
             acquire_timeout: self.acquire_timeout,
+            ..DbOptions::default()
         };
         flagon_orm::Db::connect_with(self.url.expose(), options).await
     }

@@ -67,6 +67,18 @@ pub struct DbOptions {
     /// How long to wait for a free connection (or a database that is down)
     /// before giving up with [`OrmError::Unavailable`]. Default 5 s.
     pub acquire_timeout: Duration,
+    /// SQL run on every new connection once it is open (Django's MySQL
+    /// `init_command`), after the driver's own session settings: for
+    /// example `SET SESSION sql_mode = '..'` on MySQL, `SET search_path
+    /// TO app` on PostgreSQL or a `PRAGMA` on SQLite. A connection it
+    /// fails on is not used, and the error is the pool's. Default none:
+    /// Flagon leaves the server's session settings alone. (On MySQL and
+    /// MariaDB, sqlx adds `PIPES_AS_CONCAT` and `NO_ENGINE_SUBSTITUTION`
+    /// to the server's `sql_mode`, and the server `IGNORE_SPACE` for the
+    /// client's flags; it sets the time zone to UTC and the character set
+    /// to `utf8mb4`. The ORM's queries hold under MySQL 8's default
+    /// `sql_mode`, `ONLY_FULL_GROUP_BY` included.)
+    pub init_command: Option<String>,
 }
 
 impl Default for DbOptions {
@@ -74,8 +86,29 @@ impl Default for DbOptions {
         DbOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            init_command: None,
         }
     }
+}
+
+/// `pool` running `command` (a [`DbOptions::init_command`]) on each new
+/// connection.
+fn with_init_command<DB: sqlx::Database>(
+    pool: sqlx::pool::PoolOptions<DB>,
+    command: Option<&str>,
+) -> sqlx::pool::PoolOptions<DB>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let Some(command) = command.map(str::to_owned) else {
+        return pool;
+    };
+    pool.after_connect(move |conn, _meta| {
+        tracing::debug!(target: "flagon::sql", "{command}");
+        // The application's own configuration, run as it is.
+        let sql = sqlx::raw_sql(sqlx::AssertSqlSafe(command.clone()));
+        Box::pin(async move { sqlx::Executor::execute(conn, sql).await.map(|_| ()) })
+    })
 }
 
 #[derive(Clone, Debug)]
@@ -168,9 +201,12 @@ impl Db {
                 } else {
                     options.max_connections
                 };
-                let pool = sqlx::pool::PoolOptions::<sqlx::Sqlite>::new()
-                    .max_connections(max)
-                    .acquire_timeout(options.acquire_timeout);
+                let pool = with_init_command(
+                    sqlx::pool::PoolOptions::<sqlx::Sqlite>::new(),
+                    options.init_command.as_deref(),
+                )
+                .max_connections(max)
+                .acquire_timeout(options.acquire_timeout);
                 let pool = if in_memory {
                     pool.min_connections(1)
                         .idle_timeout(None)
@@ -183,22 +219,28 @@ impl Db {
             "postgres" | "postgresql" => {
                 let connect = sqlx::postgres::PgConnectOptions::from_str(url)
                     .map_err(|err| invalid(err.to_string()))?;
-                let pool = sqlx::pool::PoolOptions::<sqlx::Postgres>::new()
-                    .max_connections(options.max_connections)
-                    .acquire_timeout(options.acquire_timeout)
-                    .connect_with(connect)
-                    .await?;
+                let pool = with_init_command(
+                    sqlx::pool::PoolOptions::<sqlx::Postgres>::new(),
+                    options.init_command.as_deref(),
+                )
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await?;
                 Pool::Postgres(pool)
             }
             "mysql" | "mariadb" => {
                 let url = url.replacen("mariadb:", "mysql:", 1);
                 let connect = sqlx::mysql::MySqlConnectOptions::from_str(&url)
                     .map_err(|err| invalid(err.to_string()))?;
-                let pool = sqlx::pool::PoolOptions::<sqlx::MySql>::new()
-                    .max_connections(options.max_connections)
-                    .acquire_timeout(options.acquire_timeout)
-                    .connect_with(connect)
-                    .await?;
+                let pool = with_init_command(
+                    sqlx::pool::PoolOptions::<sqlx::MySql>::new(),
+                    options.init_command.as_deref(),
+                )
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await?;
                 // MariaDB or MySQL, and which version: once per pool.
                 let version: String = sqlx::query_scalar("SELECT VERSION()")
                     .fetch_one(&pool)

@@ -128,6 +128,30 @@ pub(crate) fn literal(value: &FieldDefault, dialect: Dialect) -> Result<String, 
     })
 }
 
+/// Whether MySQL and MariaDB keep `kind` in a TEXT, BLOB or JSON column
+/// (Django's "limited data types"): one whose default MySQL 8 takes only
+/// as an expression, and which neither server indexes whole.
+fn mysql_limited(kind: FieldKind) -> bool {
+    matches!(kind, FieldKind::Text | FieldKind::Bytes | FieldKind::Json)
+}
+
+/// `value` as the `DEFAULT` of `field`'s column: its literal, in
+/// parentheses on MySQL/MariaDB for a TEXT, BLOB or JSON column, the only
+/// form MySQL 8.0.13+ takes there (a bare literal is error 1101) and one
+/// MariaDB 10.2+ takes too. Django writes it so on MySQL.
+fn default_sql(
+    field: &FieldState,
+    value: &FieldDefault,
+    dialect: Dialect,
+) -> Result<String, MigrationError> {
+    let literal = literal(value, dialect)?;
+    Ok(if dialect == Dialect::MySql && mysql_limited(field.kind) {
+        format!("({literal})")
+    } else {
+        literal
+    })
+}
+
 /// The column definition of `field`, as in `CREATE TABLE` and `ADD COLUMN`.
 pub(crate) fn column_def(field: &FieldState, dialect: Dialect) -> Result<String, MigrationError> {
     column_def_keyed(field, dialect, true)
@@ -169,7 +193,7 @@ fn column_def_keyed(
     def.push_str(if field.null { " NULL" } else { " NOT NULL" });
     if let Some(default) = &field.default {
         def.push_str(" DEFAULT ");
-        def.push_str(&literal(default, dialect)?);
+        def.push_str(&default_sql(field, default, dialect)?);
     }
     if field.primary_key && with_key {
         def.push_str(" PRIMARY KEY");
@@ -279,6 +303,129 @@ fn create_table(
     ))
 }
 
+/// An index to be made over a field: what it is and how to do without it.
+#[derive(Clone, Copy)]
+pub(crate) enum IndexUse<'a> {
+    /// The field is the primary key.
+    PrimaryKey,
+    /// The field is a foreign key (MySQL indexes its column).
+    ForeignKey,
+    /// The field's `unique` flag.
+    UniqueFlag,
+    /// The field's `index` flag.
+    IndexFlag,
+    /// The model's index of this name.
+    Index(&'a str),
+    /// The model's unique constraint of this name (`unique_together`).
+    Unique(&'a str),
+}
+
+impl IndexUse<'_> {
+    /// What the index is, and what to do instead of making it.
+    fn describe(self) -> (String, String) {
+        match self {
+            IndexUse::PrimaryKey => (
+                "its primary key".to_owned(),
+                "make another field the key".to_owned(),
+            ),
+            IndexUse::ForeignKey => (
+                "the index of its foreign key".to_owned(),
+                "give the key of the model it points to a type they index (a `String` key \
+                 needs a `max_length`)"
+                    .to_owned(),
+            ),
+            IndexUse::UniqueFlag => (
+                "the unique index of its `unique` flag".to_owned(),
+                "remove `unique`".to_owned(),
+            ),
+            IndexUse::IndexFlag => (
+                "the index of its `index` flag".to_owned(),
+                "remove `index`".to_owned(),
+            ),
+            IndexUse::Index(name) => (
+                format!("index `{name}`"),
+                "leave the field out of the index".to_owned(),
+            ),
+            IndexUse::Unique(name) => (
+                format!("unique constraint `{name}`"),
+                "leave the field out of the constraint".to_owned(),
+            ),
+        }
+    }
+}
+
+/// Refuses, on MySQL and MariaDB, an index (`what`) over `field` of
+/// `model` when the field's column is TEXT, BLOB or JSON. Neither server
+/// indexes such a column whole (error 1170: a key length is needed; JSON
+/// not at all), and a UNIQUE one MariaDB makes with a hash, MySQL 8 not:
+/// so it is refused alike on both, when the migration is planned, before
+/// any SQL runs. Django's MySQL backend does not index these columns
+/// either (check `fields.W162`).
+fn check_indexable(
+    model: &ModelState,
+    field: &FieldState,
+    what: IndexUse<'_>,
+    dialect: Dialect,
+) -> Result<(), MigrationError> {
+    if dialect != Dialect::MySql || !mysql_limited(field.kind) {
+        return Ok(());
+    }
+    let (index, remedy) = what.describe();
+    let (column, fix) = match field.kind {
+        // A foreign key takes its type from the key it points to.
+        FieldKind::Text if matches!(what, IndexUse::ForeignKey) => ("TEXT", remedy),
+        FieldKind::Text => (
+            "TEXT (a `String` without `max_length`)",
+            format!("give the field a `max_length` (a VARCHAR, which they index) or {remedy}"),
+        ),
+        FieldKind::Bytes => ("BLOB (a `Vec<u8>`)", remedy),
+        _ => ("JSON", remedy),
+    };
+    Err(MigrationError::invalid(format!(
+        "{}.{}.{}: MySQL and MariaDB cannot make {index}, as the field's column is {column}, \
+         which they cannot index whole; {fix}",
+        model.app, model.name, field.name
+    )))
+}
+
+/// Refuses, on MySQL and MariaDB, the indexes `field` of `model` needs
+/// there (primary key, foreign key, `unique` and `index` flags) when its
+/// column cannot be indexed: see [`check_indexable`].
+fn check_field_indexable(
+    model: &ModelState,
+    field: &FieldState,
+    dialect: Dialect,
+) -> Result<(), MigrationError> {
+    let uses = [
+        (field.primary_key, IndexUse::PrimaryKey),
+        (field.relation.is_some(), IndexUse::ForeignKey),
+        (field.unique && !field.primary_key, IndexUse::UniqueFlag),
+        (field.index && !field.primary_key, IndexUse::IndexFlag),
+    ];
+    for (_, what) in uses.into_iter().filter(|(used, _)| *used) {
+        check_indexable(model, field, what, dialect)?;
+    }
+    Ok(())
+}
+
+/// `CREATE [UNIQUE] INDEX name` on `fields` (by name) of `model`, refused
+/// on MySQL and MariaDB over a field they cannot index
+/// ([`check_indexable`]).
+pub(crate) fn model_index(
+    model: &ModelState,
+    name: &str,
+    fields: &[String],
+    what: IndexUse<'_>,
+    dialect: Dialect,
+) -> Result<String, MigrationError> {
+    for field in fields.iter().filter_map(|f| model.get_field(f)) {
+        check_indexable(model, field, what, dialect)?;
+    }
+    let columns: Vec<&str> = fields.iter().map(|f| model.column_of(f)).collect();
+    let unique = matches!(what, IndexUse::Unique(_));
+    Ok(create_index(dialect, name, &model.table, &columns, unique))
+}
+
 pub(crate) fn create_index(
     dialect: Dialect,
     name: &str,
@@ -319,12 +466,20 @@ fn field_index(table: &str, field: &FieldState) -> Option<(String, bool)> {
     ))
 }
 
-/// Creates the index of one field's flags.
-pub(crate) fn field_indexes(table: &str, field: &FieldState, dialect: Dialect) -> Vec<String> {
-    field_index(table, field)
+/// Creates the index of the flags of `field`, one of `model`'s; refused
+/// on MySQL and MariaDB where the column cannot be indexed
+/// ([`check_indexable`]).
+pub(crate) fn field_indexes(
+    model: &ModelState,
+    field: &FieldState,
+    dialect: Dialect,
+) -> Result<Vec<String>, MigrationError> {
+    check_field_indexable(model, field, dialect)?;
+    let table = &model.table;
+    Ok(field_index(table, field)
         .map(|(name, unique)| create_index(dialect, &name, table, &[&field.column], unique))
         .into_iter()
-        .collect()
+        .collect())
 }
 
 /// Drops the index of one field's flags.
@@ -339,17 +494,16 @@ pub(crate) fn drop_field_indexes(table: &str, field: &FieldState, dialect: Diale
 fn all_indexes(model: &ModelState, dialect: Dialect) -> Result<Vec<String>, MigrationError> {
     let mut out = Vec::new();
     for field in &model.fields {
-        out.extend(field_indexes(&model.table, field, dialect));
+        out.extend(field_indexes(model, field, dialect)?);
     }
     for index in &model.indexes {
-        let columns: Vec<&str> = index.fields.iter().map(|f| model.column_of(f)).collect();
-        out.push(create_index(
-            dialect,
+        out.push(model_index(
+            model,
             &index.name,
-            &model.table,
-            &columns,
-            false,
-        ));
+            &index.fields,
+            IndexUse::Index(&index.name),
+            dialect,
+        )?);
     }
     for constraint in model.constraints.iter().filter(|c| !c.check) {
         out.push(create_constraint(model, constraint, dialect)?);
@@ -391,12 +545,13 @@ pub(crate) fn create_constraint(
             check_clause(model, constraint, dialect)?
         ));
     }
-    let columns: Vec<&str> = constraint
-        .fields
-        .iter()
-        .map(|f| model.column_of(f))
-        .collect();
-    let index = create_index(dialect, &constraint.name, &model.table, &columns, true);
+    let index = model_index(
+        model,
+        &constraint.name,
+        &constraint.fields,
+        IndexUse::Unique(&constraint.name),
+        dialect,
+    )?;
     match constraint.condition_sql(model, dialect)? {
         None => Ok(index),
         Some(_) if dialect == Dialect::MySql => Err(MigrationError::invalid(format!(
@@ -514,7 +669,7 @@ pub(crate) fn move_table(
     }
     out.push(rename_table(dialect, &old.table, &new.table));
     for field in &new.fields {
-        out.extend(field_indexes(&new.table, field, dialect));
+        out.extend(field_indexes(new, field, dialect)?);
         if !sqlite {
             out.extend(add_fk(state, &new.table, field, dialect)?);
         }
@@ -565,21 +720,30 @@ pub(crate) fn add_field(
             column_def(field, dialect)?
         )),
     }
-    out.extend(field_indexes(table, field, dialect));
+    out.extend(field_indexes(new, field, dialect)?);
     if dialect != Dialect::Sqlite {
         out.extend(add_fk(state, table, field, dialect)?);
     }
     Ok(out)
 }
 
-/// Sets (or drops) the column default of `field` to its own.
+/// Sets (or drops) the column default of `field` to its own. On MySQL a
+/// TEXT, BLOB or JSON column is restated whole (`MODIFY`): MySQL does not
+/// take their defaults in `ALTER COLUMN` (Django skips it there).
 fn set_default(
     dialect: Dialect,
     table: &str,
     field: &FieldState,
 ) -> Result<String, MigrationError> {
+    if dialect == Dialect::MySql && mysql_limited(field.kind) {
+        return Ok(format!(
+            "ALTER TABLE {} MODIFY {}",
+            quote(dialect, table),
+            column_def_keyed(field, dialect, false)?
+        ));
+    }
     let action = match &field.default {
-        Some(value) => format!("SET DEFAULT {}", literal(value, dialect)?),
+        Some(value) => format!("SET DEFAULT {}", default_sql(field, value, dialect)?),
         None => "DROP DEFAULT".to_owned(),
     };
     Ok(format!(
@@ -645,6 +809,10 @@ pub(crate) fn alter_field(
     } else {
         Vec::new()
     };
+    if type_changed {
+        // The column keeps its indexes under the new type.
+        check_field_indexable(new_model, new, dialect)?;
+    }
     for (model, field) in &pointing {
         out.extend(drop_fk(&model.table, field, dialect));
     }
@@ -701,7 +869,7 @@ pub(crate) fn alter_field(
         out.push(retype_column(&model.table, field, dialect)?);
     }
     if index_changed {
-        out.extend(field_indexes(table, new, dialect));
+        out.extend(field_indexes(new_model, new, dialect)?);
     }
     if fk_changed {
         out.extend(add_fk(state, table, new, dialect)?);

@@ -85,12 +85,9 @@ fn planned(
     match direction {
         Direction::Forwards => {
             for (index, operation) in migration.operations.iter().enumerate() {
-                let steps = operation.database_forwards(
-                    app,
-                    &states[index],
-                    &states[index + 1],
-                    dialect,
-                )?;
+                let steps = operation
+                    .database_forwards(app, &states[index], &states[index + 1], dialect)
+                    .map_err(|err| naming(migration, &operation.describe(), err))?;
                 out.push(PlannedOperation::new(
                     operation.describe(),
                     steps,
@@ -106,8 +103,9 @@ fn planned(
                         operation: operation.describe(),
                     }
                 })?;
-                let steps =
-                    reverse.database_forwards(app, &states[index + 1], &states[index], dialect)?;
+                let steps = reverse
+                    .database_forwards(app, &states[index + 1], &states[index], dialect)
+                    .map_err(|err| naming(migration, &operation.describe(), err))?;
                 // Undoing, Rust code sees the state after the operation
                 // (the same as before it: code does not change the schema).
                 out.push(PlannedOperation::new(
@@ -119,6 +117,18 @@ fn planned(
         }
     }
     Ok(out)
+}
+
+/// `err`, an operation's SQL that could not be made, naming the
+/// migration and the operation (`description`) when it does not.
+fn naming(migration: &Migration, description: &str, err: MigrationError) -> MigrationError {
+    match err {
+        MigrationError::Invalid { message } => MigrationError::invalid(format!(
+            "{} ({description}): {message}",
+            label(&migration.key())
+        )),
+        other => other,
+    }
 }
 
 /// The SQL a migration runs in `direction`, as `sqlmigrate` shows it

@@ -446,7 +446,16 @@ impl<M: Model> QuerySet<M> {
         let dialect = db.dialect();
         let mut statement = sea_query::Query::select();
         if self.is_sliced() || self.is_distinct() {
-            let rows = self.statement_with(dialect, &self.slice_ordering(), &[]);
+            let order = self.slice_ordering();
+            let mut rows = self.statement_with(dialect, &order, &[]);
+            if self.is_distinct() {
+                super::compile::order_distinct(
+                    &mut rows,
+                    dialect,
+                    super::compile::Scope::top(M::META.table, false),
+                    &order,
+                );
+            }
             statement.from_subquery(rows, sea_query::Alias::new("flagon_rows"));
         } else {
             statement.from(M::META.table);

@@ -18,7 +18,6 @@
 //! # Ok(()) }
 //! ```
 
-use super::compile;
 use super::expr::{Operand, F};
 use super::QuerySet;
 use crate::backends;
@@ -116,12 +115,8 @@ impl<M: Model, A: Annotations<M>> Annotated<M, A> {
         {
             return Err(query.invalid(reason));
         }
-        let mut statement = query.select_statement(dialect)?;
+        let statement = query.select_statement(dialect, &self.annotations.operands())?;
         query.check_lock(db)?;
-        let scope = compile::Scope::top(M::META.table, !query.select_related.is_empty());
-        for operand in self.annotations.operands() {
-            statement.expr(compile::operand(dialect, &operand, scope));
-        }
         let offset = query.read_columns()
             + query
                 .select_related

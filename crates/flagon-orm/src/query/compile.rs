@@ -159,6 +159,42 @@ fn order_expr(dialect: Dialect, scope: Scope, term: &OrderTerm) -> Expr {
     }
 }
 
+/// Whether `term` sorts by a column of the base row itself (what a
+/// distinct select of the model's columns reads already).
+fn sorts_by_own_column(term: &OrderTerm) -> bool {
+    term.expression.is_none() && term.via.is_empty()
+}
+
+/// For a `SELECT DISTINCT` of whole rows sorted by `order`: each term that
+/// is not a column of the base row (a related row's column, or an
+/// expression) is selected too, after everything else, as
+/// `flagon_orderN`, and sorted by that name. PostgreSQL, and MySQL 8
+/// under `ONLY_FULL_GROUP_BY` (error 3065), refuse to sort a distinct
+/// result by what it does not read; Django selects those terms too, and
+/// as there, the rows are then distinct over the sort values as well.
+pub(crate) fn order_distinct(
+    query: &mut sea_query::SelectStatement,
+    dialect: Dialect,
+    scope: Scope,
+    order: &[OrderTerm],
+) {
+    if order.iter().all(sorts_by_own_column) {
+        return;
+    }
+    query.clear_order_by();
+    for (index, term) in order.iter().enumerate() {
+        let sort = order_expr(dialect, scope, term);
+        let sort = if sorts_by_own_column(term) {
+            sort
+        } else {
+            let alias = sea_query::Alias::new(format!("flagon_order{index}"));
+            query.expr_as(sort, alias.clone());
+            Expr::col(alias)
+        };
+        query.order_by_expr(sort, direction(term));
+    }
+}
+
 /// `(SELECT <column> FROM target AS flagon_relN WHERE flagon_relN.key = from.fk)`,
 /// following `rest` inside it. Aliases, so that a model ordered by its
 /// own parent works.

@@ -324,7 +324,11 @@ impl<M: Model> QuerySet<M> {
     /// filters through relations. The model's default ordering does not
     /// apply to a distinct [`values_list`](QuerySet::values_list) or
     /// [`values`](QuerySet::values) (it would change which rows are
-    /// duplicates, and PostgreSQL refuses it).
+    /// duplicates, and PostgreSQL refuses it). Rows ordered through a
+    /// relation or by an expression also read what they are sorted by
+    /// (PostgreSQL, and MySQL 8 under `ONLY_FULL_GROUP_BY`, refuse to sort
+    /// a distinct result by anything else), so, as in Django, they are
+    /// distinct over those values too.
     pub fn distinct(mut self) -> Self {
         if self.is_sliced() {
             return self.refuse("cannot make a query distinct once a slice has been taken");
@@ -500,12 +504,27 @@ impl<M: Model> QuerySet<M> {
         joins
     }
 
-    /// The `SELECT` statement for `dialect`, with its joins and lock
-    /// clause; refused if the lock cannot be taken as asked.
-    fn select_statement(&self, dialect: Dialect) -> Result<sea_query::SelectStatement, OrmError> {
+    /// The `SELECT` statement for `dialect`, with its joins, the
+    /// `annotations` read after the model's (and its related rows')
+    /// columns, and its lock clause; refused if the lock cannot be taken
+    /// as asked. A distinct one also reads what it is sorted by
+    /// ([`compile::order_distinct`]), last.
+    fn select_statement(
+        &self,
+        dialect: Dialect,
+        annotations: &[expr::Operand],
+    ) -> Result<sea_query::SelectStatement, OrmError> {
         self.check()?;
         let joins = self.joins();
-        let mut query = self.statement_with(dialect, &self.ordering(), &joins);
+        let order = self.ordering();
+        let mut query = self.statement_with(dialect, &order, &joins);
+        let scope = compile::Scope::top(M::META.table, !joins.is_empty());
+        for operand in annotations {
+            query.expr(compile::operand(dialect, operand, scope));
+        }
+        if self.distinct {
+            compile::order_distinct(&mut query, dialect, scope, &order);
+        }
         if let Some(lock) = &self.for_update {
             lock::apply(self, lock, dialect, &joins, &mut query)?;
         }
@@ -519,7 +538,8 @@ impl<M: Model> QuerySet<M> {
         &self,
         db: &(impl Connection + ?Sized),
     ) -> Result<(String, Vec<sea_query::Value>), OrmError> {
-        let (sql, values) = backends::build(db.dialect(), &self.select_statement(db.dialect())?);
+        let (sql, values) =
+            backends::build(db.dialect(), &self.select_statement(db.dialect(), &[])?);
         Ok((sql, values.0))
     }
 
@@ -540,7 +560,7 @@ impl<M: Model> QuerySet<M> {
     /// All matching rows.
     pub async fn all(&self, db: &(impl Connection + ?Sized)) -> Result<Vec<M>, OrmError> {
         let dialect = db.dialect();
-        let statement = self.select_statement(dialect)?;
+        let statement = self.select_statement(dialect, &[])?;
         self.check_lock(db)?;
         let (sql, values) = backends::build(dialect, &statement);
         let rows = db.fetch_all(&sql, values).await?;

@@ -283,7 +283,7 @@ impl<M: Model> QuerySet<M> {
                  use all(), or select_related for a forward relation",
             ));
         }
-        let statement = self.select_statement(db.dialect())?;
+        let statement = self.select_statement(db.dialect(), &[])?;
         self.check_lock(db)?;
         Ok(statement)
     }

@@ -96,13 +96,39 @@ fn leftover(name: &str) -> bool {
     pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// MySQL 8's default `sql_mode`, with what sqlx adds on connecting:
+/// `PIPES_AS_CONCAT` (its `SET sql_mode`; `NO_ENGINE_SUBSTITUTION` is
+/// among the defaults) and `IGNORE_SPACE` (the server sets it for sqlx's
+/// `CLIENT_IGNORE_SPACE` capability). The MySQL-protocol test server is
+/// MariaDB, whose own default lacks `ONLY_FULL_GROUP_BY`,
+/// `NO_ZERO_IN_DATE` and `NO_ZERO_DATE`: every test session runs under
+/// this instead, so that the ORM's queries are checked against MySQL 8's
+/// rules. MariaDB applies `ONLY_FULL_GROUP_BY` to `GROUP BY` at least as
+/// strictly (it does not see columns that depend on a grouped primary
+/// key), but not to `SELECT DISTINCT .. ORDER BY` (MySQL 8's error 3065),
+/// which the PostgreSQL runs check instead.
+pub const MYSQL8_SQL_MODE: &str = "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,\
+NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,PIPES_AS_CONCAT,IGNORE_SPACE";
+
+/// The pool settings of the test databases on `backend`: a few
+/// connections, and on MySQL/MariaDB the session `sql_mode` of MySQL 8
+/// ([`MYSQL8_SQL_MODE`]).
+pub fn db_options(backend: &str) -> DbOptions {
+    DbOptions {
+        max_connections: 4,
+        init_command: (backend == "mysql")
+            .then(|| format!("SET SESSION sql_mode = '{MYSQL8_SQL_MODE}'")),
+        ..DbOptions::default()
+    }
+}
+
 /// A fresh database on one backend.
 pub struct TestDb {
     /// Which backend: "sqlite", "postgres" or "mysql".
     pub backend: &'static str,
     /// The connection to the fresh database.
     pub db: Db,
-    /// Its URL, to open more pools on it.
+    /// Its URL, to open more pools on it (with [`db_options`]).
     pub url: String,
     admin_url: Option<String>,
     name: String,
@@ -145,10 +171,7 @@ fn with_database(url: &str, name: &str) -> String {
 impl TestDb {
     async fn create(backend: &'static str, admin_url: Option<String>) -> TestDb {
         let name = unique_name();
-        let options = DbOptions {
-            max_connections: 4,
-            ..DbOptions::default()
-        };
+        let options = db_options(backend);
         match &admin_url {
             None => {
                 let dir = tempfile::tempdir().expect("a temporary folder");

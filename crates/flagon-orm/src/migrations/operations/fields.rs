@@ -374,7 +374,7 @@ impl Operate for RenameField {
             quote(dialect, &old.column),
             quote(dialect, &new.column)
         ));
-        out.extend(ddl::field_indexes(table, new, dialect));
+        out.extend(ddl::field_indexes(new_model, new, dialect)?);
         if !sqlite {
             out.extend(ddl::add_fk(after, table, new, dialect)?);
         }

@@ -49,19 +49,13 @@ impl Operate for AddIndex {
         dialect: Dialect,
     ) -> Result<Vec<Step>, MigrationError> {
         let model = after.expect_model(app, &self.model)?;
-        let columns: Vec<&str> = self
-            .index
-            .fields
-            .iter()
-            .map(|f| model.column_of(f))
-            .collect();
-        Ok(vec![Step::Sql(ddl::create_index(
-            dialect,
+        Ok(vec![Step::Sql(ddl::model_index(
+            model,
             &self.index.name,
-            &model.table,
-            &columns,
-            false,
-        ))])
+            &self.index.fields,
+            ddl::IndexUse::Index(&self.index.name),
+            dialect,
+        )?)])
     }
 
     fn reverse(

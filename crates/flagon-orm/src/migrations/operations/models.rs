@@ -435,7 +435,7 @@ fn follow_through(
         }
     }
     for field in &new.fields {
-        out.extend(ddl::field_indexes(&new.table, field, dialect));
+        out.extend(ddl::field_indexes(new, field, dialect)?);
         if !sqlite {
             out.extend(ddl::add_fk(state, &new.table, field, dialect)?);
         }
