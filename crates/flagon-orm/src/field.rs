@@ -157,6 +157,16 @@ where
     }
 }
 
+impl<M, T: FieldType> Field<M, crate::Deferred<Option<T>>>
+where
+    Option<T>: FieldType,
+{
+    /// `field IS NULL` (or `IS NOT NULL` with `false`).
+    pub fn isnull(self, null: bool) -> Condition<M> {
+        self.lookup(Lookup::IsNull(null))
+    }
+}
+
 /// Text lookups, for `String` and `Option<String>` fields (and their
 /// `Deferred` forms).
 macro_rules! text_lookups {

@@ -113,6 +113,12 @@ async fn defer_and_only_leave_the_columns_unread() {
             .await
             .unwrap_or_else(|err| panic!("{b}: {err}"));
         assert_eq!(longest.len(), 1, "{b}");
+        let with_body = Article::objects()
+            .filter(Article::BODY.isnull(false))
+            .count(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(with_body, 2, "{b}");
         assert_eq!(longest[0].title, "Two", "{b}");
         let most = Article::objects()
             .defer(Article::WORDS)
