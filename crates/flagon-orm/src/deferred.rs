@@ -154,6 +154,10 @@ impl<T: FieldType> FieldType for Deferred<T> {
     fn is_loaded(&self) -> bool {
         self.value.is_some()
     }
+
+    fn unloaded() -> Option<Self> {
+        Some(Deferred::unloaded())
+    }
 }
 
 impl<T: serde::Serialize> serde::Serialize for Deferred<T> {

@@ -52,6 +52,12 @@ pub trait FieldType: Sized + Send + Sync + 'static {
     fn is_loaded(&self) -> bool {
         true
     }
+
+    /// The value of a field a query left unread: `Some` only for
+    /// [`Deferred`](crate::Deferred) (every other type must be read).
+    fn unloaded() -> Option<Self> {
+        None
+    }
 }
 
 /// Whether `value` is a NULL.

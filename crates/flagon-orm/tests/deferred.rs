@@ -361,3 +361,52 @@ async fn deferring_works_beside_select_related_annotate_and_streams() {
     })
     .await;
 }
+
+/// A `Deferred` behind a type alias: the derive cannot see it, but the
+/// select leaves it out by its type, so decoding must too.
+type Notes = Deferred<Option<String>>;
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app = "deferring")]
+struct Memo {
+    id: i64,
+    body: Deferred<String>,
+    notes: Notes,
+    pages: i32,
+}
+
+#[tokio::test]
+async fn a_deferred_field_behind_an_alias_is_decoded_in_its_place() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        flagon_orm::schema::create_table(&t.db, Memo::META)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let mut memo = Memo {
+            id: 0,
+            body: "body".into(),
+            notes: Deferred::new(Some("notes".into())),
+            pages: 7,
+        };
+        memo.save(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let light = Memo::objects()
+            .defer(Memo::NOTES)
+            .get(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(light.deferred_fields(), ["notes"], "{b}");
+        assert_eq!(light.pages, 7, "{b}");
+        assert_eq!(light.body.get().map(String::as_str), Some("body"), "{b}");
+        let bare = Memo::objects()
+            .only((Memo::PAGES,))
+            .get(&t.db)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(bare.deferred_fields(), ["body", "notes"], "{b}");
+        assert_eq!(bare.pages, 7, "{b}");
+        t
+    })
+    .await;
+}
