@@ -115,6 +115,22 @@ async fn exists_over_the_same_model_reads_the_inner_and_the_outer_row_apart() {
         // Managers: employees someone reports to.
         let managers = Employee::objects().filter(exists(reports()));
         assert_eq!(names(&t, managers).await, ["Ada", "Bo", "Cid"], "{b}");
+        // An ordering cannot change whether a row exists: it is dropped
+        // (as Django's Exists drops it), unless an offset depends on it.
+        let ordered = Employee::objects().filter(exists(reports().order_by(Employee::NAME.desc())));
+        let (sql, _) = ordered
+            .to_sql(&t.db)
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert!(!sql.contains("ORDER BY"), "{b}: {sql}");
+        let skipping = Employee::objects().filter(exists(
+            reports().order_by(Employee::SALARY.asc()).slice(1..),
+        ));
+        let (sql, _) = skipping
+            .to_sql(&t.db)
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert!(sql.contains("ORDER BY"), "{b}: {sql}");
+        // Ada has two reports, the others one.
+        assert_eq!(names(&t, skipping).await, ["Ada"], "{b}");
         // The inner row's salary against the outer row's: managers with a
         // report who earns more than they do.
         let outearned = Employee::objects().filter(exists(

@@ -135,9 +135,15 @@ fn inner<R: Model>(query: &QuerySet<R>, column: Option<&'static str>) -> Inner {
 }
 
 /// The rows of `query` exist (Django's `Exists`): a condition on the
-/// outer query's rows, correlated through [`OuterRef`].
+/// outer query's rows, correlated through [`OuterRef`]. Its ordering is
+/// dropped (it cannot change whether a row exists), unless an offset
+/// depends on it.
 pub fn exists<M, R: Model>(query: QuerySet<R>) -> Condition<M> {
-    Condition::new(Node::Exists(Box::new(inner(&query, None))))
+    let mut inner = inner(&query, None);
+    if inner.offset.is_none() {
+        inner.order.clear();
+    }
+    Condition::new(Node::Exists(Box::new(inner)))
 }
 
 /// `column` of the first row of `query` in its order, or NULL when it
