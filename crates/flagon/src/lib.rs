@@ -24,6 +24,14 @@
 //! ```
 //!
 //! Start with the [`prelude`]; the guide is in the repository's `docs/`.
+//!
+//! ## Cargo features
+//!
+//! On by default: `cli`, the management commands ([`manage`],
+//! [`run_command`]: `migrate`, `makemigrations`, `runserver`, `dbshell`, ..,
+//! on clap), and `logging`, [`init_logging`] (a tracing subscriber that
+//! prints to stderr). An app that neither parses a command line nor wants
+//! Flagon's log output turns them off with `default-features = false`.
 
 pub use flagon_web::*;
 
@@ -31,15 +39,19 @@ pub use flagon_web::*;
 pub use flagon_orm as orm;
 
 mod database;
+#[cfg(feature = "logging")]
 mod logging;
+#[cfg(feature = "cli")]
 mod manage;
 mod session_store;
 pub use database::{connect_database, AppExt, DatabaseSettings, Db};
+#[cfg(feature = "cli")]
 pub use manage::{manage, run as run_command};
 pub use session_store::{DatabaseSessionStore, SessionRecord};
 
 #[doc = include_str!("../../../docs/guide.md")]
 pub mod guide {}
+#[cfg(feature = "logging")]
 pub use logging::init_logging;
 
 /// The names most handlers and apps need, in one import.
