@@ -10,6 +10,26 @@
 //! `config` (the settings with the secret keys and `database.url` redacted,
 //! and the password of any URL in your own sections; their other values as
 //! they are: keep secrets out of what templates print) and `csp_nonce`.
+//!
+//! [`rows`] and [`row`] pass Rust values whose fields the template reads
+//! where it prints them, instead of copying each row into template values
+//! first as [`context!`] does:
+//!
+//! ```
+//! use flagon_web::templates::rows;
+//! use flagon_web::{context, render, Template};
+//!
+//! #[derive(serde::Serialize)]
+//! struct Fortune {
+//!     id: i32,
+//!     message: String,
+//! }
+//!
+//! async fn fortunes() -> Template {
+//!     let fortunes = vec![Fortune { id: 1, message: "hi".into() }];
+//!     render("fortunes.html", context! { fortunes => rows(fortunes) })
+//! }
+//! ```
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
@@ -666,10 +686,11 @@ pub(crate) fn render_pending(response: &mut Response, scope: &RequestContext) {
     {
         Ok(html) => {
             *response.body_mut() = Body::from(html);
-            response.extensions_mut().insert(RenderedTemplate {
-                name: template.name.clone(),
-                context: template.context.clone(),
-            });
+            // Usually the only reference left: moved, not copied.
+            let Template { name, context } = Arc::unwrap_or_clone(template);
+            response
+                .extensions_mut()
+                .insert(RenderedTemplate { name, context });
         }
         Err(err) => {
             let mut error_response = err.into_response();
