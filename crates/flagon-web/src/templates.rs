@@ -10,8 +10,29 @@
 //! `config` (the settings with the secret keys and `database.url` redacted,
 //! and the password of any URL in your own sections; their other values as
 //! they are: keep secrets out of what templates print) and `csp_nonce`.
+//!
+//! [`rows`] and [`row`] pass Rust values whose fields the template reads
+//! where it prints them, instead of copying each row into template values
+//! first as [`context!`] does:
+//!
+//! ```
+//! use flagon_web::templates::rows;
+//! use flagon_web::{context, render, Template};
+//!
+//! #[derive(serde::Serialize)]
+//! struct Fortune {
+//!     id: i32,
+//!     message: String,
+//! }
+//!
+//! async fn fortunes() -> Template {
+//!     let fortunes = vec![Fortune { id: 1, message: "hi".into() }];
+//!     render("fortunes.html", context! { fortunes => rows(fortunes) })
+//! }
+//! ```
 
 use std::borrow::Cow;
+use std::fmt::{self, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -25,6 +46,9 @@ use crate::error::Error;
 use crate::response::{IntoResponse, Response};
 
 pub use minijinja::context;
+
+mod rows;
+pub use rows::{row, rows};
 
 type Hook = Arc<dyn Fn(&mut Environment<'static>) + Send + Sync>;
 
@@ -288,7 +312,10 @@ fn url_error(err: Error) -> minijinja::Error {
 }
 
 /// Escapes HTML as Jinja2's markupsafe does (`& < > " '`), leaving `/`
-/// alone so URLs read naturally in the page source.
+/// alone so URLs read naturally in the page source. In one pass, straight
+/// into the output: a string is written in runs between the characters
+/// that need an entity, and any other value is escaped as it is formatted,
+/// with no intermediate `String`.
 fn markupsafe_formatter(
     out: &mut minijinja::Output<'_>,
     state: &minijinja::State<'_, '_>,
@@ -296,23 +323,65 @@ fn markupsafe_formatter(
 ) -> Result<(), minijinja::Error> {
     let plain = value.is_undefined() || value.is_none() || value.is_safe();
     if state.auto_escape() == AutoEscape::Html && !plain {
-        let text = match value.as_str() {
-            Some(text) => html_escape(text),
-            None => html_escape(&value.to_string()),
-        };
-        out.write_str(&text).map_err(minijinja::Error::from)
+        match value.as_str() {
+            Some(text) => write_html_escaped(out, text),
+            None => write!(HtmlEscaping(out), "{value}"),
+        }
+        .map_err(minijinja::Error::from)
     } else {
         minijinja::escape_formatter(out, state, value)
     }
 }
 
+/// Writes `text` to `out` with `& < > " '` replaced by their entities,
+/// copying the runs between them whole.
+fn write_html_escaped<W: fmt::Write + ?Sized>(out: &mut W, text: &str) -> fmt::Result {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let entity = ENTITIES[usize::from(ESCAPED[usize::from(bytes[at])])];
+        if !entity.is_empty() {
+            // The escaped characters are ASCII: `at` is a character boundary.
+            if start < at {
+                out.write_str(&text[start..at])?;
+            }
+            out.write_str(entity)?;
+            start = at + 1;
+        }
+        at += 1;
+    }
+    out.write_str(&text[start..])
+}
+
+/// For each byte, its index in [`ENTITIES`] (0: written as it is).
+const ESCAPED: [u8; 256] = {
+    let mut table = [0; 256];
+    table[b'&' as usize] = 1;
+    table[b'<' as usize] = 2;
+    table[b'>' as usize] = 3;
+    table[b'"' as usize] = 4;
+    table[b'\'' as usize] = 5;
+    table
+};
+
+const ENTITIES: [&str; 6] = ["", "&amp;", "&lt;", "&gt;", "&quot;", "&#x27;"];
+
+/// A writer that HTML-escapes what is formatted into it.
+struct HtmlEscaping<'a, W: ?Sized>(&'a mut W);
+
+impl<W: fmt::Write + ?Sized> fmt::Write for HtmlEscaping<'_, W> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        write_html_escaped(self.0, text)
+    }
+}
+
 /// Escapes `& < > " '` for HTML text and attribute values.
 pub(crate) fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;")
+    let mut escaped = String::with_capacity(text.len() + text.len() / 8);
+    // Writing to a `String` cannot fail.
+    let _ = write_html_escaped(&mut escaped, text);
+    escaped
 }
 
 /// The `request` object templates see.
@@ -617,10 +686,11 @@ pub(crate) fn render_pending(response: &mut Response, scope: &RequestContext) {
     {
         Ok(html) => {
             *response.body_mut() = Body::from(html);
-            response.extensions_mut().insert(RenderedTemplate {
-                name: template.name.clone(),
-                context: template.context.clone(),
-            });
+            // Usually the only reference left: moved, not copied.
+            let Template { name, context } = Arc::unwrap_or_clone(template);
+            response
+                .extensions_mut()
+                .insert(RenderedTemplate { name, context });
         }
         Err(err) => {
             let mut error_response = err.into_response();
@@ -646,6 +716,32 @@ mod tests {
             templates.render("u.html", &ctx, None).unwrap(),
             "/a?b=1&amp;c=&#x27;2&#x27;|3|None"
         );
+    }
+
+    #[test]
+    fn escaping_is_one_pass_over_any_value() {
+        let setup = TemplateSetup {
+            embedded: vec![(
+                "e.html".into(),
+                "{{ a }}|{{ b }}|{{ l }}|{{ m }}|{{ s }}|{{ a|safe }}".into(),
+            )],
+            hooks: Vec::new(),
+        };
+        let templates = TemplateEngine::new(setup, Vec::new(), false).unwrap();
+        let ctx = Value::from_serialize(minijinja::context! {
+            a => "<é&'\">",
+            b => "plain — ünïcode",
+            l => vec!["<x>", "y"],
+            m => minijinja::context! { k => "&" },
+            s => Value::from_safe_string("<b>safe</b>".into()),
+        });
+        assert_eq!(
+            templates.render("e.html", &ctx, None).unwrap(),
+            "&lt;é&amp;&#x27;&quot;&gt;|plain — ünïcode|[&quot;&lt;x&gt;&quot;, &quot;y&quot;]\
+             |{&quot;k&quot;: &quot;&amp;&quot;}|<b>safe</b>|<é&'\">"
+        );
+        assert_eq!(html_escape(""), "");
+        assert_eq!(html_escape("a<b"), "a&lt;b");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use flagon::orm::migrations::{AppConfig, Apps};
 use flagon::prelude::*;
+use flagon::templates::rows;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -109,7 +110,12 @@ async fn fortunes(db: Db) -> Result<Template> {
         message: "Additional fortune added at request time.".to_owned(),
     });
     fortunes.sort_by(|a, b| a.message.cmp(&b.message));
-    Ok(render("fortunes.html", context! { fortunes }))
+    // `rows` lets the template read each row's fields where it prints
+    // them, instead of copying every row into a map of template values.
+    Ok(render(
+        "fortunes.html",
+        context! { fortunes => rows(fortunes) },
+    ))
 }
 
 async fn updates(db: Db, Query(queries): Query<Queries>) -> Result<Json<Vec<World>>> {
