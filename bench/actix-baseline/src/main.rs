@@ -18,6 +18,7 @@
 
 use std::fmt::Write as _;
 
+use actix_web::body::MessageBody;
 use actix_web::http::header::{HeaderValue, CONTENT_TYPE, SERVER};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
@@ -98,8 +99,8 @@ impl From<deadpool_postgres::PoolError> for Failure {
     }
 }
 
-fn respond(content_type: &'static str, body: impl Into<Vec<u8>>) -> HttpResponse<Vec<u8>> {
-    let mut response = HttpResponse::with_body(StatusCode::OK, body.into());
+fn respond<B: MessageBody>(content_type: &'static str, body: B) -> HttpResponse<B> {
+    let mut response = HttpResponse::with_body(StatusCode::OK, body);
     let headers = response.headers_mut();
     headers.insert(SERVER, HeaderValue::from_static("actix"));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -113,8 +114,8 @@ fn json_response(value: &impl Serialize) -> HttpResponse<Vec<u8>> {
     )
 }
 
-async fn plaintext() -> HttpResponse<Vec<u8>> {
-    respond("text/plain", &b"Hello, World!"[..])
+async fn plaintext() -> HttpResponse<&'static str> {
+    respond("text/plain", "Hello, World!")
 }
 
 async fn json() -> HttpResponse<Vec<u8>> {
@@ -232,7 +233,7 @@ async fn fortunes(pool: web::Data<Pool>) -> Result<HttpResponse<Vec<u8>>, Failur
         page.push_str("</td></tr>");
     }
     page.push_str("</table></body></html>");
-    Ok(respond("text/html; charset=utf-8", page))
+    Ok(respond("text/html; charset=utf-8", page.into_bytes()))
 }
 
 fn pool(url: &str, size: usize) -> Pool {
