@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Flagon (examples/tfb) against the axum baseline (bench/axum-baseline) on
-# the six TechEmpower tests, in one run on this machine. Run bench/setup.sh
-# once first. Each test runs A B A B (Flagon, axum, Flagon, axum) to cancel
-# drift; the server is pinned to core 0 and wrk to core 1 (PostgreSQL runs
-# where the kernel puts it, the same for both). Prints one table: requests
-# per second, p50 and p99 latency, peak RSS, and the Flagon/axum ratio.
+# Flagon (examples/tfb) against two baselines, axum (bench/axum-baseline)
+# and actix-web (bench/actix-baseline), on the TechEmpower tests, in one
+# run on this machine. Run bench/setup.sh once first. Each test runs
+# A B C A B C (Flagon, axum, actix-web, twice) to cancel drift; each server
+# is pinned to core 0 and wrk to core 1 (PostgreSQL runs where the kernel
+# puts it, the same for all). Pinned to one core, every server runs one
+# worker thread: tokio's runtime (tfb, axum) and actix-web's workers both
+# count the cores the process may use. Prints one table: requests per
+# second, p50 and p99 latency and peak RSS of each, and the ratios
+# Flagon/axum and Flagon/actix-web.
 #
-#   DURATION=10 CONNECTIONS=64 bench/run.sh
+#   DURATION=10 WARMUP=2 CONNECTIONS=64 bench/run.sh
 #   ONLY=json bench/run.sh          # the tests whose names contain "json"
+#   FLAGON_BIN=/tmp/tfb AXUM_BIN=.. ACTIX_BIN=.. bench/run.sh
+#                                   # prebuilt binaries instead of building
+#   ACTIX_BIN=none bench/run.sh     # leave a baseline out (AXUM_BIN=none too)
 #   FLAGON_BIN=/tmp/tfb-new BASELINE_BIN=/tmp/tfb-old bench/run.sh
-#                                   # two builds of tfb against each other
-#                                   # (the "axum" columns are the baseline)
+#                                   # two builds of tfb against each other:
+#                                   # BASELINE_BIN is the axum column's old
+#                                   # name, and given alone it leaves actix-web
+#                                   # out (A B A B, as before the three-way run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,18 +36,30 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
 
+if [ -n "${BASELINE_BIN:-}" ]; then
+  AXUM_BIN=${AXUM_BIN:-$BASELINE_BIN}
+  ACTIX_BIN=${ACTIX_BIN:-none}
+fi
 if [ -z "${FLAGON_BIN:-}" ]; then
   echo "building tfb in release" >&2
   cargo build --release -p tfb >&2
   FLAGON_BIN=target/release/tfb
 fi
-if [ -n "${BASELINE_BIN:-}" ]; then
-  AXUM_BIN=$BASELINE_BIN
-else
+if [ -z "${AXUM_BIN:-}" ]; then
   echo "building the axum baseline in release" >&2
   cargo build --release --manifest-path bench/axum-baseline/Cargo.toml >&2
   AXUM_BIN=bench/axum-baseline/target/release/axum-baseline
 fi
+if [ -z "${ACTIX_BIN:-}" ]; then
+  echo "building the actix-web baseline in release" >&2
+  cargo build --release --manifest-path bench/actix-baseline/Cargo.toml >&2
+  ACTIX_BIN=bench/actix-baseline/target/release/actix-baseline
+fi
+# The servers measured, in the order each round runs them.
+APPS=(flagon)
+BINS=("$FLAGON_BIN")
+if [ "$AXUM_BIN" != none ]; then APPS+=(axum); BINS+=("$AXUM_BIN"); fi
+if [ "$ACTIX_BIN" != none ]; then APPS+=(actix); BINS+=("$ACTIX_BIN"); fi
 
 # name|path|pipeline depth
 TESTS=(
@@ -98,26 +119,31 @@ measure() { # measure APP BINARY PATH DEPTH -> appends "app rps p50 p99 rss_kib"
   echo "$app $rps $p50 $p99 $rss" >>"$RESULTS.$5"
 }
 
-printf '%-26s %12s %12s %7s %15s %15s %10s %10s\n' test "flagon req/s" "axum req/s" ratio "flagon p50/p99" "axum p50/p99" "flagon RSS" "axum RSS"
+printf '%-26s %12s %12s %12s %7s %7s %15s %15s %15s %10s %10s %10s\n' test \
+  "flagon req/s" "axum req/s" "actix req/s" "F/axum" "F/actix" \
+  "flagon p50/p99" "axum p50/p99" "actix p50/p99" "flagon RSS" "axum RSS" "actix RSS"
 for entry in "${TESTS[@]}"; do
   IFS='|' read -r name path depth <<<"$entry"
   if [ -n "${ONLY:-}" ] && [[ "$name" != *"$ONLY"* ]]; then continue; fi
   key=$(echo "$name" | tr -c 'a-z0-9' '_')
   : >"$RESULTS.$key"
   for round in 1 2; do
-    measure flagon "$FLAGON_BIN" "$path" "$depth" "$key"
-    measure axum "$AXUM_BIN" "$path" "$depth" "$key"
+    for i in "${!APPS[@]}"; do
+      measure "${APPS[$i]}" "${BINS[$i]}" "$path" "$depth" "$key"
+    done
   done
   awk -v name="$name" '
     { rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; if ($5 > rss[$1]) rss[$1] = $5; n[$1]++ }
+    function mean(a, app) { return a[app] / n[app] }
+    function req(app) { return n[app] ? sprintf("%12.0f", mean(rps, app)) : sprintf("%12s", "-") }
+    function ratio(app) { return n[app] ? sprintf("%7.2f", mean(rps, "flagon") / mean(rps, app)) : sprintf("%7s", "-") }
+    function lat(app) { return n[app] ? sprintf("%7.2f/%-7.2f", mean(p50, app), mean(p99, app)) : sprintf("%15s", "-") }
+    function mem(app) { return n[app] ? sprintf("%7.1f MB", rss[app] / 1024) : sprintf("%10s", "-") }
     END {
-      f = rps["flagon"] / n["flagon"]; a = rps["axum"] / n["axum"]
-      printf "%-26s %12.0f %12.0f %7.2f %7.2f/%-7.2f %7.2f/%-7.2f %7.1f MB %7.1f MB\n",
-        name, f, a, f / a,
-        p50["flagon"] / n["flagon"], p99["flagon"] / n["flagon"],
-        p50["axum"] / n["axum"], p99["axum"] / n["axum"],
-        rss["flagon"] / 1024, rss["axum"] / 1024
+      printf "%-26s %s %s %s %s %s %s %s %s %s %s %s\n", name,
+        req("flagon"), req("axum"), req("actix"), ratio("axum"), ratio("actix"),
+        lat("flagon"), lat("axum"), lat("actix"), mem("flagon"), mem("axum"), mem("actix")
     }' "$RESULTS.$key"
   rm -f "$RESULTS.$key"
 done
-echo "(latencies in ms; each figure the mean of two rounds of ${DURATION}s at ${CONNECTIONS} connections; $(nproc) cores)"
+echo "(latencies in ms; each figure the mean of two rounds of ${DURATION}s at ${CONNECTIONS} connections, max for RSS; $(nproc) cores)"

@@ -2,6 +2,12 @@
 //! time) and serves the six tests on 127.0.0.1:`PORT` (8080 by default),
 //! on the database `DATABASE_URL` names (SQLite `tfb.sqlite3` by default).
 //! Given a command, it runs that instead: `tfb migrate`, `tfb showmigrations`.
+//!
+//! On a database whose `world` and `fortune` tables were made outside
+//! Flagon, as TechEmpower's own script makes them (`bench/setup.sh`), run
+//! `tfb migrate --fake-initial` once first: it records the initial
+//! migration without creating the tables, and the seed migration leaves
+//! filled tables alone. The migrations are then applied and `tfb` serves.
 
 use std::process::ExitCode;
 

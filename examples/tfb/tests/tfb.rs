@@ -1,7 +1,8 @@
 //! The six TFB tests through the test client, on a fresh SQLite database
-//! made and filled by the app's migrations.
+//! made and filled by the app's migrations, and a database made outside
+//! Flagon adopted with `migrate --fake-initial`.
 
-use flagon::orm::migrations::{migrate, Target};
+use flagon::orm::migrations::{migrate, migrate_with, MigrateOptions, Progress, Target};
 use flagon::orm::{Db, Model};
 use flagon::testing::TestClient;
 use serde_json::Value;
@@ -99,4 +100,50 @@ async fn updates_store_the_new_numbers() {
             world["randomNumber"].as_i64().expect("n")
         );
     }
+}
+
+#[tokio::test]
+async fn fake_initial_adopts_tables_made_as_techempower_makes_them() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = format!("sqlite://{}", dir.path().join("tfb.sqlite3").display());
+    let db = Db::connect(&url).await.expect("SQLite opens");
+    // The tables and columns of TechEmpower's create-postgres.sql
+    // (bench/create-postgres.sql), with a few rows. PostgreSQL folds its
+    // unquoted `World` and `randomNumber` to lower case; SQLite keeps the
+    // case it is given, so the names are written folded here.
+    for sql in [
+        "CREATE TABLE world (id integer NOT NULL, randomnumber integer NOT NULL DEFAULT 0, \
+         PRIMARY KEY (id))",
+        "INSERT INTO world (id, randomnumber) VALUES (1, 10), (2, 20), (3, 30)",
+        "CREATE TABLE fortune (id integer NOT NULL, message varchar(2048) NOT NULL, \
+         PRIMARY KEY (id))",
+        "INSERT INTO fortune (id, message) VALUES (1, 'fortune: No such file or directory')",
+    ] {
+        db.execute_unprepared(sql).await.expect(sql);
+    }
+    let graph = tfb::apps().graph().expect("the migrations load");
+    let mut faked = Vec::new();
+    migrate_with(
+        &db,
+        &graph,
+        &Target::All,
+        MigrateOptions::new().fake_initial(),
+        |progress| {
+            if let Progress::Faked((_, name), _) = progress {
+                faked.push(name);
+            }
+        },
+    )
+    .await
+    .expect("the tables are adopted");
+    assert_eq!(faked, ["0001_initial"]);
+    // The seed migration ran and left the filled tables alone.
+    assert_eq!(tfb::World::objects().count(&db).await.expect("count"), 3);
+    assert_eq!(tfb::Fortune::objects().count(&db).await.expect("count"), 1);
+    let client = TestClient::new(tfb::app(db.clone()));
+    let response = client.get("/fortunes").send().await;
+    assert_eq!(response.status(), 200);
+    assert!(response
+        .text()
+        .contains("fortune: No such file or directory"));
 }

@@ -8,6 +8,12 @@
 //! `World` and `Fortune` structs: a field added to them later comes with
 //! its own migration, after this one, and does not break a `migrate` from
 //! an empty database.
+//!
+//! A table that has rows already is left as it is: a database made outside
+//! Flagon, as TechEmpower makes `world` and `fortune` with its own script
+//! (`bench/create-postgres.sql`), is adopted with `tfb migrate
+//! --fake-initial`, which records `0001_initial` without running it and
+//! then runs this migration, which must not insert the rows again.
 
 use flagon::orm::migrations::prelude::*;
 use rand::Rng;
@@ -37,11 +43,17 @@ fn seed(apps: HistoricalApps<'_>) -> BoxFuture<'_, Result<(), OrmError>> {
         })
         .collect();
     Box::pin(async move {
-        apps.model("tfb", "World")?.bulk_insert(worlds).await?;
-        let fortunes = (1..)
-            .zip(FORTUNES)
-            .map(|(id, message)| Record::new().set("id", id).set("message", message));
-        apps.model("tfb", "Fortune")?.bulk_insert(fortunes).await?;
+        let world = apps.model("tfb", "World")?;
+        if world.objects().count().await? == 0 {
+            world.bulk_insert(worlds).await?;
+        }
+        let fortune = apps.model("tfb", "Fortune")?;
+        if fortune.objects().count().await? == 0 {
+            let fortunes = (1..)
+                .zip(FORTUNES)
+                .map(|(id, message)| Record::new().set("id", id).set("message", message));
+            fortune.bulk_insert(fortunes).await?;
+        }
         Ok(())
     })
 }
