@@ -11,6 +11,7 @@ use crate::row::Row;
 
 pub(crate) mod bind;
 pub(crate) mod keys;
+pub(crate) mod postgres;
 
 /// The SQL dialect of a backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,7 +115,7 @@ where
 #[derive(Clone, Debug)]
 enum Pool {
     Sqlite(sqlx::SqlitePool),
-    Postgres(sqlx::PgPool),
+    Postgres(postgres::Pool),
     MySql(sqlx::MySqlPool),
 }
 
@@ -139,7 +140,7 @@ pub struct Db {
 /// session of its own, such as the migration lock's. Dropping it closes it.
 pub(crate) enum Detached {
     /// PostgreSQL.
-    Postgres(sqlx::PgConnection),
+    Postgres(deadpool_postgres::ClientWrapper),
     /// MySQL or MariaDB.
     MySql(sqlx::MySqlConnection),
 }
@@ -217,17 +218,7 @@ impl Db {
                 Pool::Sqlite(pool.connect_with(connect).await?)
             }
             "postgres" | "postgresql" => {
-                let connect = sqlx::postgres::PgConnectOptions::from_str(url)
-                    .map_err(|err| invalid(err.to_string()))?;
-                let pool = with_init_command(
-                    sqlx::pool::PoolOptions::<sqlx::Postgres>::new(),
-                    options.init_command.as_deref(),
-                )
-                .max_connections(options.max_connections)
-                .acquire_timeout(options.acquire_timeout)
-                .connect_with(connect)
-                .await?;
-                Pool::Postgres(pool)
+                Pool::Postgres(postgres::connect(url, &options, invalid).await?)
             }
             "mysql" | "mariadb" => {
                 let url = url.replacen("mariadb:", "mysql:", 1);
@@ -284,7 +275,7 @@ impl Db {
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
-            Pool::Postgres(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close(),
             Pool::MySql(pool) => pool.close().await,
         }
     }
@@ -293,7 +284,9 @@ impl Db {
     pub async fn fetch_all(&self, sql: &str, values: Values) -> Result<Vec<Row>, OrmError> {
         match &self.pool {
             Pool::Sqlite(pool) => sqlite::fetch_all(pool, sql, values).await,
-            Pool::Postgres(pool) => postgres::fetch_all(pool, sql, values).await,
+            Pool::Postgres(pool) => {
+                postgres::fetch_all(&*postgres::acquire(pool).await?, sql, values).await
+            }
             Pool::MySql(pool) => mysql::fetch_all(pool, sql, values).await,
         }
     }
@@ -302,7 +295,9 @@ impl Db {
     pub async fn execute(&self, sql: &str, values: Values) -> Result<Executed, OrmError> {
         match &self.pool {
             Pool::Sqlite(pool) => sqlite::execute(pool, sql, values).await,
-            Pool::Postgres(pool) => postgres::execute(pool, sql, values).await,
+            Pool::Postgres(pool) => {
+                postgres::execute(&*postgres::acquire(pool).await?, sql, values).await
+            }
             Pool::MySql(pool) => mysql::execute(pool, sql, values).await,
         }
     }
@@ -316,7 +311,7 @@ impl Db {
     ) -> futures_util::stream::BoxStream<'_, Result<Row, OrmError>> {
         match &self.pool {
             Pool::Sqlite(pool) => sqlite::fetch_stream(pool, sql, values),
-            Pool::Postgres(pool) => postgres::fetch_stream(pool, sql, values),
+            Pool::Postgres(pool) => postgres::fetch_stream(postgres::acquire(pool), sql, values),
             Pool::MySql(pool) => mysql::fetch_stream(pool, sql, values),
         }
     }
@@ -325,7 +320,9 @@ impl Db {
     pub async fn execute_unprepared(&self, sql: &str) -> Result<u64, OrmError> {
         match &self.pool {
             Pool::Sqlite(pool) => sqlite::execute_unprepared(pool, sql).await,
-            Pool::Postgres(pool) => postgres::execute_unprepared(pool, sql).await,
+            Pool::Postgres(pool) => {
+                postgres::execute_unprepared(&*postgres::acquire(pool).await?, sql).await
+            }
             Pool::MySql(pool) => mysql::execute_unprepared(pool, sql).await,
         }
     }
@@ -387,7 +384,7 @@ impl Db {
     pub(crate) async fn detach(&self) -> Result<Option<Detached>, OrmError> {
         Ok(match &self.pool {
             Pool::Sqlite(_) => None,
-            Pool::Postgres(pool) => Some(Detached::Postgres(pool.acquire().await?.detach())),
+            Pool::Postgres(pool) => Some(Detached::Postgres(postgres::detach(pool).await?)),
             Pool::MySql(pool) => Some(Detached::MySql(pool.acquire().await?.detach())),
         })
     }
@@ -398,7 +395,9 @@ impl Db {
         use crate::transaction::Backend;
         Ok(match &self.pool {
             Pool::Sqlite(pool) => Backend::Sqlite(pool.begin().await?),
-            Pool::Postgres(pool) => Backend::Postgres(pool.begin().await?),
+            Pool::Postgres(pool) => Backend::Postgres(std::sync::Arc::new(
+                postgres::PgTransaction::begin(pool).await?,
+            )),
             Pool::MySql(pool) => Backend::MySql(pool.begin().await?),
         })
     }
@@ -507,10 +506,6 @@ macro_rules! runners {
 runners!(sqlite, sqlx::Sqlite, Sqlite, |done| Executed {
     rows_affected: done.rows_affected(),
     last_insert_id: Some(done.last_insert_rowid()),
-});
-runners!(postgres, sqlx::Postgres, Postgres, |done| Executed {
-    rows_affected: done.rows_affected(),
-    last_insert_id: None,
 });
 runners!(mysql, sqlx::MySql, MySql, |done| Executed {
     rows_affected: done.rows_affected(),
