@@ -30,7 +30,7 @@ mod transaction;
 pub mod validation;
 pub mod value;
 
-pub use backends::{Db, DbOptions, Dialect, Executed};
+pub use backends::{Db, DbConnection, DbOptions, Dialect, Executed};
 pub use connection::Connection;
 pub use deferred::Deferred;
 pub use error::{ConstraintKind, OrmError};
