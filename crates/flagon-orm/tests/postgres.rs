@@ -44,6 +44,32 @@ async fn statements_are_prepared_once_per_connection() {
 }
 
 #[tokio::test]
+async fn a_statement_whose_table_changed_is_prepared_afresh() {
+    on_backends(&["postgres"], |t| async move {
+        let conn = t.db.connection().await.expect("a connection");
+        conn.execute_unprepared("CREATE TABLE note (id int4); INSERT INTO note VALUES (1)")
+            .await
+            .expect("the table");
+        let sql = "SELECT * FROM note";
+        let rows = conn.fetch_all(sql, values(Vec::new())).await.expect("rows");
+        assert_eq!(rows[0].len(), 1);
+        conn.execute_unprepared("ALTER TABLE note ADD COLUMN body text")
+            .await
+            .expect("the new column");
+        // The server refuses the statement as prepared at most once; the
+        // next run prepares it again and reads the new column.
+        let mut last = None;
+        for _ in 0..2 {
+            last = Some(conn.fetch_all(sql, values(Vec::new())).await);
+        }
+        let rows = last.expect("a run").expect("rows after the change");
+        assert_eq!(rows[0].column_names(), ["id", "body"]);
+        t
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn sessions_run_in_utc_with_iso_dates() {
     on_backends(&["postgres"], |t| async move {
         let rows =

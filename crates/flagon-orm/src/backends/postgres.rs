@@ -125,6 +125,20 @@ async fn prepare(
     Ok(client.prepare_typed_cached(sql, &types).await?)
 }
 
+/// Forgets the cached statement of `sql` for `params` if `err` says the
+/// server can no longer run it as prepared (its table changed since, as a
+/// migration does): the next run prepares it afresh.
+fn forget_stale(client: &ClientWrapper, sql: &str, params: &[Param], err: &tokio_postgres::Error) {
+    let stale = err.as_db_error().is_some_and(|db| {
+        *db.code() == tokio_postgres::error::SqlState::FEATURE_NOT_SUPPORTED
+            && db.message().contains("cached plan")
+    });
+    if stale {
+        let types: Vec<Type> = params.iter().map(Param::ty).collect();
+        client.statement_cache.remove(sql, &types);
+    }
+}
+
 /// Runs SQL with bound values and returns the rows.
 pub(crate) async fn fetch_all(
     client: &ClientWrapper,
@@ -134,8 +148,15 @@ pub(crate) async fn fetch_all(
     tracing::debug!(target: "flagon::sql", "{sql}");
     let params = params(values)?;
     let statement = prepare(client, sql, &params).await?;
-    let rows = client.query_raw(&statement, params.iter()).await?;
-    Ok(rows.map_ok(Row::Postgres).try_collect().await?)
+    let rows = async {
+        let rows = client.query_raw(&statement, params.iter()).await?;
+        rows.map_ok(Row::Postgres).try_collect().await
+    }
+    .await;
+    rows.map_err(|err| {
+        forget_stale(client, sql, &params, &err);
+        OrmError::from(err)
+    })
 }
 
 /// Runs SQL with bound values that returns no rows.
@@ -147,10 +168,16 @@ pub(crate) async fn execute(
     tracing::debug!(target: "flagon::sql", "{sql}");
     let params = params(values)?;
     let statement = prepare(client, sql, &params).await?;
-    Ok(Executed {
-        rows_affected: client.execute_raw(&statement, params.iter()).await?,
-        last_insert_id: None,
-    })
+    match client.execute_raw(&statement, params.iter()).await {
+        Ok(rows_affected) => Ok(Executed {
+            rows_affected,
+            last_insert_id: None,
+        }),
+        Err(err) => {
+            forget_stale(client, sql, &params, &err);
+            Err(err.into())
+        }
+    }
 }
 
 /// Runs SQL without parameters (DDL, scripts, transaction control) in the
@@ -186,7 +213,10 @@ where
         let client = client.await?;
         let params = params(values)?;
         let statement = prepare(&client, &sql, &params).await?;
-        let rows = client.query_raw(&statement, params.iter()).await?;
+        let rows = client
+            .query_raw(&statement, params.iter())
+            .await
+            .inspect_err(|err| forget_stale(&client, &sql, &params, err))?;
         // The connection goes with the stream, so it stays out of the pool
         // until the last row.
         Ok::<_, OrmError>(rows.map(move |row| {
