@@ -95,8 +95,12 @@ pub enum OrmError {
         /// What is wrong and what to do instead.
         message: String,
     },
-    /// Any other database error.
+    /// Any other database error (SQLite, MySQL/MariaDB, or a
+    /// configuration error).
     Database(sqlx::Error),
+    /// Any other PostgreSQL error: one the server reported (its SQLSTATE
+    /// is [`tokio_postgres::Error::code`]), or one of the connection.
+    Postgres(tokio_postgres::Error),
 }
 
 /// The kinds of constraint a database enforces.
@@ -154,6 +158,10 @@ impl fmt::Display for OrmError {
             OrmError::InvalidQuery { model, message } => write!(f, "refused query on {model}: {message}"),
             OrmError::HistoricalModel { model, message } => write!(f, "historical model {model}: {message}"),
             OrmError::Database(err) => write!(f, "database error: {err}"),
+            OrmError::Postgres(err) => match err.as_db_error() {
+                Some(db) => write!(f, "database error: {db}"),
+                None => write!(f, "database error: {err}"),
+            },
         }
     }
 }
@@ -162,6 +170,7 @@ impl std::error::Error for OrmError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             OrmError::Database(err) => Some(err),
+            OrmError::Postgres(err) => Some(err),
             OrmError::Invalid(errors) => Some(errors),
             _ => None,
         }
@@ -194,6 +203,12 @@ impl OrmError {
 impl From<crate::ValidationErrors> for OrmError {
     fn from(errors: crate::ValidationErrors) -> Self {
         OrmError::Invalid(errors)
+    }
+}
+
+impl From<tokio_postgres::Error> for OrmError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        crate::backends::postgres::error(err)
     }
 }
 

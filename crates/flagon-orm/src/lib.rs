@@ -3,7 +3,8 @@
 //! Flagon's model layer, in the manner of Django's ORM: models derived from
 //! structs, typed field constants, lazy query sets compiled to
 //! parameterized SQL for SQLite, PostgreSQL and MySQL/MariaDB (through
-//! sqlx and sea-query), instance methods, and transactions
+//! sea-query, with sqlx for SQLite and MySQL/MariaDB and tokio-postgres
+//! for PostgreSQL), instance methods, and transactions
 //! ([`Db::transaction`], with savepoints for nested blocks).
 //!
 //! It does not depend on the web layer; the `flagon` facade wires it in.
@@ -30,7 +31,7 @@ mod transaction;
 pub mod validation;
 pub mod value;
 
-pub use backends::{Db, DbOptions, Dialect, Executed};
+pub use backends::{Db, DbConnection, DbOptions, Dialect, Executed};
 pub use connection::Connection;
 pub use deferred::Deferred;
 pub use error::{ConstraintKind, OrmError};

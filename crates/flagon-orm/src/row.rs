@@ -11,7 +11,7 @@ pub enum Row {
     /// A SQLite row.
     Sqlite(sqlx::sqlite::SqliteRow),
     /// A PostgreSQL row.
-    Postgres(sqlx::postgres::PgRow),
+    Postgres(tokio_postgres::Row),
     /// A MySQL or MariaDB row.
     MySql(sqlx::mysql::MySqlRow),
 }
@@ -21,7 +21,7 @@ impl Row {
     pub fn is_null(&self, index: usize) -> Result<bool, OrmError> {
         let null = match self {
             Row::Sqlite(row) => row.try_get_raw(index).map(|v| v.is_null()),
-            Row::Postgres(row) => row.try_get_raw(index).map(|v| v.is_null()),
+            Row::Postgres(row) => return crate::backends::postgres::is_null(row, index),
             Row::MySql(row) => row.try_get_raw(index).map(|v| v.is_null()),
         };
         null.map_err(|err| OrmError::Decode {

@@ -46,7 +46,7 @@ pub(crate) enum Backend {
     /// SQLite.
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     /// PostgreSQL.
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Postgres(Arc<backends::postgres::PgTransaction>),
     /// MySQL or MariaDB.
     MySql(sqlx::Transaction<'static, sqlx::MySql>),
 }
@@ -55,7 +55,7 @@ impl Backend {
     async fn fetch_all(&mut self, sql: &str, values: Values) -> Result<Vec<Row>, OrmError> {
         match self {
             Backend::Sqlite(tx) => backends::sqlite::fetch_all(&mut **tx, sql, values).await,
-            Backend::Postgres(tx) => backends::postgres::fetch_all(&mut **tx, sql, values).await,
+            Backend::Postgres(tx) => backends::postgres::fetch_all(tx.client(), sql, values).await,
             Backend::MySql(tx) => backends::mysql::fetch_all(&mut **tx, sql, values).await,
         }
     }
@@ -63,7 +63,7 @@ impl Backend {
     async fn execute(&mut self, sql: &str, values: Values) -> Result<Executed, OrmError> {
         match self {
             Backend::Sqlite(tx) => backends::sqlite::execute(&mut **tx, sql, values).await,
-            Backend::Postgres(tx) => backends::postgres::execute(&mut **tx, sql, values).await,
+            Backend::Postgres(tx) => backends::postgres::execute(tx.client(), sql, values).await,
             Backend::MySql(tx) => backends::mysql::execute(&mut **tx, sql, values).await,
         }
     }
@@ -71,27 +71,37 @@ impl Backend {
     async fn execute_unprepared(&mut self, sql: &str) -> Result<u64, OrmError> {
         match self {
             Backend::Sqlite(tx) => backends::sqlite::execute_unprepared(&mut **tx, sql).await,
-            Backend::Postgres(tx) => backends::postgres::execute_unprepared(&mut **tx, sql).await,
+            Backend::Postgres(tx) => backends::postgres::execute_unprepared(tx.client(), sql).await,
             Backend::MySql(tx) => backends::mysql::execute_unprepared(&mut **tx, sql).await,
         }
     }
 
     async fn commit(self) -> Result<(), OrmError> {
-        tracing::debug!(target: "flagon::sql", "COMMIT");
         match self {
-            Backend::Sqlite(tx) => tx.commit().await?,
+            Backend::Sqlite(tx) => {
+                tracing::debug!(target: "flagon::sql", "COMMIT");
+                tx.commit().await?
+            }
             Backend::Postgres(tx) => tx.commit().await?,
-            Backend::MySql(tx) => tx.commit().await?,
+            Backend::MySql(tx) => {
+                tracing::debug!(target: "flagon::sql", "COMMIT");
+                tx.commit().await?
+            }
         }
         Ok(())
     }
 
     async fn rollback(self) -> Result<(), OrmError> {
-        tracing::debug!(target: "flagon::sql", "ROLLBACK");
         match self {
-            Backend::Sqlite(tx) => tx.rollback().await?,
+            Backend::Sqlite(tx) => {
+                tracing::debug!(target: "flagon::sql", "ROLLBACK");
+                tx.rollback().await?
+            }
             Backend::Postgres(tx) => tx.rollback().await?,
-            Backend::MySql(tx) => tx.rollback().await?,
+            Backend::MySql(tx) => {
+                tracing::debug!(target: "flagon::sql", "ROLLBACK");
+                tx.rollback().await?
+            }
         }
         Ok(())
     }
@@ -105,6 +115,7 @@ fn spoils(dialect: Dialect, err: &OrmError) -> bool {
     match (dialect, err) {
         (Dialect::Postgres, OrmError::Integrity { .. })
         | (Dialect::Postgres, OrmError::Database(sqlx::Error::Database(_))) => true,
+        (Dialect::Postgres, OrmError::Postgres(err)) => err.as_db_error().is_some(),
         (Dialect::MySql, OrmError::Database(sqlx::Error::Database(db))) => {
             db.code().as_deref() == Some("40001")
         }
@@ -175,7 +186,9 @@ fn savepoint_name(id: u64) -> String {
 ///
 /// Pass `&tx` wherever a [`Connection`] goes: query sets, `save`,
 /// `delete`, `refresh`, `schema::create_table`. Every statement runs on the
-/// transaction's one connection, one at a time. The handle is cheap to
+/// transaction's one connection: one at a time on SQLite and MySQL/MariaDB;
+/// on PostgreSQL, statements awaited together (`try_join`) are pipelined
+/// on it. The handle is cheap to
 /// clone; once its block has ended (committed or rolled back), using it is
 /// an [`OrmError::Transaction`].
 ///
@@ -532,6 +545,37 @@ impl Transaction {
     }
 }
 
+impl Transaction {
+    /// On PostgreSQL, the transaction's connection, once this handle is
+    /// known to be usable: statements run on it without holding the
+    /// state's lock, so statements sent together are pipelined.
+    /// `None` on the other backends, whose connections take one statement
+    /// at a time.
+    async fn postgres(&self) -> Result<Option<Arc<backends::postgres::PgTransaction>>, OrmError> {
+        if self.shared.dialect != Dialect::Postgres {
+            return Ok(None);
+        }
+        let mut state = self.shared.state.lock().await;
+        match state.backend(self.savepoint)? {
+            Backend::Postgres(tx) => Ok(Some(Arc::clone(tx))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Notes a failed statement's effect on the transaction (see
+    /// [`spoils`]); hands the result on.
+    async fn note<T>(&self, result: Result<T, OrmError>) -> Result<T, OrmError> {
+        if result.is_ok() {
+            return result;
+        }
+        self.shared
+            .state
+            .lock()
+            .await
+            .note(self.shared.dialect, result)
+    }
+}
+
 /// Savepoint `id` and those inside it.
 fn ended_from(savepoints: &[u64], id: u64) -> Vec<u64> {
     match savepoints.iter().position(|open| *open == id) {
@@ -582,6 +626,10 @@ impl Connection for Transaction {
         values: Values,
     ) -> BoxFuture<'a, Result<Vec<Row>, OrmError>> {
         Box::pin(async move {
+            if let Some(tx) = self.postgres().await? {
+                let result = backends::postgres::fetch_all(tx.client(), sql, values).await;
+                return self.note(result).await;
+            }
             let mut state = self.shared.state.lock().await;
             let result = state.backend(self.savepoint)?.fetch_all(sql, values).await;
             state.note(self.shared.dialect, result)
@@ -594,6 +642,10 @@ impl Connection for Transaction {
         values: Values,
     ) -> BoxFuture<'a, Result<Executed, OrmError>> {
         Box::pin(async move {
+            if let Some(tx) = self.postgres().await? {
+                let result = backends::postgres::execute(tx.client(), sql, values).await;
+                return self.note(result).await;
+            }
             let mut state = self.shared.state.lock().await;
             let result = state.backend(self.savepoint)?.execute(sql, values).await;
             state.note(self.shared.dialect, result)
@@ -602,6 +654,10 @@ impl Connection for Transaction {
 
     fn execute_unprepared<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<u64, OrmError>> {
         Box::pin(async move {
+            if let Some(tx) = self.postgres().await? {
+                let result = backends::postgres::execute_unprepared(tx.client(), sql).await;
+                return self.note(result).await;
+            }
             let mut state = self.shared.state.lock().await;
             let result = state.backend(self.savepoint)?.execute_unprepared(sql).await;
             state.note(self.shared.dialect, result)

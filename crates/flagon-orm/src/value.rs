@@ -123,7 +123,7 @@ macro_rules! field_type {
             fn decode(row: &Row, index: usize) -> Result<Self, OrmError> {
                 match row {
                     Row::Sqlite(row) => row.try_get::<$ty, _>(index),
-                    Row::Postgres(row) => row.try_get::<$ty, _>(index),
+                    Row::Postgres(row) => return crate::backends::postgres::get(row, index),
                     Row::MySql(row) => row.try_get::<$ty, _>(index),
                 }
                 .map_err(|err| decode_error(index, err))
@@ -254,7 +254,7 @@ impl FieldType for Decimal {
 
     fn decode(row: &Row, index: usize) -> Result<Self, OrmError> {
         match row {
-            Row::Postgres(row) => row.try_get::<Decimal, _>(index),
+            Row::Postgres(row) => return crate::backends::postgres::get(row, index),
             Row::MySql(row) => row.try_get::<Decimal, _>(index),
             // SQLite keeps a `decimal` column as an integer or a float
             // (see `sqlite_number`).
@@ -295,11 +295,7 @@ impl FieldType for Uuid {
 
     fn decode(row: &Row, index: usize) -> Result<Self, OrmError> {
         let text = match row {
-            Row::Postgres(row) => {
-                return row
-                    .try_get::<Uuid, _>(index)
-                    .map_err(|err| decode_error(index, err))
-            }
+            Row::Postgres(row) => return crate::backends::postgres::get(row, index),
             Row::MySql(row) => row.try_get::<String, _>(index),
             Row::Sqlite(row) => row.try_get::<String, _>(index),
         }
@@ -318,11 +314,7 @@ impl FieldType for serde_json::Value {
 
     fn decode(row: &Row, index: usize) -> Result<Self, OrmError> {
         let text = match row {
-            Row::Postgres(row) => {
-                return row
-                    .try_get::<serde_json::Value, _>(index)
-                    .map_err(|err| decode_error(index, err))
-            }
+            Row::Postgres(row) => return crate::backends::postgres::get(row, index),
             // MariaDB's JSON is text; MySQL's is its own type.
             Row::MySql(row) => match row.try_get::<serde_json::Value, _>(index) {
                 Ok(value) => return Ok(value),

@@ -601,3 +601,180 @@ async fn on_commit_hooks_run_after_the_commit_and_never_after_a_rollback() {
     })
     .await;
 }
+
+/// The accounts `a0`, `a1`, .. with balances 0, 10, ..; their ids in order.
+async fn many_accounts(db: &impl Connection, count: i64) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for n in 0..count {
+        ids.push(save(db, &format!("a{n}"), n * 10).await.id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_held_connection_answers_concurrent_queries_each_with_its_own_rows() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        let ids = many_accounts(&t.db, 20).await;
+        let conn =
+            t.db.connection()
+                .await
+                .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert!(!conn.in_transaction(), "{b}");
+
+        // Every get awaited together (pipelined on PostgreSQL), each
+        // answered with its own row.
+        let got = futures_util::future::try_join_all(ids.iter().map(|&id| {
+            let conn = &conn;
+            async move {
+                Account::objects()
+                    .filter(Account::ID.eq(id))
+                    .get(conn)
+                    .await
+            }
+        }))
+        .await
+        .unwrap_or_else(|err| panic!("{b}: {err}"));
+        for (n, (account, id)) in got.iter().zip(&ids).enumerate() {
+            assert_eq!(account.id, *id, "{b}");
+            assert_eq!(account.name, format!("a{n}"), "{b}");
+            assert_eq!(account.balance, n as i64 * 10, "{b}");
+        }
+
+        // Statements of different shapes, and failing ones, together: each
+        // gets its own answer or error.
+        let missing = Account::objects().filter(Account::ID.eq(-1));
+        let rich = Account::objects().filter(Account::BALANCE.gte(100));
+        let in_order = Account::objects().order_by(Account::ID.asc());
+        let mut duplicate = account("a3", 0);
+        let (missing, count, duplicate, first) = tokio::join!(
+            missing.get(&conn),
+            rich.count(&conn),
+            duplicate.save(&conn),
+            in_order.first(&conn),
+        );
+        assert!(
+            matches!(missing, Err(OrmError::DoesNotExist { .. })),
+            "{b}: {missing:?}"
+        );
+        assert_eq!(count.unwrap_or_else(|err| panic!("{b}: {err}")), 10, "{b}");
+        match duplicate {
+            Err(OrmError::Integrity {
+                kind: ConstraintKind::Unique,
+                constraint,
+                ..
+            }) => {
+                if b == "postgres" {
+                    assert!(
+                        constraint
+                            .as_deref()
+                            .is_some_and(|name| name.contains("name")),
+                        "{b}: {constraint:?}"
+                    );
+                }
+            }
+            other => panic!("{b}: expected a unique violation, got {other:?}"),
+        }
+        assert_eq!(
+            first
+                .unwrap_or_else(|err| panic!("{b}: {err}"))
+                .map(|a| a.name),
+            Some("a0".to_owned()),
+            "{b}"
+        );
+
+        // Autocommit: what the handle wrote, another connection sees.
+        save(&conn, "held", 1).await;
+        assert_eq!(
+            Account::objects()
+                .filter(Account::NAME.eq("held"))
+                .count(&t.db)
+                .await
+                .unwrap_or_else(|err| panic!("{b}: {err}")),
+            1,
+            "{b}"
+        );
+
+        // Streams run on the held connection too.
+        use futures_util::TryStreamExt;
+        let streamed: Vec<Account> = Account::objects()
+            .filter(Account::BALANCE.lt(30))
+            .stream(&conn)
+            .try_collect()
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(
+            streamed.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+            ["a0", "a1", "a2", "held"],
+            "{b}"
+        );
+        drop(conn);
+        t
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_queries_in_one_transaction_each_get_their_own_rows() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        let ids = many_accounts(&t.db, 10).await;
+        let balances =
+            t.db.transaction(|tx| async move {
+                Account::objects()
+                    .filter(Account::ID.eq(ids[0]))
+                    .update(&tx, [Account::BALANCE.set(1000)])
+                    .await?;
+                let got = futures_util::future::try_join_all(ids.iter().map(|&id| {
+                    let tx = &tx;
+                    async move { Account::objects().filter(Account::ID.eq(id)).get(tx).await }
+                }))
+                .await?;
+                Ok::<_, OrmError>(got.into_iter().map(|a| a.balance).collect::<Vec<_>>())
+            })
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        assert_eq!(balances, [1000, 10, 20, 30, 40, 50, 60, 70, 80, 90], "{b}");
+        t
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_transaction_dropped_midway_leaves_nothing_open() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        setup(&t).await;
+        // One connection, so the next statement gets the dropped
+        // transaction's connection back.
+        let options = flagon_orm::DbOptions {
+            max_connections: 1,
+            ..support::db_options(b)
+        };
+        let one = flagon_orm::Db::connect_with(&t.url, options)
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        let dropped = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            one.transaction(|tx| async move {
+                save(&tx, "ghost", 1).await;
+                futures_util::future::pending::<Result<(), OrmError>>().await
+            }),
+        )
+        .await;
+        assert!(
+            dropped.is_err(),
+            "{b}: the transaction should still be waiting"
+        );
+
+        // The write was rolled back, and the connection is in autocommit
+        // mode again: what it writes now another connection sees.
+        save(&one, "after", 2).await;
+        assert_eq!(names(&t.db).await, ["after"], "{b}");
+        one.close().await;
+        t
+    })
+    .await;
+}

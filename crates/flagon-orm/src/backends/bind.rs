@@ -1,4 +1,5 @@
-//! Binding sea-query values to sqlx queries, per backend.
+//! Binding sea-query values to sqlx queries, per backend (PostgreSQL's
+//! binding is in `backends::postgres`).
 
 use sea_query::{Value, Values};
 
@@ -47,7 +48,7 @@ macro_rules! binder {
     };
 }
 
-fn unsupported(what: &str) -> OrmError {
+pub(crate) fn unsupported(what: &str) -> OrmError {
     OrmError::Decode {
         column: "(parameter)".to_owned(),
         message: format!("cannot bind {what}"),
@@ -67,10 +68,6 @@ binder!(sqlite, sqlx::Sqlite, |query| {
         Ok(SqliteNumber::Real(float)) => query.bind(float),
         Err(why) => return Err(unsupported(&format!("the decimal {decimal}: {why}"))),
     },
-});
-binder!(postgres, sqlx::Postgres, |query| {
-    Value::Uuid(v) => query.bind(v),
-    Value::Decimal(v) => query.bind(v),
 });
 binder!(mysql, sqlx::MySql, |query| {
     Value::Uuid(v) => query.bind(v.map(|uuid| uuid.hyphenated().to_string())),

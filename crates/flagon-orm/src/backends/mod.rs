@@ -11,6 +11,7 @@ use crate::row::Row;
 
 pub(crate) mod bind;
 pub(crate) mod keys;
+pub(crate) mod postgres;
 
 /// The SQL dialect of a backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,7 +115,7 @@ where
 #[derive(Clone, Debug)]
 enum Pool {
     Sqlite(sqlx::SqlitePool),
-    Postgres(sqlx::PgPool),
+    Postgres(postgres::Pool),
     MySql(sqlx::MySqlPool),
 }
 
@@ -139,9 +140,121 @@ pub struct Db {
 /// session of its own, such as the migration lock's. Dropping it closes it.
 pub(crate) enum Detached {
     /// PostgreSQL.
-    Postgres(sqlx::PgConnection),
+    Postgres(deadpool_postgres::ClientWrapper),
     /// MySQL or MariaDB.
     MySql(sqlx::MySqlConnection),
+}
+
+/// One pooled connection held by [`Db::connection`]; back to the pool
+/// when dropped.
+pub struct DbConnection {
+    held: Held,
+    insert_returning: bool,
+}
+
+enum Held {
+    Sqlite(tokio::sync::Mutex<sqlx::pool::PoolConnection<sqlx::Sqlite>>),
+    /// Used through `&`: tokio-postgres pipelines concurrent statements.
+    Postgres(postgres::Object),
+    MySql(tokio::sync::Mutex<sqlx::pool::PoolConnection<sqlx::MySql>>),
+}
+
+impl std::fmt::Debug for DbConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbConnection")
+            .field("dialect", &crate::Connection::dialect(self))
+            .finish_non_exhaustive()
+    }
+}
+
+impl crate::Connection for DbConnection {
+    fn dialect(&self) -> Dialect {
+        match self.held {
+            Held::Sqlite(_) => Dialect::Sqlite,
+            Held::Postgres(_) => Dialect::Postgres,
+            Held::MySql(_) => Dialect::MySql,
+        }
+    }
+
+    fn has_insert_returning(&self) -> bool {
+        self.insert_returning
+    }
+
+    fn in_transaction(&self) -> bool {
+        false
+    }
+
+    fn fetch_all<'a>(
+        &'a self,
+        sql: &'a str,
+        values: Values,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<Row>, OrmError>> {
+        Box::pin(async move {
+            match &self.held {
+                Held::Sqlite(conn) => {
+                    sqlite::fetch_all(&mut **conn.lock().await, sql, values).await
+                }
+                Held::Postgres(client) => postgres::fetch_all(client, sql, values).await,
+                Held::MySql(conn) => mysql::fetch_all(&mut **conn.lock().await, sql, values).await,
+            }
+        })
+    }
+
+    fn execute<'a>(
+        &'a self,
+        sql: &'a str,
+        values: Values,
+    ) -> futures_util::future::BoxFuture<'a, Result<Executed, OrmError>> {
+        Box::pin(async move {
+            match &self.held {
+                Held::Sqlite(conn) => sqlite::execute(&mut **conn.lock().await, sql, values).await,
+                Held::Postgres(client) => postgres::execute(client, sql, values).await,
+                Held::MySql(conn) => mysql::execute(&mut **conn.lock().await, sql, values).await,
+            }
+        })
+    }
+
+    fn execute_unprepared<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<u64, OrmError>> {
+        Box::pin(async move {
+            match &self.held {
+                Held::Sqlite(conn) => {
+                    sqlite::execute_unprepared(&mut **conn.lock().await, sql).await
+                }
+                Held::Postgres(client) => postgres::execute_unprepared(client, sql).await,
+                Held::MySql(conn) => mysql::execute_unprepared(&mut **conn.lock().await, sql).await,
+            }
+        })
+    }
+
+    fn fetch_stream<'a>(
+        &'a self,
+        sql: String,
+        values: Values,
+    ) -> futures_util::stream::BoxStream<'a, Result<Row, OrmError>> {
+        use futures_util::StreamExt;
+        match &self.held {
+            Held::Postgres(client) => {
+                let client: &deadpool_postgres::ClientWrapper = client;
+                postgres::fetch_stream(async move { Ok(client) }, sql, values)
+            }
+            // The rows of SQLite and MySQL come through the lock: read
+            // them all, then hand them out.
+            Held::Sqlite(_) | Held::MySql(_) => futures_util::stream::once(async move {
+                crate::Connection::fetch_all(self, &sql, values).await
+            })
+            .flat_map(|result| {
+                let rows: Vec<Result<Row, OrmError>> = match result {
+                    Ok(rows) => rows.into_iter().map(Ok).collect(),
+                    Err(err) => vec![Err(err)],
+                };
+                futures_util::stream::iter(rows)
+            })
+            .boxed(),
+        }
+    }
 }
 
 /// What an insert, update or delete reported.
@@ -217,17 +330,7 @@ impl Db {
                 Pool::Sqlite(pool.connect_with(connect).await?)
             }
             "postgres" | "postgresql" => {
-                let connect = sqlx::postgres::PgConnectOptions::from_str(url)
-                    .map_err(|err| invalid(err.to_string()))?;
-                let pool = with_init_command(
-                    sqlx::pool::PoolOptions::<sqlx::Postgres>::new(),
-                    options.init_command.as_deref(),
-                )
-                .max_connections(options.max_connections)
-                .acquire_timeout(options.acquire_timeout)
-                .connect_with(connect)
-                .await?;
-                Pool::Postgres(pool)
+                Pool::Postgres(postgres::connect(url, &options, invalid).await?)
             }
             "mysql" | "mariadb" => {
                 let url = url.replacen("mariadb:", "mysql:", 1);
@@ -284,7 +387,7 @@ impl Db {
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
-            Pool::Postgres(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close(),
             Pool::MySql(pool) => pool.close().await,
         }
     }
@@ -293,7 +396,9 @@ impl Db {
     pub async fn fetch_all(&self, sql: &str, values: Values) -> Result<Vec<Row>, OrmError> {
         match &self.pool {
             Pool::Sqlite(pool) => sqlite::fetch_all(pool, sql, values).await,
-            Pool::Postgres(pool) => postgres::fetch_all(pool, sql, values).await,
+            Pool::Postgres(pool) => {
+                postgres::fetch_all(&*postgres::acquire(pool).await?, sql, values).await
+            }
             Pool::MySql(pool) => mysql::fetch_all(pool, sql, values).await,
         }
     }
@@ -302,7 +407,9 @@ impl Db {
     pub async fn execute(&self, sql: &str, values: Values) -> Result<Executed, OrmError> {
         match &self.pool {
             Pool::Sqlite(pool) => sqlite::execute(pool, sql, values).await,
-            Pool::Postgres(pool) => postgres::execute(pool, sql, values).await,
+            Pool::Postgres(pool) => {
+                postgres::execute(&*postgres::acquire(pool).await?, sql, values).await
+            }
             Pool::MySql(pool) => mysql::execute(pool, sql, values).await,
         }
     }
@@ -316,7 +423,7 @@ impl Db {
     ) -> futures_util::stream::BoxStream<'_, Result<Row, OrmError>> {
         match &self.pool {
             Pool::Sqlite(pool) => sqlite::fetch_stream(pool, sql, values),
-            Pool::Postgres(pool) => postgres::fetch_stream(pool, sql, values),
+            Pool::Postgres(pool) => postgres::fetch_stream(postgres::acquire(pool), sql, values),
             Pool::MySql(pool) => mysql::fetch_stream(pool, sql, values),
         }
     }
@@ -325,7 +432,9 @@ impl Db {
     pub async fn execute_unprepared(&self, sql: &str) -> Result<u64, OrmError> {
         match &self.pool {
             Pool::Sqlite(pool) => sqlite::execute_unprepared(pool, sql).await,
-            Pool::Postgres(pool) => postgres::execute_unprepared(pool, sql).await,
+            Pool::Postgres(pool) => {
+                postgres::execute_unprepared(&*postgres::acquire(pool).await?, sql).await
+            }
             Pool::MySql(pool) => mysql::execute_unprepared(pool, sql).await,
         }
     }
@@ -387,8 +496,47 @@ impl Db {
     pub(crate) async fn detach(&self) -> Result<Option<Detached>, OrmError> {
         Ok(match &self.pool {
             Pool::Sqlite(_) => None,
-            Pool::Postgres(pool) => Some(Detached::Postgres(pool.acquire().await?.detach())),
+            Pool::Postgres(pool) => Some(Detached::Postgres(postgres::detach(pool).await?)),
             Pool::MySql(pool) => Some(Detached::MySql(pool.acquire().await?.detach())),
+        })
+    }
+
+    /// Takes one connection out of the pool and holds it until the handle
+    /// is dropped: a [`Connection`](crate::Connection) whose statements
+    /// all run on it, in autocommit mode.
+    ///
+    /// On PostgreSQL, statements awaited together on the handle are
+    /// pipelined on its one connection (sent without waiting for each
+    /// other's answers), so independent queries cost about one round
+    /// trip; on SQLite and MySQL/MariaDB they run one after another.
+    ///
+    /// ```no_run
+    /// # use flagon_orm::{Model, OrmError};
+    /// # #[derive(Model, Debug)]
+    /// # #[model(app = "bench")]
+    /// # struct World { id: i64, random_number: i32 }
+    /// # async fn demo(db: flagon_orm::Db) -> Result<(), OrmError> {
+    /// let conn = db.connection().await?;
+    /// let conn = &conn;
+    /// let worlds = futures_util::future::try_join_all((1..=20).map(|id| async move {
+    ///     World::objects().filter(World::ID.eq(id)).get(conn).await
+    /// }))
+    /// .await?;
+    /// # let _ = worlds; Ok(()) }
+    /// ```
+    ///
+    /// While it is held, the connection counts against
+    /// [`DbOptions::max_connections`]; an in-memory SQLite database has
+    /// only the one.
+    pub async fn connection(&self) -> Result<DbConnection, OrmError> {
+        let held = match &self.pool {
+            Pool::Sqlite(pool) => Held::Sqlite(tokio::sync::Mutex::new(pool.acquire().await?)),
+            Pool::Postgres(pool) => Held::Postgres(postgres::acquire(pool).await?),
+            Pool::MySql(pool) => Held::MySql(tokio::sync::Mutex::new(pool.acquire().await?)),
+        };
+        Ok(DbConnection {
+            held,
+            insert_returning: self.insert_returning,
         })
     }
 
@@ -398,7 +546,9 @@ impl Db {
         use crate::transaction::Backend;
         Ok(match &self.pool {
             Pool::Sqlite(pool) => Backend::Sqlite(pool.begin().await?),
-            Pool::Postgres(pool) => Backend::Postgres(pool.begin().await?),
+            Pool::Postgres(pool) => Backend::Postgres(std::sync::Arc::new(
+                postgres::PgTransaction::begin(pool).await?,
+            )),
             Pool::MySql(pool) => Backend::MySql(pool.begin().await?),
         })
     }
@@ -507,10 +657,6 @@ macro_rules! runners {
 runners!(sqlite, sqlx::Sqlite, Sqlite, |done| Executed {
     rows_affected: done.rows_affected(),
     last_insert_id: Some(done.last_insert_rowid()),
-});
-runners!(postgres, sqlx::Postgres, Postgres, |done| Executed {
-    rows_affected: done.rows_affected(),
-    last_insert_id: None,
 });
 runners!(mysql, sqlx::MySql, MySql, |done| Executed {
     rows_affected: done.rows_affected(),

@@ -49,7 +49,7 @@ impl MigrationLock {
                         "SELECT pg_try_advisory_lock($1)"
                     };
                     let values = sea_query::Values(vec![POSTGRES_KEY.into()]);
-                    let rows = backends::postgres::fetch_all(&mut *conn, sql, values)
+                    let rows = backends::postgres::fetch_all(conn, sql, values)
                         .await
                         .map_err(failed)?;
                     rows.first().and_then(|row| row.get::<bool>(0).ok()) == Some(true)
@@ -90,16 +90,14 @@ impl MigrationLock {
     pub(crate) async fn release(self) {
         use sqlx::Connection as _;
         let result = match self.conn {
-            Detached::Postgres(mut conn) => {
+            Detached::Postgres(conn) => {
                 let values = sea_query::Values(vec![POSTGRES_KEY.into()]);
-                let unlocked = backends::postgres::fetch_all(
-                    &mut conn,
-                    "SELECT pg_advisory_unlock($1)",
-                    values,
-                )
-                .await;
-                let closed = conn.close().await.map_err(OrmError::from);
-                unlocked.and(closed)
+                let unlocked =
+                    backends::postgres::fetch_all(&conn, "SELECT pg_advisory_unlock($1)", values)
+                        .await;
+                // Dropping the client ends its session.
+                drop(conn);
+                unlocked.map(drop)
             }
             Detached::MySql(mut conn) => {
                 let sql = format!("SELECT RELEASE_LOCK({MYSQL_NAME})");
