@@ -4,8 +4,10 @@
 //! `/updates?queries=N`.
 
 use flagon::orm::migrations::{AppConfig, Apps};
+use flagon::orm::Connection;
 use flagon::prelude::*;
 use flagon::templates::rows;
+use futures_util::future::try_join_all;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -84,23 +86,28 @@ async fn json() -> Json<Message> {
     })
 }
 
-async fn find_world(db: &Db) -> Result<World> {
+async fn find_world(db: &(impl Connection + ?Sized)) -> Result<World> {
     Ok(World::objects()
         .filter(World::ID.eq(random_id()))
         .get(db)
         .await?)
 }
 
+/// `count` random worlds, each its own query, awaited together on one
+/// held connection: on PostgreSQL they are pipelined (sent without
+/// waiting for each other's answers), so they cost about one round trip.
+async fn find_worlds(db: &Db, count: usize) -> Result<Vec<World>> {
+    let conn = db.connection().await?;
+    let conn = &conn;
+    try_join_all((0..count).map(|_| find_world(conn))).await
+}
+
 async fn single_query(db: Db) -> Result<Json<World>> {
-    Ok(Json(find_world(&db).await?))
+    Ok(Json(find_world(&*db).await?))
 }
 
 async fn queries(db: Db, Query(queries): Query<Queries>) -> Result<Json<Vec<World>>> {
-    let mut worlds = Vec::with_capacity(queries.count());
-    for _ in 0..queries.count() {
-        worlds.push(find_world(&db).await?);
-    }
-    Ok(Json(worlds))
+    Ok(Json(find_worlds(&db, queries.count()).await?))
 }
 
 async fn fortunes(db: Db) -> Result<Template> {
@@ -119,11 +126,9 @@ async fn fortunes(db: Db) -> Result<Template> {
 }
 
 async fn updates(db: Db, Query(queries): Query<Queries>) -> Result<Json<Vec<World>>> {
-    let mut worlds = Vec::with_capacity(queries.count());
-    for _ in 0..queries.count() {
-        let mut world = find_world(&db).await?;
+    let mut worlds = find_worlds(&db, queries.count()).await?;
+    for world in &mut worlds {
         world.random_number = random_id();
-        worlds.push(world);
     }
     // One row read twice gets one number; rows are written in key order,
     // so that concurrent requests lock them in the same order.
