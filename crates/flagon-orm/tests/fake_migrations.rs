@@ -180,3 +180,35 @@ async fn fake_initial_runs_the_migration_when_a_table_or_column_is_missing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_table_exists_exactly_when_the_database_finds_it_by_that_name() {
+    // A table made outside Flagon with capitals (TechEmpower's `World`):
+    // SQLite finds it by any case, PostgreSQL folds the unquoted name to
+    // lower case (and Flagon quotes its names), MariaDB on Linux keeps
+    // names apart by case. Whatever the database does, `table_exists`
+    // (what `--fake-initial` asks) must agree with Flagon's own quoted
+    // reads.
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        t.db.execute_unprepared("CREATE TABLE Shouty (id INTEGER)")
+            .await
+            .unwrap_or_else(|err| panic!("{b}: {err}"));
+        for name in ["Shouty", "shouty", "SHOUTY"] {
+            let found = flagon_orm::migrations::table_exists(&t.db, name)
+                .await
+                .unwrap_or_else(|err| panic!("{b}: {err}"));
+            let readable =
+                t.db.execute_unprepared(&if b == "mysql" {
+                    format!("SELECT id FROM `{name}`")
+                } else {
+                    format!("SELECT id FROM \"{name}\"")
+                })
+                .await
+                .is_ok();
+            assert_eq!(found, readable, "{b}: {name}");
+        }
+        t
+    })
+    .await;
+}

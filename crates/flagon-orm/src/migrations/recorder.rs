@@ -35,7 +35,10 @@ pub struct AppliedMigration {
 /// Whether `table` exists in the database `db` is connected to.
 pub async fn table_exists(db: &(impl Connection + ?Sized), table: &str) -> Result<bool, OrmError> {
     let sql = match db.dialect() {
-        Dialect::Sqlite => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+        // SQLite compares table names without case, as its own lookups do.
+        Dialect::Sqlite => {
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE"
+        }
         Dialect::Postgres => {
             "SELECT 1 FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_name = $1"
@@ -57,7 +60,8 @@ async fn index_exists(
 ) -> Result<bool, OrmError> {
     let sql = match db.dialect() {
         Dialect::Sqlite => {
-            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name = ?"
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name = ? COLLATE NOCASE AND name = ? COLLATE NOCASE"
         }
         Dialect::Postgres => {
             "SELECT 1 FROM pg_indexes \
