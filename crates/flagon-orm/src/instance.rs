@@ -269,11 +269,7 @@ pub(crate) fn is_unsaved_key(value: &Value) -> bool {
 }
 
 /// Checks a value against its field before anything is written.
-pub(crate) fn validate_value(
-    meta: &ModelMeta,
-    field: &FieldMeta,
-    value: &Value,
-) -> Result<(), OrmError> {
+fn validate_value(meta: &ModelMeta, field: &FieldMeta, value: &Value) -> Result<(), OrmError> {
     if let (Some(max), Value::String(Some(text))) = (field.max_length, value) {
         let length = text.chars().count();
         if length > max as usize {
@@ -353,7 +349,7 @@ pub(crate) fn decimal_problem(
 /// Refuses a value the backend would not keep as it is: on SQLite, a
 /// decimal of more significant digits than it keeps (see
 /// [`Decimal`](crate::Decimal)).
-pub(crate) fn validate_kept(
+fn validate_kept(
     dialect: crate::Dialect,
     meta: &ModelMeta,
     field: &FieldMeta,
@@ -371,14 +367,25 @@ pub(crate) fn validate_kept(
     Ok(())
 }
 
+/// Checks `value` for `field` of `meta` before it is written on
+/// `dialect`: what the field allows, and what the backend keeps.
+pub(crate) fn validate_field(
+    dialect: crate::Dialect,
+    meta: &ModelMeta,
+    field: &FieldMeta,
+    value: &Value,
+) -> Result<(), OrmError> {
+    validate_value(meta, field, value)?;
+    validate_kept(dialect, meta, field, value)
+}
+
 /// Checks the values of a row of `M` before it is written on `dialect`.
 pub(crate) fn validate<M: Model>(
     dialect: crate::Dialect,
     values: &[Value],
 ) -> Result<(), OrmError> {
     for (field, value) in M::META.fields.iter().zip(values) {
-        validate_value(M::META, field, value)?;
-        validate_kept(dialect, M::META, field, value)?;
+        validate_field(dialect, M::META, field, value)?;
     }
     Ok(())
 }
@@ -424,8 +431,7 @@ async fn save<M: Model, C: Connection + ?Sized>(object: &mut M, db: &C) -> Resul
     let read = |field: &FieldMeta| !unread.contains(&field.name);
     for (field, value) in M::META.fields.iter().zip(&values) {
         if read(field) {
-            validate_value(M::META, field, value)?;
-            validate_kept(db.dialect(), M::META, field, value)?;
+            validate_field(db.dialect(), M::META, field, value)?;
         }
     }
     let assignments: Vec<(&'static str, Expr)> = M::META
@@ -554,8 +560,7 @@ async fn save_fields<M: Model, C: Connection + ?Sized>(
     let mut assignments: Vec<(&'static str, Expr)> = Vec::with_capacity(chosen.len());
     for (field, value) in M::META.fields.iter().zip(values) {
         if chosen.iter().any(|seen| seen.name == field.name) {
-            validate_value(M::META, field, &value)?;
-            validate_kept(db.dialect(), M::META, field, &value)?;
+            validate_field(db.dialect(), M::META, field, &value)?;
             assignments.push((field.column, Expr::val(value)));
         }
     }

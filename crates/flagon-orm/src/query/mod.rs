@@ -705,8 +705,7 @@ impl<M: Model> QuerySet<M> {
                 .find(|f| f.column == assignment.column)
             {
                 if let expr::Operand::Value(value) = &assignment.value {
-                    crate::instance::validate_value(M::META, field, value)?;
-                    crate::instance::validate_kept(db.dialect(), M::META, field, value)?;
+                    crate::instance::validate_field(db.dialect(), M::META, field, value)?;
                 }
             }
         }

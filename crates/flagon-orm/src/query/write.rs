@@ -142,8 +142,7 @@ impl<M: Model> QuerySet<M> {
         for values in &rows {
             for &index in &chosen {
                 let field = &M::META.fields[index];
-                crate::instance::validate_value(M::META, field, &values[index])?;
-                crate::instance::validate_kept(db.dialect(), M::META, field, &values[index])?;
+                crate::instance::validate_field(db.dialect(), M::META, field, &values[index])?;
             }
         }
         let per_statement = (MAX_PARAMETERS / (1 + 2 * chosen.len())).max(1);

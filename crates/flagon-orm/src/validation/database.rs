@@ -73,6 +73,23 @@ fn with_unread<M: Model>(object: &M, skip: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Django's error for a group of fields whose values another row holds:
+/// "<Model> with this <A> and <B> already exists."
+fn unique_together_error<M: Model>(pairs: &[(&'static FieldMeta, &Value)]) -> ValidationError {
+    let labels: Vec<String> = pairs
+        .iter()
+        .map(|(field, _)| capfirst(field.verbose_name))
+        .collect();
+    ValidationError::coded(
+        "unique_together",
+        format!(
+            "{} with this {} already exists.",
+            M::META.name,
+            text_list(&labels)
+        ),
+    )
+}
+
 /// Whether another row than `object`'s holds these values.
 async fn taken<M: Model, C: Connection + ?Sized>(
     object: &M,
@@ -130,18 +147,7 @@ pub(crate) async fn validate_unique<M: Model, C: Connection + ?Sized>(
             continue;
         };
         if taken(object, db, &pairs).await? {
-            let labels: Vec<String> = pairs
-                .iter()
-                .map(|(field, _)| capfirst(field.verbose_name))
-                .collect();
-            errors.add_non_field(ValidationError::coded(
-                "unique_together",
-                format!(
-                    "{} with this {} already exists.",
-                    M::META.name,
-                    text_list(&labels)
-                ),
-            ));
+            errors.add_non_field(unique_together_error::<M>(&pairs));
         }
     }
     Ok(errors)
@@ -264,18 +270,7 @@ pub(crate) async fn validate_constraints<M: Model, C: Connection + ?Sized>(
                 continue;
             };
             if taken(object, db, &pairs).await? {
-                let labels: Vec<String> = pairs
-                    .iter()
-                    .map(|(field, _)| capfirst(field.verbose_name))
-                    .collect();
-                errors.add_non_field(ValidationError::coded(
-                    "unique_together",
-                    format!(
-                        "{} with this {} already exists.",
-                        M::META.name,
-                        text_list(&labels)
-                    ),
-                ));
+                errors.add_non_field(unique_together_error::<M>(&pairs));
             }
             continue;
         };
