@@ -117,7 +117,8 @@ impl<M: Model, A: Annotations<M>> Annotated<M, A> {
         }
         let statement = query.select_statement(dialect, &self.annotations.operands())?;
         query.check_lock(db)?;
-        let offset = query.read_columns()
+        let deferred = query.deferred();
+        let offset = M::META.fields.len() - deferred.len()
             + query
                 .select_related
                 .iter()
@@ -127,7 +128,7 @@ impl<M: Model, A: Annotations<M>> Annotated<M, A> {
         let rows = db.fetch_all(&sql, values).await?;
         let mut pairs = rows
             .iter()
-            .map(|row| Ok((query.decode(row)?, A::decode(row, offset)?)))
+            .map(|row| Ok((query.decode(row, &deferred)?, A::decode(row, offset)?)))
             .collect::<Result<Vec<_>, OrmError>>()?;
         if !query.prefetch_related.is_empty() {
             let (mut objects, values): (Vec<M>, Vec<A::Output>) = pairs.drain(..).unzip();

@@ -129,11 +129,6 @@ impl<M: Model> QuerySet<M> {
             .filter(unread)
             .collect()
     }
-
-    /// How many columns the select reads for the model itself.
-    pub(crate) fn read_columns(&self) -> usize {
-        M::META.fields.len() - self.deferred().len()
-    }
 }
 
 #[cfg(test)]
@@ -191,6 +186,9 @@ mod tests {
                 .deferred(),
             ["summary"]
         );
-        assert_eq!(all.defer(Post::BODY).read_columns(), 3);
+        assert_eq!(
+            Post::META.fields.len() - all.defer(Post::BODY).deferred().len(),
+            3
+        );
     }
 }

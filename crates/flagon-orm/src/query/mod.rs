@@ -564,9 +564,10 @@ impl<M: Model> QuerySet<M> {
         self.check_lock(db)?;
         let (sql, values) = backends::build(dialect, &statement);
         let rows = db.fetch_all(&sql, values).await?;
+        let deferred = self.deferred();
         let mut objects = rows
             .iter()
-            .map(|row| self.decode(row))
+            .map(|row| self.decode(row, &deferred))
             .collect::<Result<Vec<M>, OrmError>>()?;
         for spec in &self.prefetch_related {
             related::prefetch(db, &mut objects, spec).await?;
@@ -574,13 +575,14 @@ impl<M: Model> QuerySet<M> {
         Ok(objects)
     }
 
-    /// One row of the select, with its `select_related` targets.
-    fn decode(&self, row: &crate::row::Row) -> Result<M, OrmError> {
-        let deferred = self.deferred();
+    /// One row of the select, with its `select_related` targets; the
+    /// `deferred` fields (what [`deferred`](QuerySet::deferred) names,
+    /// worked out once per query) were not selected.
+    fn decode(&self, row: &crate::row::Row, deferred: &[&str]) -> Result<M, OrmError> {
         if self.select_related.is_empty() {
-            M::from_row_deferring(row, 0, &deferred)
+            M::from_row_deferring(row, 0, deferred)
         } else {
-            related::decode_joined::<M>(row, &deferred, &self.select_related)
+            related::decode_joined::<M>(row, deferred, &self.select_related)
         }
     }
 

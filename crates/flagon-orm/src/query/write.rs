@@ -266,8 +266,9 @@ impl<M: Model> QuerySet<M> {
         };
         let (sql, values) = backends::build(dialect, &statement);
         let query = self.clone();
+        let deferred = self.deferred();
         db.fetch_stream(sql, values)
-            .map(move |row| row.and_then(|row| query.decode(&row)))
+            .map(move |row| row.and_then(|row| query.decode(&row, &deferred)))
             .boxed()
     }
 
