@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-20}
 PORT=${PORT:-18181}
 
-cargo build --release -p hello -p tfb >&2
+# tfb is built with PostgreSQL alone unless its `sqlite` feature is on.
+cargo build --release -p hello -p tfb --features tfb/sqlite >&2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

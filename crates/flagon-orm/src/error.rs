@@ -95,11 +95,21 @@ pub enum OrmError {
         /// What is wrong and what to do instead.
         message: String,
     },
-    /// Any other database error (SQLite, MySQL/MariaDB, or a
-    /// configuration error).
+    /// The database settings cannot be used (a `[database]` section of the
+    /// wrong shape, an option the backend does not take). The message says
+    /// what to change.
+    Configuration {
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// Any other SQLite or MySQL/MariaDB error. Only in builds with the
+    /// `sqlite` or `mysql` feature.
+    #[cfg(flagon_sqlx)]
     Database(sqlx::Error),
     /// Any other PostgreSQL error: one the server reported (its SQLSTATE
-    /// is [`tokio_postgres::Error::code`]), or one of the connection.
+    /// is [`tokio_postgres::Error::code`]), or one of the connection. Only
+    /// in builds with the `postgres` feature.
+    #[cfg(feature = "postgres")]
     Postgres(tokio_postgres::Error),
 }
 
@@ -157,7 +167,10 @@ impl fmt::Display for OrmError {
             OrmError::Schema { message } => write!(f, "cannot create the table: {message}"),
             OrmError::InvalidQuery { model, message } => write!(f, "refused query on {model}: {message}"),
             OrmError::HistoricalModel { model, message } => write!(f, "historical model {model}: {message}"),
+            OrmError::Configuration { message } => write!(f, "database configuration error: {message}"),
+            #[cfg(flagon_sqlx)]
             OrmError::Database(err) => write!(f, "database error: {err}"),
+            #[cfg(feature = "postgres")]
             OrmError::Postgres(err) => match err.as_db_error() {
                 Some(db) => write!(f, "database error: {db}"),
                 None => write!(f, "database error: {err}"),
@@ -169,7 +182,9 @@ impl fmt::Display for OrmError {
 impl std::error::Error for OrmError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            #[cfg(flagon_sqlx)]
             OrmError::Database(err) => Some(err),
+            #[cfg(feature = "postgres")]
             OrmError::Postgres(err) => Some(err),
             OrmError::Invalid(errors) => Some(errors),
             _ => None,
@@ -206,12 +221,14 @@ impl From<crate::ValidationErrors> for OrmError {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl From<tokio_postgres::Error> for OrmError {
     fn from(err: tokio_postgres::Error) -> Self {
         crate::backends::postgres::error(err)
     }
 }
 
+#[cfg(flagon_sqlx)]
 impl From<sqlx::Error> for OrmError {
     fn from(err: sqlx::Error) -> Self {
         match err {

@@ -611,7 +611,7 @@ async fn name_foreign_key<M: Model, C: Connection + ?Sized>(
                 .from(target.table)
                 .and_where(Expr::col(target.primary_key().column).eq(value.clone()))
                 .to_owned();
-            let (sql, bound) = backends::build(db.dialect(), &sql_query);
+            let (sql, bound) = backends::build(db.dialect(), &sql_query)?;
             if db
                 .fetch_all(&sql, bound)
                 .await
@@ -705,7 +705,7 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
             })?;
     }
     if !auto {
-        let (sql, values) = backends::build(db.dialect(), &query);
+        let (sql, values) = backends::build(db.dialect(), &query)?;
         db.execute(&sql, values).await?;
         if pk_field.auto {
             // A key of our own for an automatic key: move its sequence on.
@@ -716,7 +716,7 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
     }
     if db.dialect().has_returning() {
         query.returning_col(pk_field.column);
-        let (sql, values) = backends::build(db.dialect(), &query);
+        let (sql, values) = backends::build(db.dialect(), &query)?;
         let rows = db.fetch_all(&sql, values).await?;
         let row = rows.first().ok_or_else(|| OrmError::Decode {
             column: pk_field.column.to_owned(),
@@ -724,7 +724,7 @@ async fn insert_row<M: Model, C: Connection + ?Sized>(
         })?;
         object.set_auto_pk(returned_key(row)?);
     } else {
-        let (sql, values) = backends::build(db.dialect(), &query);
+        let (sql, values) = backends::build(db.dialect(), &query)?;
         let done = db.execute(&sql, values).await?;
         if let Some(id) = done.last_insert_id {
             object.set_auto_pk(id);
@@ -744,7 +744,7 @@ async fn update_row<M: Model, C: Connection + ?Sized>(
         .table(M::META.table)
         .values(assignments)
         .and_where(Expr::col(M::META.primary_key().column).eq(pk));
-    let (sql, values) = backends::build(db.dialect(), &query);
+    let (sql, values) = backends::build(db.dialect(), &query)?;
     Ok(db.execute(&sql, values).await?.rows_affected)
 }
 
@@ -809,7 +809,7 @@ async fn refresh_fields<M: Model, C: Connection + ?Sized>(
         .from(M::META.table)
         .and_where(Expr::col(pk_field.column).eq(pk))
         .to_owned();
-    let (sql, values) = backends::build(db.dialect(), &query);
+    let (sql, values) = backends::build(db.dialect(), &query)?;
     let rows = db.fetch_all(&sql, values).await?;
     let Some(row) = rows.first() else {
         return Err(OrmError::DoesNotExist {

@@ -8,6 +8,24 @@
 //! ([`Db::transaction`], with savepoints for nested blocks).
 //!
 //! It does not depend on the web layer; the `flagon` facade wires it in.
+//!
+//! ## Cargo features
+//!
+//! One per backend, so that an app links only the drivers it uses:
+//! `sqlite` (on by default; sqlx with SQLite bundled), `postgres`
+//! (tokio-postgres with deadpool) and `mysql` (sqlx; MySQL and MariaDB).
+//! [`Db::connect`] refuses the URL of a backend left out with an
+//! [`OrmError::InvalidUrl`] naming the feature to enable
+//! ([`Dialect::is_available`] tells beforehand). Without any of them the
+//! crate compiles but opens no database.
+
+// A build without any backend feature compiles (so that the facade can be
+// checked without one) but can open no database: every pool, connection and
+// row type is empty there, and the code that would use them unreachable.
+#![cfg_attr(
+    flagon_no_backend,
+    allow(unreachable_code, unused_variables, unused_imports, dead_code)
+)]
 
 // The derive refers to `::flagon_orm` even inside this crate's own tests.
 #[allow(unused_extern_crates)]

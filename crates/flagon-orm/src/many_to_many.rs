@@ -245,7 +245,7 @@ impl<M: Model, T: Model> Field<M, ManyToMany<T>> {
                     message: err.to_string(),
                 })?;
         }
-        let (sql, values) = backends::build(db.dialect(), &insert);
+        let (sql, values) = backends::build(db.dialect(), &insert)?;
         db.execute(&sql, values).await?;
         Ok(())
     }
@@ -270,7 +270,7 @@ impl<M: Model, T: Model> Field<M, ManyToMany<T>> {
             .and_where(Expr::col(through.source_column).eq(object.key().to_value()))
             .and_where(Expr::col(through.target_column).is_in(keys))
             .to_owned();
-        let (sql, values) = backends::build(db.dialect(), &delete);
+        let (sql, values) = backends::build(db.dialect(), &delete)?;
         Ok(db.execute(&sql, values).await?.rows_affected)
     }
 
@@ -281,7 +281,7 @@ impl<M: Model, T: Model> Field<M, ManyToMany<T>> {
             .from_table(through.table)
             .and_where(Expr::col(through.source_column).eq(object.key().to_value()))
             .to_owned();
-        let (sql, values) = backends::build(db.dialect(), &delete);
+        let (sql, values) = backends::build(db.dialect(), &delete)?;
         Ok(db.execute(&sql, values).await?.rows_affected)
     }
 
@@ -306,7 +306,7 @@ impl<M: Model, T: Model> Field<M, ManyToMany<T>> {
         if !wanted.is_empty() {
             delete.and_where(Expr::col(through.target_column).is_not_in(wanted));
         }
-        let (sql, values) = backends::build(db.dialect(), &delete);
+        let (sql, values) = backends::build(db.dialect(), &delete)?;
         db.execute(&sql, values).await?;
         self.add(db, object, targets).await
     }
@@ -380,7 +380,7 @@ async fn linked(
         .from(through.table)
         .and_where(Expr::col(through.source_column).eq(source.clone()))
         .to_owned();
-    let (sql, values) = backends::build(db.dialect(), &select);
+    let (sql, values) = backends::build(db.dialect(), &select)?;
     let rows = db.fetch_all(&sql, values).await?;
     rows.iter()
         .map(|row| raw_key(row, 0).map(|value| crate::query::related::value_key(&value)))

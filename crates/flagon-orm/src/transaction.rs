@@ -44,45 +44,71 @@ use crate::row::Row;
 /// The open transaction of one backend, on its own pooled connection.
 pub(crate) enum Backend {
     /// SQLite.
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     /// PostgreSQL.
+    #[cfg(feature = "postgres")]
     Postgres(Arc<backends::postgres::PgTransaction>),
     /// MySQL or MariaDB.
+    #[cfg(feature = "mysql")]
     MySql(sqlx::Transaction<'static, sqlx::MySql>),
+    /// A build without any backend: no transaction can exist.
+    #[cfg(flagon_no_backend)]
+    None(std::convert::Infallible),
 }
 
 impl Backend {
     async fn fetch_all(&mut self, sql: &str, values: Values) -> Result<Vec<Row>, OrmError> {
         match self {
+            #[cfg(flagon_no_backend)]
+            Backend::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite(tx) => backends::sqlite::fetch_all(&mut **tx, sql, values).await,
+            #[cfg(feature = "postgres")]
             Backend::Postgres(tx) => backends::postgres::fetch_all(tx.client(), sql, values).await,
+            #[cfg(feature = "mysql")]
             Backend::MySql(tx) => backends::mysql::fetch_all(&mut **tx, sql, values).await,
         }
     }
 
     async fn execute(&mut self, sql: &str, values: Values) -> Result<Executed, OrmError> {
         match self {
+            #[cfg(flagon_no_backend)]
+            Backend::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite(tx) => backends::sqlite::execute(&mut **tx, sql, values).await,
+            #[cfg(feature = "postgres")]
             Backend::Postgres(tx) => backends::postgres::execute(tx.client(), sql, values).await,
+            #[cfg(feature = "mysql")]
             Backend::MySql(tx) => backends::mysql::execute(&mut **tx, sql, values).await,
         }
     }
 
     async fn execute_unprepared(&mut self, sql: &str) -> Result<u64, OrmError> {
         match self {
+            #[cfg(flagon_no_backend)]
+            Backend::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite(tx) => backends::sqlite::execute_unprepared(&mut **tx, sql).await,
+            #[cfg(feature = "postgres")]
             Backend::Postgres(tx) => backends::postgres::execute_unprepared(tx.client(), sql).await,
+            #[cfg(feature = "mysql")]
             Backend::MySql(tx) => backends::mysql::execute_unprepared(&mut **tx, sql).await,
         }
     }
 
     async fn commit(self) -> Result<(), OrmError> {
         match self {
+            #[cfg(flagon_no_backend)]
+            Backend::None(never) => match never {},
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite(tx) => {
                 tracing::debug!(target: "flagon::sql", "COMMIT");
                 tx.commit().await?
             }
+            #[cfg(feature = "postgres")]
             Backend::Postgres(tx) => tx.commit().await?,
+            #[cfg(feature = "mysql")]
             Backend::MySql(tx) => {
                 tracing::debug!(target: "flagon::sql", "COMMIT");
                 tx.commit().await?
@@ -93,11 +119,16 @@ impl Backend {
 
     async fn rollback(self) -> Result<(), OrmError> {
         match self {
+            #[cfg(flagon_no_backend)]
+            Backend::None(never) => match never {},
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite(tx) => {
                 tracing::debug!(target: "flagon::sql", "ROLLBACK");
                 tx.rollback().await?
             }
+            #[cfg(feature = "postgres")]
             Backend::Postgres(tx) => tx.rollback().await?,
+            #[cfg(feature = "mysql")]
             Backend::MySql(tx) => {
                 tracing::debug!(target: "flagon::sql", "ROLLBACK");
                 tx.rollback().await?
@@ -113,9 +144,10 @@ impl Backend {
 /// rolls the whole transaction back.
 fn spoils(dialect: Dialect, err: &OrmError) -> bool {
     match (dialect, err) {
-        (Dialect::Postgres, OrmError::Integrity { .. })
-        | (Dialect::Postgres, OrmError::Database(sqlx::Error::Database(_))) => true,
+        (Dialect::Postgres, OrmError::Integrity { .. }) => true,
+        #[cfg(feature = "postgres")]
         (Dialect::Postgres, OrmError::Postgres(err)) => err.as_db_error().is_some(),
+        #[cfg(feature = "mysql")]
         (Dialect::MySql, OrmError::Database(sqlx::Error::Database(db))) => {
             db.code().as_deref() == Some("40001")
         }
@@ -551,6 +583,7 @@ impl Transaction {
     /// state's lock, so statements sent together are pipelined.
     /// `None` on the other backends, whose connections take one statement
     /// at a time.
+    #[cfg(feature = "postgres")]
     async fn postgres(&self) -> Result<Option<Arc<backends::postgres::PgTransaction>>, OrmError> {
         if self.shared.dialect != Dialect::Postgres {
             return Ok(None);
@@ -558,12 +591,16 @@ impl Transaction {
         let mut state = self.shared.state.lock().await;
         match state.backend(self.savepoint)? {
             Backend::Postgres(tx) => Ok(Some(Arc::clone(tx))),
-            _ => Ok(None),
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(_) => Ok(None),
+            #[cfg(feature = "mysql")]
+            Backend::MySql(_) => Ok(None),
         }
     }
 
     /// Notes a failed statement's effect on the transaction (see
     /// [`spoils`]); hands the result on.
+    #[cfg(feature = "postgres")]
     async fn note<T>(&self, result: Result<T, OrmError>) -> Result<T, OrmError> {
         if result.is_ok() {
             return result;
@@ -626,6 +663,7 @@ impl Connection for Transaction {
         values: Values,
     ) -> BoxFuture<'a, Result<Vec<Row>, OrmError>> {
         Box::pin(async move {
+            #[cfg(feature = "postgres")]
             if let Some(tx) = self.postgres().await? {
                 let result = backends::postgres::fetch_all(tx.client(), sql, values).await;
                 return self.note(result).await;
@@ -642,6 +680,7 @@ impl Connection for Transaction {
         values: Values,
     ) -> BoxFuture<'a, Result<Executed, OrmError>> {
         Box::pin(async move {
+            #[cfg(feature = "postgres")]
             if let Some(tx) = self.postgres().await? {
                 let result = backends::postgres::execute(tx.client(), sql, values).await;
                 return self.note(result).await;
@@ -654,6 +693,7 @@ impl Connection for Transaction {
 
     fn execute_unprepared<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<u64, OrmError>> {
         Box::pin(async move {
+            #[cfg(feature = "postgres")]
             if let Some(tx) = self.postgres().await? {
                 let result = backends::postgres::execute_unprepared(tx.client(), sql).await;
                 return self.note(result).await;

@@ -4,6 +4,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+#[cfg(flagon_sqlx)]
 use sqlx::Row as _;
 
 use crate::error::OrmError;
@@ -103,6 +104,7 @@ pub(crate) fn null_value(kind: FieldKind) -> Value {
     }
 }
 
+#[cfg(flagon_sqlx)]
 fn decode_error(index: usize, err: sqlx::Error) -> OrmError {
     OrmError::Decode {
         column: index.to_string(),
@@ -122,11 +124,15 @@ macro_rules! field_type {
 
             fn decode(row: &Row, index: usize) -> Result<Self, OrmError> {
                 match row {
-                    Row::Sqlite(row) => row.try_get::<$ty, _>(index),
-                    Row::Postgres(row) => return crate::backends::postgres::get(row, index),
-                    Row::MySql(row) => row.try_get::<$ty, _>(index),
+                    #[cfg(flagon_no_backend)]
+                    Row::None(never) => match *never {},
+                    #[cfg(feature = "sqlite")]
+                    Row::Sqlite(row) => row.try_get::<$ty, _>(index).map_err(|err| decode_error(index, err)),
+                    #[cfg(feature = "postgres")]
+                    Row::Postgres(row) => crate::backends::postgres::get(row, index),
+                    #[cfg(feature = "mysql")]
+                    Row::MySql(row) => row.try_get::<$ty, _>(index).map_err(|err| decode_error(index, err)),
                 }
-                .map_err(|err| decode_error(index, err))
             }
         }
     )*};
@@ -237,6 +243,7 @@ pub(crate) fn sqlite_number(number: Decimal) -> Result<SqliteNumber, String> {
 /// A UUID, for `Uuid` fields.
 pub use uuid::Uuid;
 
+#[cfg(flagon_sqlx)]
 fn parse_error(index: usize, what: &str, message: impl std::fmt::Display) -> OrmError {
     OrmError::Decode {
         column: index.to_string(),
@@ -254,10 +261,17 @@ impl FieldType for Decimal {
 
     fn decode(row: &Row, index: usize) -> Result<Self, OrmError> {
         match row {
-            Row::Postgres(row) => return crate::backends::postgres::get(row, index),
-            Row::MySql(row) => row.try_get::<Decimal, _>(index),
+            #[cfg(flagon_no_backend)]
+            Row::None(never) => match *never {},
+            #[cfg(feature = "postgres")]
+            Row::Postgres(row) => crate::backends::postgres::get(row, index),
+            #[cfg(feature = "mysql")]
+            Row::MySql(row) => row
+                .try_get::<Decimal, _>(index)
+                .map_err(|err| decode_error(index, err)),
             // SQLite keeps a `decimal` column as an integer or a float
             // (see `sqlite_number`).
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(row) => {
                 if let Ok(whole) = row.try_get::<i64, _>(index) {
                     return Ok(Decimal::from(whole));
@@ -275,13 +289,11 @@ impl FieldType for Decimal {
                 let text = row
                     .try_get::<String, _>(index)
                     .map_err(|err| decode_error(index, err))?;
-                return text
-                    .trim()
+                text.trim()
                     .parse::<Decimal>()
-                    .map_err(|err| parse_error(index, "decimal", err));
+                    .map_err(|err| parse_error(index, "decimal", err))
             }
         }
-        .map_err(|err| decode_error(index, err))
     }
 }
 
@@ -294,13 +306,22 @@ impl FieldType for Uuid {
     }
 
     fn decode(row: &Row, index: usize) -> Result<Self, OrmError> {
-        let text = match row {
-            Row::Postgres(row) => return crate::backends::postgres::get(row, index),
-            Row::MySql(row) => row.try_get::<String, _>(index),
-            Row::Sqlite(row) => row.try_get::<String, _>(index),
+        // SQLite and MySQL keep a UUID as text.
+        #[cfg(flagon_sqlx)]
+        let text = |text: Result<String, sqlx::Error>| {
+            let text = text.map_err(|err| decode_error(index, err))?;
+            Uuid::parse_str(&text).map_err(|err| parse_error(index, "UUID", err))
+        };
+        match row {
+            #[cfg(flagon_no_backend)]
+            Row::None(never) => match *never {},
+            #[cfg(feature = "postgres")]
+            Row::Postgres(row) => crate::backends::postgres::get(row, index),
+            #[cfg(feature = "mysql")]
+            Row::MySql(row) => text(row.try_get::<String, _>(index)),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(row) => text(row.try_get::<String, _>(index)),
         }
-        .map_err(|err| decode_error(index, err))?;
-        Uuid::parse_str(&text).map_err(|err| parse_error(index, "UUID", err))
     }
 }
 
@@ -313,16 +334,25 @@ impl FieldType for serde_json::Value {
     }
 
     fn decode(row: &Row, index: usize) -> Result<Self, OrmError> {
-        let text = match row {
-            Row::Postgres(row) => return crate::backends::postgres::get(row, index),
+        // SQLite (and MariaDB) keep a JSON document as text.
+        #[cfg(flagon_sqlx)]
+        let text = |text: Result<String, sqlx::Error>| {
+            let text = text.map_err(|err| decode_error(index, err))?;
+            serde_json::from_str(&text).map_err(|err| parse_error(index, "JSON document", err))
+        };
+        match row {
+            #[cfg(flagon_no_backend)]
+            Row::None(never) => match *never {},
+            #[cfg(feature = "postgres")]
+            Row::Postgres(row) => crate::backends::postgres::get(row, index),
             // MariaDB's JSON is text; MySQL's is its own type.
+            #[cfg(feature = "mysql")]
             Row::MySql(row) => match row.try_get::<serde_json::Value, _>(index) {
-                Ok(value) => return Ok(value),
-                Err(_) => row.try_get::<String, _>(index),
+                Ok(value) => Ok(value),
+                Err(_) => text(row.try_get::<String, _>(index)),
             },
-            Row::Sqlite(row) => row.try_get::<String, _>(index),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(row) => text(row.try_get::<String, _>(index)),
         }
-        .map_err(|err| decode_error(index, err))?;
-        serde_json::from_str(&text).map_err(|err| parse_error(index, "JSON document", err))
     }
 }

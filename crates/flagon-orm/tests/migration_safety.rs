@@ -347,6 +347,7 @@ async fn a_non_atomic_migration_keeps_the_operations_before_a_failed_one_whole()
     .await;
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn an_in_memory_database_keeps_its_tables_and_keys_after_migrating() {
     let db = Db::connect("sqlite::memory:").await.expect("SQLite");

@@ -177,11 +177,10 @@ impl DatabaseSettings {
 /// # let _ = db; Ok(()) }
 /// ```
 pub async fn connect_database(settings: &Settings) -> Result<flagon_orm::Db, OrmError> {
-    let database = DatabaseSettings::from_settings(settings).map_err(|err| {
-        // A section of the wrong shape is a configuration error, as sqlx
-        // reports a malformed connection string.
-        OrmError::Database(sqlx::Error::Configuration(err.chain().join(": ").into()))
-    })?;
+    let database =
+        DatabaseSettings::from_settings(settings).map_err(|err| OrmError::Configuration {
+            message: err.chain().join(": "),
+        })?;
     database.connect().await
 }
 

@@ -29,9 +29,25 @@
 //!
 //! On by default: `cli`, the management commands ([`manage`],
 //! [`run_command`]: `migrate`, `makemigrations`, `runserver`, `dbshell`, ..,
-//! on clap), and `logging`, [`init_logging`] (a tracing subscriber that
-//! prints to stderr). An app that neither parses a command line nor wants
-//! Flagon's log output turns them off with `default-features = false`.
+//! on clap), `logging`, [`init_logging`] (a tracing subscriber that
+//! prints to stderr), and `sqlite`, the SQLite backend. An app that neither
+//! parses a command line nor wants Flagon's log output turns them off with
+//! `default-features = false`.
+//!
+//! The database backends are features too, so that an app links only the
+//! drivers it uses: `sqlite` (sqlx, with SQLite bundled), `postgres`
+//! (tokio-postgres and deadpool) and `mysql` (sqlx; MySQL and MariaDB).
+//! Enable those the `[database]` url may name:
+//!
+//! ```toml
+//! [dependencies]
+//! flagon = { version = "0.1", features = ["postgres"] }
+//! # PostgreSQL alone, without SQLite:
+//! # flagon = { version = "0.1", default-features = false, features = ["cli", "logging", "postgres"] }
+//! ```
+//!
+//! A url of a backend left out is refused when the app connects, with an
+//! error naming the feature to enable.
 
 pub use flagon_web::*;
 

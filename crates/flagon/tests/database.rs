@@ -215,6 +215,10 @@ async fn the_database_section_is_read_from_the_environment_and_checked() {
     ] {
         let settings = Settings::from_toml(toml).unwrap();
         let err = flagon::connect_database(&settings).await.unwrap_err();
+        assert!(
+            matches!(err, flagon::orm::OrmError::Configuration { .. }),
+            "{toml}: {err:?}"
+        );
         let text = err.to_string();
         assert!(
             text.contains("[database]") && text.contains(named),

@@ -1,6 +1,9 @@
 //! `tfb` applies the migrations (creating and filling the tables the first
 //! time) and serves the six tests on 127.0.0.1:`PORT` (8080 by default),
 //! on the database `DATABASE_URL` names (SQLite `tfb.sqlite3` by default).
+//! It is built with PostgreSQL alone, as TechEmpower runs it; the default
+//! SQLite database needs the `sqlite` feature (`cargo run -p tfb --features
+//! sqlite`).
 //! Given a command, it runs that instead: `tfb migrate`, `tfb showmigrations`.
 //!
 //! On a database whose `world` and `fortune` tables were made outside

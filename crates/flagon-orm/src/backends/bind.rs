@@ -1,11 +1,14 @@
 //! Binding sea-query values to sqlx queries, per backend (PostgreSQL's
 //! binding is in `backends::postgres`).
 
+#[cfg(flagon_sqlx)]
 use sea_query::{Value, Values};
 
 use crate::error::OrmError;
+#[cfg(feature = "sqlite")]
 use crate::value::SqliteNumber;
 
+#[cfg(flagon_sqlx)]
 macro_rules! binder {
     ($name:ident, $db:ty, |$query:ident| { $($arms:tt)* }) => {
         /// Binds `values` in order to `query`.
@@ -48,6 +51,7 @@ macro_rules! binder {
     };
 }
 
+#[cfg(not(flagon_no_backend))]
 pub(crate) fn unsupported(what: &str) -> OrmError {
     OrmError::Decode {
         column: "(parameter)".to_owned(),
@@ -60,6 +64,7 @@ pub(crate) fn unsupported(what: &str) -> OrmError {
 // a decimal goes as the integer or the float it will be kept as, and one it
 // cannot keep exactly (more than 15 significant digits, not a whole 64-bit
 // number) is refused rather than rounded (see `crate::value::Decimal`).
+#[cfg(feature = "sqlite")]
 binder!(sqlite, sqlx::Sqlite, |query| {
     Value::Uuid(v) => query.bind(v.map(|uuid| uuid.hyphenated().to_string())),
     Value::Decimal(None) => query.bind(None::<f64>),
@@ -69,6 +74,7 @@ binder!(sqlite, sqlx::Sqlite, |query| {
         Err(why) => return Err(unsupported(&format!("the decimal {decimal}: {why}"))),
     },
 });
+#[cfg(feature = "mysql")]
 binder!(mysql, sqlx::MySql, |query| {
     Value::Uuid(v) => query.bind(v.map(|uuid| uuid.hyphenated().to_string())),
     Value::Decimal(v) => query.bind(v),

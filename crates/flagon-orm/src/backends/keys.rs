@@ -11,6 +11,7 @@ use crate::value::Value;
 
 /// Whether the server `VERSION()` describes has `INSERT .. RETURNING`:
 /// MariaDB from 10.5 does, MySQL (8 included) does not.
+#[cfg(feature = "mysql")]
 pub(crate) fn mysql_has_returning(version: &str) -> bool {
     // `10.11.19-MariaDB-0+deb12u1`, or behind a proxy `5.5.5-10.11.19-MariaDB`.
     let Some((before, _)) = version.split_once("-MariaDB") else {
@@ -75,14 +76,14 @@ pub(crate) async fn insert_reading_keys(
         let mut insert = statement(table, columns, rows)?;
         let (sql, values) = if dialect == Dialect::MySql {
             // sea-query leaves RETURNING out for MySQL; MariaDB has it.
-            let (sql, values) = build(dialect, &insert);
+            let (sql, values) = build(dialect, &insert)?;
             (
                 format!("{sql} RETURNING `{}`", key.replace('`', "``")),
                 values,
             )
         } else {
             insert.returning_col(key.to_owned());
-            build(dialect, &insert)
+            build(dialect, &insert)?
         };
         let returned = db.fetch_all(&sql, values).await?;
         if returned.len() != rows.len() {
@@ -108,7 +109,7 @@ pub(crate) async fn insert_reading_keys(
             .first()
             .ok_or_else(|| key_error(key, "no @@auto_increment_increment".to_owned()))?
             .get(0)?;
-        let (sql, values) = build(dialect, &statement(table, columns, rows)?);
+        let (sql, values) = build(dialect, &statement(table, columns, rows)?)?;
         let executed = db.execute(&sql, values).await?;
         let first = executed
             .last_insert_id
@@ -138,7 +139,7 @@ pub(crate) async fn insert_reading_keys(
         let (sql, values) = build(
             dialect,
             &statement(table, columns, std::slice::from_ref(row))?,
-        );
+        )?;
         let executed = db.execute(&sql, values).await?;
         keys.push(
             executed
@@ -199,7 +200,7 @@ pub(crate) async fn advance_sequence<'v>(
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "mysql"))]
 mod tests {
     use super::mysql_has_returning;
 

@@ -1,6 +1,7 @@
 //! The database handle: a connection pool for SQLite, PostgreSQL or
 //! MySQL/MariaDB, chosen by the URL, and the dialect differences.
 
+#[cfg(flagon_sqlx)]
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use crate::row::Row;
 
 pub(crate) mod bind;
 pub(crate) mod keys;
+#[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 
 /// The SQL dialect of a backend.
@@ -58,6 +60,48 @@ impl Dialect {
     pub fn has_returning(self) -> bool {
         !matches!(self, Dialect::MySql)
     }
+
+    /// The backend's name, for messages: `SQLite`, `PostgreSQL` or
+    /// `MySQL/MariaDB`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::Postgres => "PostgreSQL",
+            Dialect::MySql => "MySQL/MariaDB",
+        }
+    }
+
+    /// The Cargo feature (of `flagon`, and of `flagon-orm`) that compiles
+    /// the backend in: `sqlite`, `postgres` or `mysql`.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+            Dialect::MySql => "mysql",
+        }
+    }
+
+    /// Whether this build has the backend: its Cargo feature
+    /// ([`Dialect::feature`]) is on. [`Db::connect`] refuses the URL of a
+    /// backend left out, saying which feature to enable.
+    pub fn is_available(self) -> bool {
+        match self {
+            Dialect::Sqlite => cfg!(feature = "sqlite"),
+            Dialect::Postgres => cfg!(feature = "postgres"),
+            Dialect::MySql => cfg!(feature = "mysql"),
+        }
+    }
+
+    /// Why this build cannot use the backend, and what to do about it.
+    #[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+    pub(crate) fn unavailable(self) -> String {
+        format!(
+            "this build of Flagon has no {} support: enable the `{}` feature of flagon \
+             (or of flagon-orm, if the app depends on it directly)",
+            self.name(),
+            self.feature()
+        )
+    }
 }
 
 /// Pool settings.
@@ -94,6 +138,7 @@ impl Default for DbOptions {
 
 /// `pool` running `command` (a [`DbOptions::init_command`]) on each new
 /// connection.
+#[cfg(flagon_sqlx)]
 fn with_init_command<DB: sqlx::Database>(
     pool: sqlx::pool::PoolOptions<DB>,
     command: Option<&str>,
@@ -114,9 +159,15 @@ where
 
 #[derive(Clone, Debug)]
 enum Pool {
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
     Postgres(postgres::Pool),
+    #[cfg(feature = "mysql")]
     MySql(sqlx::MySqlPool),
+    /// A build without any backend: no pool can exist.
+    #[cfg(flagon_no_backend)]
+    None(std::convert::Infallible),
 }
 
 /// A pooled database handle; cheap to clone.
@@ -140,9 +191,15 @@ pub struct Db {
 /// session of its own, such as the migration lock's. Dropping it closes it.
 pub(crate) enum Detached {
     /// PostgreSQL.
+    #[cfg(feature = "postgres")]
     Postgres(deadpool_postgres::ClientWrapper),
     /// MySQL or MariaDB.
+    #[cfg(feature = "mysql")]
     MySql(sqlx::MySqlConnection),
+    /// A build without PostgreSQL and MySQL: nothing is ever detached.
+    #[cfg(not(any(feature = "postgres", feature = "mysql")))]
+    #[allow(dead_code)] // Never constructed: no value of it exists.
+    None(std::convert::Infallible),
 }
 
 /// One pooled connection held by [`Db::connection`]; back to the pool
@@ -153,10 +210,16 @@ pub struct DbConnection {
 }
 
 enum Held {
+    #[cfg(feature = "sqlite")]
     Sqlite(tokio::sync::Mutex<sqlx::pool::PoolConnection<sqlx::Sqlite>>),
     /// Used through `&`: tokio-postgres pipelines concurrent statements.
+    #[cfg(feature = "postgres")]
     Postgres(postgres::Object),
+    #[cfg(feature = "mysql")]
     MySql(tokio::sync::Mutex<sqlx::pool::PoolConnection<sqlx::MySql>>),
+    /// A build without any backend: no connection can exist.
+    #[cfg(flagon_no_backend)]
+    None(std::convert::Infallible),
 }
 
 impl std::fmt::Debug for DbConnection {
@@ -170,8 +233,13 @@ impl std::fmt::Debug for DbConnection {
 impl crate::Connection for DbConnection {
     fn dialect(&self) -> Dialect {
         match self.held {
+            #[cfg(flagon_no_backend)]
+            Held::None(never) => match never {},
+            #[cfg(feature = "sqlite")]
             Held::Sqlite(_) => Dialect::Sqlite,
+            #[cfg(feature = "postgres")]
             Held::Postgres(_) => Dialect::Postgres,
+            #[cfg(feature = "mysql")]
             Held::MySql(_) => Dialect::MySql,
         }
     }
@@ -191,10 +259,15 @@ impl crate::Connection for DbConnection {
     ) -> futures_util::future::BoxFuture<'a, Result<Vec<Row>, OrmError>> {
         Box::pin(async move {
             match &self.held {
+                #[cfg(flagon_no_backend)]
+                Held::None(never) => match *never {},
+                #[cfg(feature = "sqlite")]
                 Held::Sqlite(conn) => {
                     sqlite::fetch_all(&mut **conn.lock().await, sql, values).await
                 }
+                #[cfg(feature = "postgres")]
                 Held::Postgres(client) => postgres::fetch_all(client, sql, values).await,
+                #[cfg(feature = "mysql")]
                 Held::MySql(conn) => mysql::fetch_all(&mut **conn.lock().await, sql, values).await,
             }
         })
@@ -207,8 +280,13 @@ impl crate::Connection for DbConnection {
     ) -> futures_util::future::BoxFuture<'a, Result<Executed, OrmError>> {
         Box::pin(async move {
             match &self.held {
+                #[cfg(flagon_no_backend)]
+                Held::None(never) => match *never {},
+                #[cfg(feature = "sqlite")]
                 Held::Sqlite(conn) => sqlite::execute(&mut **conn.lock().await, sql, values).await,
+                #[cfg(feature = "postgres")]
                 Held::Postgres(client) => postgres::execute(client, sql, values).await,
+                #[cfg(feature = "mysql")]
                 Held::MySql(conn) => mysql::execute(&mut **conn.lock().await, sql, values).await,
             }
         })
@@ -220,10 +298,15 @@ impl crate::Connection for DbConnection {
     ) -> futures_util::future::BoxFuture<'a, Result<u64, OrmError>> {
         Box::pin(async move {
             match &self.held {
+                #[cfg(flagon_no_backend)]
+                Held::None(never) => match *never {},
+                #[cfg(feature = "sqlite")]
                 Held::Sqlite(conn) => {
                     sqlite::execute_unprepared(&mut **conn.lock().await, sql).await
                 }
+                #[cfg(feature = "postgres")]
                 Held::Postgres(client) => postgres::execute_unprepared(client, sql).await,
+                #[cfg(feature = "mysql")]
                 Held::MySql(conn) => mysql::execute_unprepared(&mut **conn.lock().await, sql).await,
             }
         })
@@ -234,26 +317,45 @@ impl crate::Connection for DbConnection {
         sql: String,
         values: Values,
     ) -> futures_util::stream::BoxStream<'a, Result<Row, OrmError>> {
-        use futures_util::StreamExt;
         match &self.held {
+            #[cfg(flagon_no_backend)]
+            Held::None(never) => match *never {},
+            #[cfg(feature = "postgres")]
             Held::Postgres(client) => {
                 let client: &deadpool_postgres::ClientWrapper = client;
                 postgres::fetch_stream(async move { Ok(client) }, sql, values)
             }
             // The rows of SQLite and MySQL come through the lock: read
             // them all, then hand them out.
-            Held::Sqlite(_) | Held::MySql(_) => futures_util::stream::once(async move {
-                crate::Connection::fetch_all(self, &sql, values).await
-            })
-            .flat_map(|result| {
-                let rows: Vec<Result<Row, OrmError>> = match result {
-                    Ok(rows) => rows.into_iter().map(Ok).collect(),
-                    Err(err) => vec![Err(err)],
-                };
-                futures_util::stream::iter(rows)
-            })
-            .boxed(),
+            #[cfg(feature = "sqlite")]
+            Held::Sqlite(_) => self.fetch_all_as_stream(sql, values),
+            #[cfg(feature = "mysql")]
+            Held::MySql(_) => self.fetch_all_as_stream(sql, values),
         }
+    }
+}
+
+impl DbConnection {
+    /// The rows of [`Connection::fetch_all`](crate::Connection::fetch_all),
+    /// read all at once and handed out as a stream.
+    #[cfg(flagon_sqlx)]
+    fn fetch_all_as_stream(
+        &self,
+        sql: String,
+        values: Values,
+    ) -> futures_util::stream::BoxStream<'_, Result<Row, OrmError>> {
+        use futures_util::StreamExt;
+        futures_util::stream::once(
+            async move { crate::Connection::fetch_all(self, &sql, values).await },
+        )
+        .flat_map(|result| {
+            let rows: Vec<Result<Row, OrmError>> = match result {
+                Ok(rows) => rows.into_iter().map(Ok).collect(),
+                Err(err) => vec![Err(err)],
+            };
+            futures_util::stream::iter(rows)
+        })
+        .boxed()
     }
 }
 
@@ -289,89 +391,116 @@ impl Db {
     }
 
     /// Connects with `options`. A database that cannot be reached within the
-    /// acquire timeout is an [`OrmError::Unavailable`].
+    /// acquire timeout is an [`OrmError::Unavailable`]; the URL of a backend
+    /// this build leaves out (see [`Dialect::is_available`]) is an
+    /// [`OrmError::InvalidUrl`] naming the Cargo feature to enable.
     pub async fn connect_with(url: &str, options: DbOptions) -> Result<Db, OrmError> {
         let invalid = |message: String| OrmError::InvalidUrl {
             url: redact(url),
             message,
         };
-        let scheme = url
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let mut in_memory = false;
-        let pool = match scheme.as_str() {
-            "sqlite" => {
-                let connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)
-                    .map_err(|err| invalid(err.to_string()))?
-                    .create_if_missing(true)
-                    .foreign_keys(true);
-                // Every connection to `:memory:` is its own database: keep one.
-                in_memory = url.contains(":memory:") || url.contains("mode=memory");
-                let max = if in_memory {
-                    1
-                } else {
-                    options.max_connections
-                };
-                let pool = with_init_command(
-                    sqlx::pool::PoolOptions::<sqlx::Sqlite>::new(),
-                    options.init_command.as_deref(),
-                )
-                .max_connections(max)
-                .acquire_timeout(options.acquire_timeout);
-                let pool = if in_memory {
-                    pool.min_connections(1)
-                        .idle_timeout(None)
-                        .max_lifetime(None)
-                } else {
-                    pool
-                };
-                Pool::Sqlite(pool.connect_with(connect).await?)
-            }
-            "postgres" | "postgresql" => {
-                Pool::Postgres(postgres::connect(url, &options, invalid).await?)
-            }
-            "mysql" | "mariadb" => {
-                let url = url.replacen("mariadb:", "mysql:", 1);
-                let connect = sqlx::mysql::MySqlConnectOptions::from_str(&url)
-                    .map_err(|err| invalid(err.to_string()))?;
-                let pool = with_init_command(
-                    sqlx::pool::PoolOptions::<sqlx::MySql>::new(),
-                    options.init_command.as_deref(),
-                )
-                .max_connections(options.max_connections)
-                .acquire_timeout(options.acquire_timeout)
-                .connect_with(connect)
-                .await?;
-                // MariaDB or MySQL, and which version: once per pool.
-                let version: String = sqlx::query_scalar("SELECT VERSION()")
-                    .fetch_one(&pool)
-                    .await?;
-                return Ok(Db {
-                    pool: Pool::MySql(pool),
-                    insert_returning: keys::mysql_has_returning(&version),
-                    in_memory: false,
-                });
-            }
-            _ => {
-                return Err(invalid(
-                    "use sqlite://file, postgres://user@host/db or mysql://user@host/db".to_owned(),
-                ))
-            }
+        let Some(dialect) = Dialect::from_url(url) else {
+            return Err(invalid(
+                "use sqlite://file, postgres://user@host/db or mysql://user@host/db".to_owned(),
+            ));
+        };
+        match dialect {
+            #[cfg(feature = "sqlite")]
+            Dialect::Sqlite => Db::connect_sqlite(url, options, invalid).await,
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres => Ok(Db {
+                pool: Pool::Postgres(postgres::connect(url, &options, invalid).await?),
+                insert_returning: true,
+                in_memory: false,
+            }),
+            #[cfg(feature = "mysql")]
+            Dialect::MySql => Db::connect_mysql(url, options, invalid).await,
+            #[cfg(not(feature = "sqlite"))]
+            Dialect::Sqlite => Err(invalid(dialect.unavailable())),
+            #[cfg(not(feature = "postgres"))]
+            Dialect::Postgres => Err(invalid(dialect.unavailable())),
+            #[cfg(not(feature = "mysql"))]
+            Dialect::MySql => Err(invalid(dialect.unavailable())),
+        }
+    }
+
+    /// [`Db::connect_with`] for a `sqlite:` URL.
+    #[cfg(feature = "sqlite")]
+    async fn connect_sqlite(
+        url: &str,
+        options: DbOptions,
+        invalid: impl Fn(String) -> OrmError,
+    ) -> Result<Db, OrmError> {
+        let connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .map_err(|err| invalid(err.to_string()))?
+            .create_if_missing(true)
+            .foreign_keys(true);
+        // Every connection to `:memory:` is its own database: keep one.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let max = if in_memory {
+            1
+        } else {
+            options.max_connections
+        };
+        let pool = with_init_command(
+            sqlx::pool::PoolOptions::<sqlx::Sqlite>::new(),
+            options.init_command.as_deref(),
+        )
+        .max_connections(max)
+        .acquire_timeout(options.acquire_timeout);
+        let pool = if in_memory {
+            pool.min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            pool
         };
         Ok(Db {
+            pool: Pool::Sqlite(pool.connect_with(connect).await?),
             insert_returning: true,
-            pool,
             in_memory,
+        })
+    }
+
+    /// [`Db::connect_with`] for a `mysql:` or `mariadb:` URL.
+    #[cfg(feature = "mysql")]
+    async fn connect_mysql(
+        url: &str,
+        options: DbOptions,
+        invalid: impl Fn(String) -> OrmError,
+    ) -> Result<Db, OrmError> {
+        let url = url.replacen("mariadb:", "mysql:", 1);
+        let connect = sqlx::mysql::MySqlConnectOptions::from_str(&url)
+            .map_err(|err| invalid(err.to_string()))?;
+        let pool = with_init_command(
+            sqlx::pool::PoolOptions::<sqlx::MySql>::new(),
+            options.init_command.as_deref(),
+        )
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(connect)
+        .await?;
+        // MariaDB or MySQL, and which version: once per pool.
+        let version: String = sqlx::query_scalar("SELECT VERSION()")
+            .fetch_one(&pool)
+            .await?;
+        Ok(Db {
+            pool: Pool::MySql(pool),
+            insert_returning: keys::mysql_has_returning(&version),
+            in_memory: false,
         })
     }
 
     /// The backend's dialect.
     pub fn dialect(&self) -> Dialect {
         match self.pool {
+            #[cfg(flagon_no_backend)]
+            Pool::None(never) => match never {},
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(_) => Dialect::Sqlite,
+            #[cfg(feature = "postgres")]
             Pool::Postgres(_) => Dialect::Postgres,
+            #[cfg(feature = "mysql")]
             Pool::MySql(_) => Dialect::MySql,
         }
     }
@@ -386,8 +515,13 @@ impl Db {
     /// Closes every connection.
     pub async fn close(&self) {
         match &self.pool {
+            #[cfg(flagon_no_backend)]
+            Pool::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => pool.close().await,
+            #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => pool.close(),
+            #[cfg(feature = "mysql")]
             Pool::MySql(pool) => pool.close().await,
         }
     }
@@ -395,10 +529,15 @@ impl Db {
     /// Runs SQL with bound values and returns the rows.
     pub async fn fetch_all(&self, sql: &str, values: Values) -> Result<Vec<Row>, OrmError> {
         match &self.pool {
+            #[cfg(flagon_no_backend)]
+            Pool::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => sqlite::fetch_all(pool, sql, values).await,
+            #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => {
                 postgres::fetch_all(&*postgres::acquire(pool).await?, sql, values).await
             }
+            #[cfg(feature = "mysql")]
             Pool::MySql(pool) => mysql::fetch_all(pool, sql, values).await,
         }
     }
@@ -406,10 +545,15 @@ impl Db {
     /// Runs SQL with bound values that returns no rows.
     pub async fn execute(&self, sql: &str, values: Values) -> Result<Executed, OrmError> {
         match &self.pool {
+            #[cfg(flagon_no_backend)]
+            Pool::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => sqlite::execute(pool, sql, values).await,
+            #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => {
                 postgres::execute(&*postgres::acquire(pool).await?, sql, values).await
             }
+            #[cfg(feature = "mysql")]
             Pool::MySql(pool) => mysql::execute(pool, sql, values).await,
         }
     }
@@ -422,8 +566,13 @@ impl Db {
         values: Values,
     ) -> futures_util::stream::BoxStream<'_, Result<Row, OrmError>> {
         match &self.pool {
+            #[cfg(flagon_no_backend)]
+            Pool::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => sqlite::fetch_stream(pool, sql, values),
+            #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => postgres::fetch_stream(postgres::acquire(pool), sql, values),
+            #[cfg(feature = "mysql")]
             Pool::MySql(pool) => mysql::fetch_stream(pool, sql, values),
         }
     }
@@ -431,10 +580,15 @@ impl Db {
     /// Runs SQL without parameters (DDL and scripts).
     pub async fn execute_unprepared(&self, sql: &str) -> Result<u64, OrmError> {
         match &self.pool {
+            #[cfg(flagon_no_backend)]
+            Pool::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => sqlite::execute_unprepared(pool, sql).await,
+            #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => {
                 postgres::execute_unprepared(&*postgres::acquire(pool).await?, sql).await
             }
+            #[cfg(feature = "mysql")]
             Pool::MySql(pool) => mysql::execute_unprepared(pool, sql).await,
         }
     }
@@ -448,11 +602,26 @@ impl Db {
     pub(crate) async fn begin_locked_without_foreign_keys(
         &self,
     ) -> Result<crate::transaction::Backend, OrmError> {
+        match &self.pool {
+            #[cfg(flagon_no_backend)]
+            Pool::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => self.begin_immediate_without_foreign_keys(pool).await,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(_) => self.begin().await,
+            #[cfg(feature = "mysql")]
+            Pool::MySql(_) => self.begin().await,
+        }
+    }
+
+    /// [`Db::begin_locked_without_foreign_keys`] on SQLite.
+    #[cfg(feature = "sqlite")]
+    async fn begin_immediate_without_foreign_keys(
+        &self,
+        pool: &sqlx::SqlitePool,
+    ) -> Result<crate::transaction::Backend, OrmError> {
         use crate::transaction::Backend;
         use sqlx::SqlSafeStr;
-        let Pool::Sqlite(pool) = &self.pool else {
-            return self.begin().await;
-        };
         let mut told = false;
         loop {
             let mut conn = pool.acquire().await?;
@@ -495,8 +664,13 @@ impl Db {
     /// MySQL); `None` on SQLite, where a session lock means nothing.
     pub(crate) async fn detach(&self) -> Result<Option<Detached>, OrmError> {
         Ok(match &self.pool {
+            #[cfg(flagon_no_backend)]
+            Pool::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(_) => None,
+            #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => Some(Detached::Postgres(postgres::detach(pool).await?)),
+            #[cfg(feature = "mysql")]
             Pool::MySql(pool) => Some(Detached::MySql(pool.acquire().await?.detach())),
         })
     }
@@ -530,8 +704,13 @@ impl Db {
     /// only the one.
     pub async fn connection(&self) -> Result<DbConnection, OrmError> {
         let held = match &self.pool {
+            #[cfg(flagon_no_backend)]
+            Pool::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => Held::Sqlite(tokio::sync::Mutex::new(pool.acquire().await?)),
+            #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => Held::Postgres(postgres::acquire(pool).await?),
+            #[cfg(feature = "mysql")]
             Pool::MySql(pool) => Held::MySql(tokio::sync::Mutex::new(pool.acquire().await?)),
         };
         Ok(DbConnection {
@@ -545,10 +724,15 @@ impl Db {
     pub(crate) async fn begin(&self) -> Result<crate::transaction::Backend, OrmError> {
         use crate::transaction::Backend;
         Ok(match &self.pool {
+            #[cfg(flagon_no_backend)]
+            Pool::None(never) => match *never {},
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => Backend::Sqlite(pool.begin().await?),
+            #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => Backend::Postgres(std::sync::Arc::new(
                 postgres::PgTransaction::begin(pool).await?,
             )),
+            #[cfg(feature = "mysql")]
             Pool::MySql(pool) => Backend::MySql(pool.begin().await?),
         })
     }
@@ -556,6 +740,7 @@ impl Db {
 
 /// Whether `err` is SQLite's "database is locked" (`SQLITE_BUSY`, or
 /// `SQLITE_LOCKED`, with any extended code).
+#[cfg(feature = "sqlite")]
 fn sqlite_busy(err: &sqlx::Error) -> bool {
     let Some(code) = err.as_database_error().and_then(|db| db.code()) else {
         return false;
@@ -570,6 +755,7 @@ fn sqlite_busy(err: &sqlx::Error) -> bool {
 
 /// Statement runners for one backend, over any executor of it (a pool, or
 /// the connection of a transaction).
+#[cfg(flagon_sqlx)]
 macro_rules! runners {
     ($module:ident, $db:ty, $row:ident, |$done:ident| $executed:expr) => {
         pub(crate) mod $module {
@@ -654,24 +840,46 @@ macro_rules! runners {
     };
 }
 
+#[cfg(feature = "sqlite")]
 runners!(sqlite, sqlx::Sqlite, Sqlite, |done| Executed {
     rows_affected: done.rows_affected(),
     last_insert_id: Some(done.last_insert_rowid()),
 });
+#[cfg(feature = "mysql")]
 runners!(mysql, sqlx::MySql, MySql, |done| Executed {
     rows_affected: done.rows_affected(),
     last_insert_id: i64::try_from(done.last_insert_id()).ok(),
 });
 
-/// Renders a sea-query statement for `dialect`: `(sql, values)`.
+/// Renders a sea-query statement for `dialect`: `(sql, values)`. A
+/// dialect this build has no backend for is refused (only a
+/// [`Connection`](crate::Connection) implemented outside the ORM can
+/// report one).
 pub(crate) fn build<S: sea_query::QueryStatementWriter>(
     dialect: Dialect,
     statement: &S,
-) -> (String, Values) {
+) -> Result<(String, Values), OrmError> {
     match dialect {
-        Dialect::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
-        Dialect::Postgres => statement.build(sea_query::PostgresQueryBuilder),
-        Dialect::MySql => statement.build(sea_query::MysqlQueryBuilder),
+        #[cfg(feature = "sqlite")]
+        Dialect::Sqlite => Ok(statement.build(sea_query::SqliteQueryBuilder)),
+        #[cfg(feature = "postgres")]
+        Dialect::Postgres => Ok(statement.build(sea_query::PostgresQueryBuilder)),
+        #[cfg(feature = "mysql")]
+        Dialect::MySql => Ok(statement.build(sea_query::MysqlQueryBuilder)),
+        #[cfg(not(feature = "sqlite"))]
+        Dialect::Sqlite => Err(unavailable(dialect)),
+        #[cfg(not(feature = "postgres"))]
+        Dialect::Postgres => Err(unavailable(dialect)),
+        #[cfg(not(feature = "mysql"))]
+        Dialect::MySql => Err(unavailable(dialect)),
+    }
+}
+
+/// The error for a statement of a backend this build leaves out.
+#[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+fn unavailable(dialect: Dialect) -> OrmError {
+    OrmError::Configuration {
+        message: dialect.unavailable(),
     }
 }
 

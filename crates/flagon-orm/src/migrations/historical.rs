@@ -575,7 +575,7 @@ impl<'a> HistoricalModel<'a> {
 
     async fn insert_rows(&self, columns: &[&str], rows: Vec<Vec<Value>>) -> Result<(), OrmError> {
         let insert = keys::statement(&self.model.table, columns, &rows)?;
-        let (sql, values) = backends::build(self.db.dialect(), &insert);
+        let (sql, values) = backends::build(self.db.dialect(), &insert)?;
         self.db.execute(&sql, values).await?;
         Ok(())
     }
@@ -748,7 +748,7 @@ impl<'a> RecordQuery<'a> {
     /// See [`RecordQuery`].
     pub async fn fetch(&self) -> Result<Vec<Record>, OrmError> {
         self.checked()?;
-        let (sql, values) = backends::build(self.model.db.dialect(), &self.select());
+        let (sql, values) = backends::build(self.model.db.dialect(), &self.select())?;
         let rows = self.model.db.fetch_all(&sql, values).await?;
         rows.iter()
             .map(|row| {
@@ -782,7 +782,7 @@ impl<'a> RecordQuery<'a> {
         for condition in self.conditions() {
             select.and_where(condition);
         }
-        let (sql, values) = backends::build(self.model.db.dialect(), &select);
+        let (sql, values) = backends::build(self.model.db.dialect(), &select)?;
         let rows = self.model.db.fetch_all(&sql, values).await?;
         let count: i64 = rows
             .first()
@@ -822,7 +822,7 @@ impl<'a> RecordQuery<'a> {
         for condition in self.conditions() {
             update.and_where(condition);
         }
-        let (sql, values) = backends::build(self.model.db.dialect(), &update);
+        let (sql, values) = backends::build(self.model.db.dialect(), &update)?;
         Ok(self.model.db.execute(&sql, values).await?.rows_affected)
     }
 
@@ -837,7 +837,7 @@ impl<'a> RecordQuery<'a> {
         for condition in self.conditions() {
             delete.and_where(condition);
         }
-        let (sql, values) = backends::build(self.model.db.dialect(), &delete);
+        let (sql, values) = backends::build(self.model.db.dialect(), &delete)?;
         Ok(self.model.db.execute(&sql, values).await?.rows_affected)
     }
 }

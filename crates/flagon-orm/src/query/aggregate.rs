@@ -467,7 +467,7 @@ impl<M: Model> QuerySet<M> {
         for expr in aggregates.exprs(dialect) {
             statement.expr(expr);
         }
-        let (sql, values) = backends::build(dialect, &statement);
+        let (sql, values) = backends::build(dialect, &statement)?;
         let rows = db.fetch_all(&sql, values).await?;
         let row = rows.first().ok_or_else(|| OrmError::Decode {
             column: "(aggregate)".to_owned(),

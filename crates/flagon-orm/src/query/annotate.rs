@@ -124,7 +124,7 @@ impl<M: Model, A: Annotations<M>> Annotated<M, A> {
                 .iter()
                 .map(|spec| spec.target.fields.len())
                 .sum::<usize>();
-        let (sql, values) = backends::build(dialect, &statement);
+        let (sql, values) = backends::build(dialect, &statement)?;
         let rows = db.fetch_all(&sql, values).await?;
         let mut pairs = rows
             .iter()

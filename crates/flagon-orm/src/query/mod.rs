@@ -539,7 +539,7 @@ impl<M: Model> QuerySet<M> {
         db: &(impl Connection + ?Sized),
     ) -> Result<(String, Vec<sea_query::Value>), OrmError> {
         let (sql, values) =
-            backends::build(db.dialect(), &self.select_statement(db.dialect(), &[])?);
+            backends::build(db.dialect(), &self.select_statement(db.dialect(), &[])?)?;
         Ok((sql, values.0))
     }
 
@@ -562,7 +562,7 @@ impl<M: Model> QuerySet<M> {
         let dialect = db.dialect();
         let statement = self.select_statement(dialect, &[])?;
         self.check_lock(db)?;
-        let (sql, values) = backends::build(dialect, &statement);
+        let (sql, values) = backends::build(dialect, &statement)?;
         let rows = db.fetch_all(&sql, values).await?;
         let deferred = self.deferred();
         let mut objects = rows
@@ -722,7 +722,7 @@ impl<M: Model> QuerySet<M> {
         if let Some(filter) = &self.filter {
             query.cond_where(compile::condition(dialect, filter, scope));
         }
-        let (sql, values) = backends::build(db.dialect(), &query);
+        let (sql, values) = backends::build(db.dialect(), &query)?;
         Ok(db.execute(&sql, values).await?.rows_affected)
     }
 
@@ -736,7 +736,7 @@ impl<M: Model> QuerySet<M> {
             let scope = compile::Scope::writing(db.dialect(), M::META.table);
             query.cond_where(compile::condition(db.dialect(), filter, scope));
         }
-        let (sql, values) = backends::build(db.dialect(), &query);
+        let (sql, values) = backends::build(db.dialect(), &query)?;
         Ok(db.execute(&sql, values).await?.rows_affected)
     }
 }

@@ -460,7 +460,7 @@ impl<M: Model, R: Model + Clone> Prefetch<M, R> for Field<M, crate::ManyToMany<R
                         chunk.to_vec(),
                     ))
                     .to_owned();
-                let (sql, values) = crate::backends::build(db.dialect(), &select);
+                let (sql, values) = crate::backends::build(db.dialect(), &select)?;
                 for row in db.fetch_all(&sql, values).await? {
                     pairs.push((
                         crate::many_to_many::raw_key(&row, 0)?,

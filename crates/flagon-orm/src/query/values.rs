@@ -137,7 +137,7 @@ impl<M: Model> QuerySet<M> {
     ) -> Result<Vec<C::Output>, OrmError> {
         let dialect = db.dialect();
         let statement = self.columns_statement(dialect, &columns.columns(), false)?;
-        let (sql, values) = backends::build(dialect, &statement);
+        let (sql, values) = backends::build(dialect, &statement)?;
         let rows = db.fetch_all(&sql, values).await?;
         rows.iter().map(|row| C::decode(row, 0)).collect()
     }
@@ -168,7 +168,7 @@ impl<M: Model> QuerySet<M> {
         let columns: Vec<&'static str> = chosen.iter().map(|field| field.column).collect();
         let dialect = db.dialect();
         let statement = self.columns_statement(dialect, &columns, false)?;
-        let (sql, values) = backends::build(dialect, &statement);
+        let (sql, values) = backends::build(dialect, &statement)?;
         let rows = db.fetch_all(&sql, values).await?;
         rows.iter()
             .map(|row| {
@@ -261,7 +261,7 @@ impl<M: Model, C: Columns<M>> Grouped<M, C> {
         if let Some(having) = &self.having {
             statement.cond_having(having.condition(dialect));
         }
-        let (sql, values) = backends::build(dialect, &statement);
+        let (sql, values) = backends::build(dialect, &statement)?;
         let rows = db.fetch_all(&sql, values).await?;
         rows.iter()
             .map(|row| Ok((C::decode(row, 0)?, A::decode(row, columns.len())?)))

@@ -165,7 +165,7 @@ impl<M: Model> QuerySet<M> {
             update.and_where(
                 Expr::col(pk.column).is_in(batch.iter().map(|values| values[pk_index].clone())),
             );
-            let (sql, values) = backends::build(dialect, &update);
+            let (sql, values) = backends::build(dialect, &update)?;
             changed += db.execute(&sql, values).await?.rows_affected;
         }
         Ok(changed)
@@ -259,12 +259,13 @@ impl<M: Model> QuerySet<M> {
         db: &'a (impl Connection + ?Sized),
     ) -> BoxStream<'a, Result<M, OrmError>> {
         let dialect = db.dialect();
-        let statement = self.stream_statement(db);
-        let statement = match statement {
-            Ok(statement) => statement,
+        let built = self
+            .stream_statement(db)
+            .and_then(|statement| backends::build(dialect, &statement));
+        let (sql, values) = match built {
+            Ok(built) => built,
             Err(err) => return futures_util::stream::once(async move { Err(err) }).boxed(),
         };
-        let (sql, values) = backends::build(dialect, &statement);
         let query = self.clone();
         let deferred = self.deferred();
         db.fetch_stream(sql, values)
@@ -340,7 +341,7 @@ async fn insert_batches<M: Model>(
             continue;
         }
         let insert = backends::keys::statement(M::META.table, &columns, &batch_rows)?;
-        let (sql, values) = backends::build(dialect, &insert);
+        let (sql, values) = backends::build(dialect, &insert)?;
         db.execute(&sql, values).await?;
     }
     if !auto && pk.auto {

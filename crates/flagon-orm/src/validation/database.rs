@@ -374,7 +374,7 @@ async fn validate_related<M: Model, C: Connection + ?Sized>(
             .and_where(Expr::col(key.column).eq(value.clone()))
             .limit(1)
             .to_owned();
-        let (sql, bound) = backends::build(db.dialect(), &query);
+        let (sql, bound) = backends::build(db.dialect(), &query)?;
         if db.fetch_all(&sql, bound).await?.is_empty() {
             errors.add(
                 field.name,

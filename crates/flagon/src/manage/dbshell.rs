@@ -2,7 +2,6 @@
 //! `[database]` url setting.
 
 use std::process::Command;
-use std::str::FromStr;
 
 /// The client command for `url`.
 pub(crate) fn client_command(url: &str) -> Result<Command, String> {
@@ -28,19 +27,17 @@ pub(crate) fn client_command(url: &str) -> Result<Command, String> {
             Ok(command)
         }
         "mysql" | "mariadb" => {
-            let options =
-                sqlx::mysql::MySqlConnectOptions::from_str(&url.replacen("mariadb:", "mysql:", 1))
-                    .map_err(|err| format!("invalid database url: {err}"))?;
+            let target = MySqlTarget::parse(url)?;
             let mut command = Command::new("mysql");
             command
-                .arg(format!("--host={}", options.get_host()))
-                .arg(format!("--port={}", options.get_port()))
-                .arg(format!("--user={}", options.get_username()));
+                .arg(format!("--host={}", target.host))
+                .arg(format!("--port={}", target.port))
+                .arg(format!("--user={}", target.user));
             if let Some(password) = password_of(url) {
                 // Through the environment, not the process list.
                 command.env("MYSQL_PWD", password);
             }
-            if let Some(database) = options.get_database() {
+            if let Some(database) = target.database {
                 command.arg(database);
             }
             Ok(command)
@@ -52,16 +49,86 @@ pub(crate) fn client_command(url: &str) -> Result<Command, String> {
     }
 }
 
+/// Where a `mysql://user:password@host:port/database` URL points, with the
+/// defaults the server's clients (and the ORM's driver) take: `localhost`,
+/// port 3306, user `root`.
+#[derive(Debug, PartialEq, Eq)]
+struct MySqlTarget {
+    host: String,
+    port: u16,
+    user: String,
+    database: Option<String>,
+}
+
+impl MySqlTarget {
+    /// Reads `url` (`mysql:` or `mariadb:`); the password is left to
+    /// [`password_of`].
+    fn parse(url: &str) -> Result<MySqlTarget, String> {
+        let invalid = |why: &str| {
+            format!(
+                "invalid database url {:?}: {why} (the form is \
+                 mysql://user:password@host:port/database)",
+                flagon_web::settings::redact_url_password(url)
+            )
+        };
+        let rest = url
+            .split_once("://")
+            .ok_or_else(|| invalid("no `//` after the scheme"))?
+            .1;
+        // Query parameters (`?ssl-mode=..`) and a fragment say nothing of where.
+        let rest = rest.split(['?', '#']).next().unwrap_or_default();
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let (credentials, host_port) = match authority.rsplit_once('@') {
+            Some((credentials, host_port)) => (Some(credentials), host_port),
+            None => (None, authority),
+        };
+        let user = credentials
+            .map(|credentials| credentials.split(':').next().unwrap_or_default())
+            .filter(|user| !user.is_empty())
+            .map_or_else(|| "root".to_owned(), decode);
+        // `[::1]:3306`: an IPv6 address is bracketed.
+        let (host, port) = match host_port.strip_prefix('[') {
+            Some(bracketed) => {
+                let (host, after) = bracketed
+                    .split_once(']')
+                    .ok_or_else(|| invalid("an IPv6 host without its closing `]`"))?;
+                (host, after.strip_prefix(':'))
+            }
+            None => match host_port.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (host_port, None),
+            },
+        };
+        let port = match port {
+            None | Some("") => 3306,
+            Some(port) => port.parse::<u16>().map_err(|_| {
+                invalid(&format!(
+                    "the port {port:?} is not a number from 0 to 65535"
+                ))
+            })?,
+        };
+        Ok(MySqlTarget {
+            host: if host.is_empty() { "localhost" } else { host }.to_owned(),
+            port,
+            user,
+            database: Some(path).filter(|path| !path.is_empty()).map(decode),
+        })
+    }
+}
+
+/// `text` percent-decoded.
+fn decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// The password in a `scheme://user:password@host` URL, percent-decoded.
 fn password_of(url: &str) -> Option<String> {
     let after = url.split_once("://")?.1;
     let credentials = after.rsplit_once('@')?.0;
     let password = credentials.split_once(':')?.1;
-    Some(
-        percent_encoding::percent_decode_str(password)
-            .decode_utf8_lossy()
-            .into_owned(),
-    )
+    Some(decode(password))
 }
 
 /// Runs the client in this terminal and waits for it.
@@ -118,5 +185,33 @@ mod tests {
         assert_eq!(password.as_deref(), Some("p@ss"));
 
         assert!(client_command("oracle://x").is_err());
+    }
+
+    #[test]
+    fn a_mysql_url_is_read_with_the_clients_defaults() {
+        let target = |url: &str| MySqlTarget::parse(url).expect(url);
+        assert_eq!(
+            target("mariadb://db"),
+            MySqlTarget {
+                host: "db".to_owned(),
+                port: 3306,
+                user: "root".to_owned(),
+                database: None,
+            }
+        );
+        assert_eq!(
+            target("mysql://a%40b:pw@[::1]:3307/my%20site?ssl-mode=disabled"),
+            MySqlTarget {
+                host: "::1".to_owned(),
+                port: 3307,
+                user: "a@b".to_owned(),
+                database: Some("my site".to_owned()),
+            }
+        );
+        assert_eq!(target("mysql:///site").host, "localhost");
+        let bad_port = MySqlTarget::parse("mysql://app:secret@db:port/site").unwrap_err();
+        assert!(bad_port.contains("\"port\" is not a number"), "{bad_port}");
+        assert!(!bad_port.contains("secret"), "{bad_port}");
+        assert!(MySqlTarget::parse("mysql:db").is_err());
     }
 }
