@@ -98,7 +98,7 @@ to_ms() { # 512.00us | 2.10ms | 1.20s -> milliseconds
     printf "%.2f", n }'
 }
 
-measure() { # measure APP BINARY PATH DEPTH -> appends "app rps p50 p99 rss_kib"
+measure() { # measure APP BINARY PATH DEPTH -> appends "app rps p50 p99 rss_kib anon_kib"
   local app=$1 binary=$2 path=$3 depth=$4
   start_server "$binary"
   local script=()
@@ -106,8 +106,12 @@ measure() { # measure APP BINARY PATH DEPTH -> appends "app rps p50 p99 rss_kib"
   taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${script[@]}" "http://127.0.0.1:$PORT$path" -- "$depth" >/dev/null
   local out
   out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "http://127.0.0.1:$PORT$path" -- "$depth")
-  local rss
+  # Peak RSS, and the anonymous part of the RSS at the end of the run (the
+  # heap and stacks: what the server allocated, without the pages of its
+  # executable and libraries that the kernel mapped in).
+  local rss anon
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+  anon=$(awk '/RssAnon/ {print $2}' "/proc/$SERVER_PID/status")
   stop_server
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -116,12 +120,12 @@ measure() { # measure APP BINARY PATH DEPTH -> appends "app rps p50 p99 rss_kib"
   if grep -q 'Non-2xx' <<<"$out"; then
     echo "warning: $app answered non-2xx on $path: $(grep 'Non-2xx' <<<"$out")" >&2
   fi
-  echo "$app $rps $p50 $p99 $rss" >>"$RESULTS.$5"
+  echo "$app $rps $p50 $p99 $rss $anon" >>"$RESULTS.$5"
 }
 
-printf '%-26s %12s %12s %12s %7s %7s %15s %15s %15s %10s %10s %10s\n' test \
+printf '%-26s %12s %12s %12s %7s %7s %15s %15s %15s %16s %16s %16s\n' test \
   "flagon req/s" "axum req/s" "actix req/s" "F/axum" "F/actix" \
-  "flagon p50/p99" "axum p50/p99" "actix p50/p99" "flagon RSS" "axum RSS" "actix RSS"
+  "flagon p50/p99" "axum p50/p99" "actix p50/p99" "flagon RSS/anon" "axum RSS/anon" "actix RSS/anon"
 for entry in "${TESTS[@]}"; do
   IFS='|' read -r name path depth <<<"$entry"
   if [ -n "${ONLY:-}" ] && [[ "$name" != *"$ONLY"* ]]; then continue; fi
@@ -133,12 +137,12 @@ for entry in "${TESTS[@]}"; do
     done
   done
   awk -v name="$name" '
-    { rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; if ($5 > rss[$1]) rss[$1] = $5; n[$1]++ }
+    { rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; if ($5 > rss[$1]) rss[$1] = $5; if ($6 > anon[$1]) anon[$1] = $6; n[$1]++ }
     function mean(a, app) { return a[app] / n[app] }
     function req(app) { return n[app] ? sprintf("%12.0f", mean(rps, app)) : sprintf("%12s", "-") }
     function ratio(app) { return n[app] ? sprintf("%7.2f", mean(rps, "flagon") / mean(rps, app)) : sprintf("%7s", "-") }
     function lat(app) { return n[app] ? sprintf("%7.2f/%-7.2f", mean(p50, app), mean(p99, app)) : sprintf("%15s", "-") }
-    function mem(app) { return n[app] ? sprintf("%7.1f MB", rss[app] / 1024) : sprintf("%10s", "-") }
+    function mem(app) { return n[app] ? sprintf("%5.1f/%4.1f MB", rss[app] / 1024, anon[app] / 1024) : sprintf("%16s", "-") }
     END {
       printf "%-26s %s %s %s %s %s %s %s %s %s %s %s\n", name,
         req("flagon"), req("axum"), req("actix"), ratio("axum"), ratio("actix"),
@@ -146,4 +150,4 @@ for entry in "${TESTS[@]}"; do
     }' "$RESULTS.$key"
   rm -f "$RESULTS.$key"
 done
-echo "(latencies in ms; each figure the mean of two rounds of ${DURATION}s at ${CONNECTIONS} connections, max for RSS; $(nproc) cores)"
+echo "(latencies in ms; each figure the mean of two rounds of ${DURATION}s at ${CONNECTIONS} connections, max for RSS: peak RSS / anonymous RSS at the end; $(nproc) cores)"
