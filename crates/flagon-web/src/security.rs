@@ -62,14 +62,15 @@ impl RequestHost {
 fn request_host(parts: &Parts) -> Result<RequestHost, Error> {
     // RFC 9110 7.2: a request with several Host fields is a 400; which one
     // counts is ambiguous (a proxy may have read the other).
-    if parts.headers.get_all(header::HOST).iter().nth(1).is_some() {
+    // One lookup of the header for both questions.
+    let mut hosts = parts.headers.get_all(header::HOST).iter();
+    let first = hosts.next();
+    if hosts.next().is_some() {
         return Err(Error::bad_request(
             "the request has more than one Host header",
         ));
     }
-    let value = parts
-        .headers
-        .get(header::HOST)
+    let value = first
         .filter(|value| value.to_str().is_ok())
         .cloned()
         .or_else(|| {
