@@ -216,3 +216,64 @@ async fn a_server_that_is_down_is_unavailable() {
         other => panic!("expected InvalidUrl, got {other:?}"),
     }
 }
+
+/// A transaction dropped on another runtime, which stops before its
+/// ROLLBACK could run, does not leave its connection in the pool inside
+/// the open transaction: the next user of the pool would otherwise run in
+/// it, and what it writes would never be committed.
+#[tokio::test]
+async fn a_transaction_dropped_on_a_runtime_that_stops_leaves_no_open_transaction_behind() {
+    on_backends(&["postgres"], |t| async move {
+        // One connection, made and driven by this test's runtime.
+        let options = DbOptions {
+            max_connections: 1,
+            ..support::db_options(t.backend)
+        };
+        let one = Db::connect_with(&t.url, options).await.expect("a pool");
+        one.execute_unprepared("SELECT 1")
+            .await
+            .expect("a connection");
+
+        let other = one.clone();
+        // On a thread of its own, while this runtime drives the connection.
+        tokio::task::spawn_blocking(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            let dropped = runtime.block_on(async {
+                tokio::time::timeout(
+                    std::time::Duration::from_millis(200),
+                    other.transaction(|tx| async move {
+                        tx.execute_unprepared("SET LOCAL application_name = 'stale'")
+                            .await?;
+                        futures_util::future::pending::<Result<(), OrmError>>().await
+                    }),
+                )
+                .await
+            });
+            assert!(dropped.is_err(), "the transaction should still be waiting");
+            // The ROLLBACK spawned on this runtime never runs.
+            drop(runtime);
+        })
+        .await
+        .expect("the other runtime's thread");
+
+        // `SET LOCAL` lasts as long as its transaction.
+        let rows = one
+            .fetch_all(
+                "SELECT current_setting('application_name')",
+                values(Vec::new()),
+            )
+            .await
+            .expect("a statement on the pool");
+        assert_ne!(
+            rows[0].get::<String>(0).expect("text"),
+            "stale",
+            "the statement ran inside the dropped transaction"
+        );
+        one.close().await;
+        t
+    })
+    .await;
+}

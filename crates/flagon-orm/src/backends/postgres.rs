@@ -472,15 +472,36 @@ impl Drop for PgTransaction {
         }
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
+                let guard = UnfinishedRollback(Some(client));
                 runtime.spawn(async move {
+                    let mut guard = guard;
+                    let Some(client) = guard.0.as_ref() else {
+                        return;
+                    };
                     tracing::debug!(target: "flagon::sql", "ROLLBACK");
-                    if client.batch_execute("ROLLBACK").await.is_err() {
-                        // Out of the pool: dropping it closes it.
-                        drop(deadpool_postgres::Object::take(client));
+                    if client.batch_execute("ROLLBACK").await.is_ok() {
+                        // Rolled back: the connection goes back to the pool.
+                        drop(guard.0.take());
                     }
+                    // Otherwise the guard closes it.
                 });
             }
             Err(_) => drop(deadpool_postgres::Object::take(client)),
+        }
+    }
+}
+
+/// A connection whose transaction is being rolled back. Dropped before the
+/// ROLLBACK has succeeded (it failed, or the runtime it was spawned on
+/// stopped before running it), it takes the connection out of the pool,
+/// which closes it and so ends the transaction on the server; otherwise
+/// the pool would hand out a connection still inside the transaction.
+struct UnfinishedRollback(Option<deadpool_postgres::Object>);
+
+impl Drop for UnfinishedRollback {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            drop(deadpool_postgres::Object::take(client));
         }
     }
 }
