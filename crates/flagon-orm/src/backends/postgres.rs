@@ -332,9 +332,14 @@ impl ToSql for Param {
     to_sql_checked!();
 }
 
-/// `values` as statement parameters.
+/// `values` as statement parameters (in a vector allocated once, at its
+/// size: collecting the `Result`s would grow it from empty).
 pub(crate) fn params(values: Values) -> Result<Vec<Param>, OrmError> {
-    values.0.into_iter().map(param).collect()
+    let mut params = Vec::with_capacity(values.0.len());
+    for value in values.0 {
+        params.push(param(value)?);
+    }
+    Ok(params)
 }
 
 fn param(value: Value) -> Result<Param, OrmError> {
@@ -520,6 +525,24 @@ pub(crate) async fn detach(pool: &Pool) -> Result<ClientWrapper, OrmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn params_keep_the_values_order_and_refuse_what_cannot_be_bound() {
+        let params = params(Values(vec![
+            Value::Int(Some(7)),
+            Value::String(None),
+            Value::BigUnsigned(Some(9)),
+        ]))
+        .unwrap();
+        assert_eq!(
+            params.iter().map(Param::ty).collect::<Vec<_>>(),
+            [Type::INT4, Type::TEXT, Type::INT8]
+        );
+        assert!(matches!(params[0], Param::Int(Some(7))));
+        assert!(matches!(params[2], Param::BigInt(Some(9))));
+        assert!(super::params(Values(vec![Value::BigUnsigned(Some(u64::MAX))])).is_err());
+        assert!(super::params(Values(Vec::new())).unwrap().is_empty());
+    }
 
     #[test]
     fn param_types_are_listed_in_order_inline_or_spilled() {
