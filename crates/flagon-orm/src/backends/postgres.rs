@@ -112,17 +112,41 @@ fn pool_error(err: deadpool_postgres::PoolError) -> OrmError {
     }
 }
 
+/// Most parameters whose types [`prepare`] lists without allocating.
+const INLINE_TYPES: usize = 8;
+
+/// The types `params` are declared with, in order: in `inline` when they
+/// fit (the common case, looked up on every statement run), else in
+/// `spilled`.
+fn param_types<'a>(
+    params: &[Param],
+    inline: &'a mut [Type; INLINE_TYPES],
+    spilled: &'a mut Vec<Type>,
+) -> &'a [Type] {
+    if params.len() <= INLINE_TYPES {
+        for (slot, param) in inline.iter_mut().zip(params) {
+            *slot = param.ty();
+        }
+        &inline[..params.len()]
+    } else {
+        spilled.extend(params.iter().map(Param::ty));
+        spilled
+    }
+}
+
 /// A statement of `sql` for `params`, prepared on `client` once and cached.
 async fn prepare(
     client: &ClientWrapper,
     sql: &str,
     params: &[Param],
 ) -> Result<tokio_postgres::Statement, OrmError> {
-    let types: Vec<Type> = params.iter().map(Param::ty).collect();
+    let mut inline: [Type; INLINE_TYPES] = std::array::from_fn(|_| Type::BOOL);
+    let mut spilled = Vec::new();
+    let types = param_types(params, &mut inline, &mut spilled);
     if client.statement_cache.size() >= STATEMENT_CACHE_CAPACITY {
         client.statement_cache.clear();
     }
-    Ok(client.prepare_typed_cached(sql, &types).await?)
+    Ok(client.prepare_typed_cached(sql, types).await?)
 }
 
 /// Forgets the cached statement of `sql` for `params` if `err` says the
@@ -134,8 +158,11 @@ fn forget_stale(client: &ClientWrapper, sql: &str, params: &[Param], err: &tokio
             && db.message().contains("cached plan")
     });
     if stale {
-        let types: Vec<Type> = params.iter().map(Param::ty).collect();
-        client.statement_cache.remove(sql, &types);
+        let mut inline: [Type; INLINE_TYPES] = std::array::from_fn(|_| Type::BOOL);
+        let mut spilled = Vec::new();
+        client
+            .statement_cache
+            .remove(sql, param_types(params, &mut inline, &mut spilled));
     }
 }
 
@@ -305,9 +332,14 @@ impl ToSql for Param {
     to_sql_checked!();
 }
 
-/// `values` as statement parameters.
+/// `values` as statement parameters (in a vector allocated once, at its
+/// size: collecting the `Result`s would grow it from empty).
 pub(crate) fn params(values: Values) -> Result<Vec<Param>, OrmError> {
-    values.0.into_iter().map(param).collect()
+    let mut params = Vec::with_capacity(values.0.len());
+    for value in values.0 {
+        params.push(param(value)?);
+    }
+    Ok(params)
 }
 
 fn param(value: Value) -> Result<Param, OrmError> {
@@ -509,4 +541,58 @@ impl Drop for UnfinishedRollback {
 /// A connection of its own, outside the pool (the migration lock's).
 pub(crate) async fn detach(pool: &Pool) -> Result<ClientWrapper, OrmError> {
     Ok(deadpool_postgres::Object::take(acquire(pool).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_keep_the_values_order_and_refuse_what_cannot_be_bound() {
+        let params = params(Values(vec![
+            Value::Int(Some(7)),
+            Value::String(None),
+            Value::BigUnsigned(Some(9)),
+        ]))
+        .unwrap();
+        assert_eq!(
+            params.iter().map(Param::ty).collect::<Vec<_>>(),
+            [Type::INT4, Type::TEXT, Type::INT8]
+        );
+        assert!(matches!(params[0], Param::Int(Some(7))));
+        assert!(matches!(params[2], Param::BigInt(Some(9))));
+        assert!(super::params(Values(vec![Value::BigUnsigned(Some(u64::MAX))])).is_err());
+        assert!(super::params(Values(Vec::new())).unwrap().is_empty());
+    }
+
+    #[test]
+    fn param_types_are_listed_in_order_inline_or_spilled() {
+        let few = [
+            Param::Int(Some(1)),
+            Param::Text(None),
+            Param::Bool(Some(true)),
+        ];
+        let mut inline: [Type; INLINE_TYPES] = std::array::from_fn(|_| Type::BOOL);
+        let mut spilled = Vec::new();
+        assert_eq!(
+            param_types(&few, &mut inline, &mut spilled),
+            [Type::INT4, Type::TEXT, Type::BOOL]
+        );
+        assert!(spilled.is_empty());
+
+        let none: [Param; 0] = [];
+        assert!(param_types(&none, &mut inline, &mut spilled).is_empty());
+
+        let many: Vec<Param> = (0..INLINE_TYPES + 1)
+            .map(|n| {
+                if n % 2 == 0 {
+                    Param::BigInt(Some(1))
+                } else {
+                    Param::Uuid(None)
+                }
+            })
+            .collect();
+        let expected: Vec<Type> = many.iter().map(Param::ty).collect();
+        assert_eq!(param_types(&many, &mut inline, &mut spilled), expected);
+    }
 }

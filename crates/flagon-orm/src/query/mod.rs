@@ -24,6 +24,7 @@ pub mod json;
 mod loading;
 pub mod lock;
 pub mod related;
+mod sql_cache;
 pub mod subquery;
 pub mod values;
 mod write;
@@ -559,10 +560,7 @@ impl<M: Model> QuerySet<M> {
 
     /// All matching rows.
     pub async fn all(&self, db: &(impl Connection + ?Sized)) -> Result<Vec<M>, OrmError> {
-        let dialect = db.dialect();
-        let statement = self.select_statement(dialect, &[])?;
-        self.check_lock(db)?;
-        let (sql, values) = backends::build(dialect, &statement)?;
+        let (sql, values) = self.select_sql(db)?;
         let rows = db.fetch_all(&sql, values).await?;
         let deferred = self.deferred();
         let mut objects = rows
@@ -573,6 +571,70 @@ impl<M: Model> QuerySet<M> {
             related::prefetch(db, &mut objects, spec).await?;
         }
         Ok(objects)
+    }
+
+    /// The SQL and values [`all`](QuerySet::all) runs on `db`. A query
+    /// with a [shape](sql_cache::Shape) (the common case: a few plain
+    /// comparisons, an ordering by the row's own columns, a slice) takes
+    /// its text from the cache, rendered by sea-query the first time;
+    /// any other is rendered now.
+    fn select_sql(
+        &self,
+        db: &(impl Connection + ?Sized),
+    ) -> Result<(sql_cache::Sql, sea_query::Values), OrmError> {
+        let dialect = db.dialect();
+        let Some(shape) = self.shape(dialect) else {
+            let statement = self.select_statement(dialect, &[])?;
+            self.check_lock(db)?;
+            let (sql, values) = backends::build(dialect, &statement)?;
+            return Ok((sql_cache::Sql::Owned(sql), values));
+        };
+        // No lock (a shape has none): `check_lock` has nothing to refuse.
+        self.check()?;
+        let values = sql_cache::values(self.filter.as_ref(), (self.limit, self.offset));
+        if let Some(sql) = sql_cache::get(&shape) {
+            #[cfg(debug_assertions)]
+            {
+                let (fresh, bound) =
+                    backends::build(dialect, &self.select_statement(dialect, &[])?)?;
+                assert_eq!(
+                    (&*sql, &values),
+                    (fresh.as_str(), &bound),
+                    "the SQL kept for {shape:?}"
+                );
+            }
+            return Ok((sql_cache::Sql::Shared(sql), values));
+        }
+        let (sql, bound) = backends::build(dialect, &self.select_statement(dialect, &[])?)?;
+        if bound != values {
+            // Not what the shape promises: never kept (a guard; the tests
+            // show it does not happen).
+            return Ok((sql_cache::Sql::Owned(sql), bound));
+        }
+        let sql: std::sync::Arc<str> = sql.into();
+        sql_cache::insert(shape, sql.clone());
+        Ok((sql_cache::Sql::Shared(sql), values))
+    }
+
+    /// The [shape](sql_cache::Shape) of the select [`all`](QuerySet::all)
+    /// runs on `dialect`, if it has one: no `select_related` joins, no
+    /// `DISTINCT`, no lock, every field read, and a filter and ordering
+    /// [`Shape::of`](sql_cache::Shape::of) accepts.
+    fn shape(&self, dialect: Dialect) -> Option<sql_cache::Shape> {
+        if self.distinct
+            || self.for_update.is_some()
+            || !self.select_related.is_empty()
+            || self.loading != Loading::All
+        {
+            return None;
+        }
+        sql_cache::Shape::of(
+            std::any::TypeId::of::<M>(),
+            dialect,
+            self.filter.as_ref(),
+            &self.ordering(),
+            (self.limit, self.offset),
+        )
     }
 
     /// One row of the select, with its `select_related` targets; the
