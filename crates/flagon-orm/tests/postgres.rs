@@ -277,3 +277,34 @@ async fn a_transaction_dropped_on_a_runtime_that_stops_leaves_no_open_transactio
     })
     .await;
 }
+
+/// A connection keeps at most 512 statements prepared: past them it
+/// forgets them all and starts over, so that queries of ever new text
+/// (`IN` lists of every length) do not grow its cache, and the server's,
+/// without end.
+#[tokio::test]
+async fn a_connection_keeps_a_bounded_number_of_statements_prepared() {
+    on_backends(&["postgres"], |t| async move {
+        let conn = t.db.connection().await.expect("a connection");
+        let count = "SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql";
+        for n in 0..600_i64 {
+            let sql = format!("SELECT $1::int8 + {n}");
+            let rows = conn
+                .fetch_all(&sql, values(vec![1_i64.into()]))
+                .await
+                .expect("the query");
+            assert_eq!(rows[0].get::<i64>(0).expect("a number"), n + 1);
+        }
+        let rows = conn
+            .fetch_all(count, values(Vec::new()))
+            .await
+            .expect("the count");
+        let kept = rows[0].get::<i64>(0).expect("a count");
+        assert!(
+            (1..=513).contains(&kept),
+            "{kept} statements prepared on the connection"
+        );
+        t
+    })
+    .await;
+}

@@ -143,10 +143,21 @@ async fn prepare(
     let mut inline: [Type; INLINE_TYPES] = std::array::from_fn(|_| Type::BOOL);
     let mut spilled = Vec::new();
     let types = param_types(params, &mut inline, &mut spilled);
-    if client.statement_cache.size() >= STATEMENT_CACHE_CAPACITY {
+    // A statement found in the cache is ready at once; one the server had
+    // to prepare waited. Only then can the cache have grown, so only then
+    // is it counted (counting walks every statement it holds).
+    let mut waited = false;
+    let mut prepared = std::pin::pin!(client.prepare_typed_cached(sql, types));
+    let statement = std::future::poll_fn(|cx| {
+        let poll = std::future::Future::poll(prepared.as_mut(), cx);
+        waited |= poll.is_pending();
+        poll
+    })
+    .await?;
+    if waited && client.statement_cache.size() > STATEMENT_CACHE_CAPACITY {
         client.statement_cache.clear();
     }
-    Ok(client.prepare_typed_cached(sql, types).await?)
+    Ok(statement)
 }
 
 /// Forgets the cached statement of `sql` for `params` if `err` says the
