@@ -389,6 +389,40 @@ async fn streams_and_raw_sql() {
     .await;
 }
 
+/// A `bulk_update` of the same fields and number of rows runs the text
+/// kept from the first one with the new values, each row getting its own.
+#[tokio::test]
+async fn repeated_bulk_updates_of_one_shape_write_each_rows_values() {
+    on_each_backend(|t| async move {
+        let b = t.backend;
+        let db = &t.db;
+        let mut items = stock(db).await;
+        for round in 1..=3 {
+            for (n, item) in items.iter_mut().enumerate() {
+                item.stock = round * 10 + n as i32;
+            }
+            // Rows in another order each round: the values follow the keys.
+            items.reverse();
+            let changed = Item::objects()
+                .bulk_update(db, &items, &["stock"])
+                .await
+                .unwrap_or_else(|err| panic!("{b}: {err}"));
+            assert_eq!(changed, 4, "{b}");
+            let mut expected: Vec<(i64, i32)> =
+                items.iter().map(|item| (item.id, item.stock)).collect();
+            expected.sort();
+            let stored: Vec<(i64, i32)> = Item::objects()
+                .order_by(Item::ID.asc())
+                .values_list(db, (Item::ID, Item::STOCK))
+                .await
+                .expect("values");
+            assert_eq!(stored, expected, "{b}: round {round}");
+        }
+        t
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn bulk_update_writes_many_rows_in_one_statement() {
     on_each_backend(|t| async move {

@@ -583,37 +583,13 @@ impl<M: Model> QuerySet<M> {
         db: &(impl Connection + ?Sized),
     ) -> Result<(sql_cache::Sql, sea_query::Values), OrmError> {
         let dialect = db.dialect();
-        let Some(shape) = self.shape(dialect) else {
-            let statement = self.select_statement(dialect, &[])?;
-            self.check_lock(db)?;
-            let (sql, values) = backends::build(dialect, &statement)?;
-            return Ok((sql_cache::Sql::Owned(sql), values));
-        };
-        // No lock (a shape has none): `check_lock` has nothing to refuse.
         self.check()?;
-        let values = sql_cache::values(self.filter.as_ref(), (self.limit, self.offset));
-        if let Some(sql) = sql_cache::get(&shape) {
-            #[cfg(debug_assertions)]
-            {
-                let (fresh, bound) =
-                    backends::build(dialect, &self.select_statement(dialect, &[])?)?;
-                assert_eq!(
-                    (&*sql, &values),
-                    (fresh.as_str(), &bound),
-                    "the SQL kept for {shape:?}"
-                );
-            }
-            return Ok((sql_cache::Sql::Shared(sql), values));
-        }
-        let (sql, bound) = backends::build(dialect, &self.select_statement(dialect, &[])?)?;
-        if bound != values {
-            // Not what the shape promises: never kept (a guard; the tests
-            // show it does not happen).
-            return Ok((sql_cache::Sql::Owned(sql), bound));
-        }
-        let sql: std::sync::Arc<str> = sql.into();
-        sql_cache::insert(shape, sql.clone());
-        Ok((sql_cache::Sql::Shared(sql), values))
+        self.check_lock(db)?;
+        sql_cache::cached(
+            self.shape(dialect).map(sql_cache::Key::Select),
+            || sql_cache::values(self.filter.as_ref(), (self.limit, self.offset)),
+            || backends::build(dialect, &self.select_statement(dialect, &[])?),
+        )
     }
 
     /// The [shape](sql_cache::Shape) of the select [`all`](QuerySet::all)

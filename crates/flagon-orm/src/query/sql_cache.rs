@@ -14,10 +14,14 @@
 //! conditions, subqueries, expressions) has no shape and is rendered every
 //! time.
 //!
-//! Two guards back the argument: a shape is only kept if the values
-//! [`values`] reads equal the ones sea-query bound when it was rendered,
-//! and in debug builds (the tests) every hit is rendered afresh and
-//! compared, text and values.
+//! A `bulk_update` statement is kept the same way ([`UpdateShape`]): its
+//! text depends on the model, the dialect, the fields written and the
+//! number of rows, when every key and value written is such a scalar.
+//!
+//! Two guards back the argument: a shape is only kept if the values read
+//! off the query ([`values`], [`update_values`]) equal the ones sea-query
+//! bound when it was rendered, and in debug builds (the tests) every hit
+//! is rendered afresh and compared, text and values ([`cached`]).
 
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -203,6 +207,74 @@ pub(crate) fn values(filter: Option<&Node>, (limit, offset): (Option<u64>, Optio
     Values(values)
 }
 
+/// Everything the SQL text of one `bulk_update` statement depends on when
+/// every key and written value is a plain scalar: the model, the dialect,
+/// the fields written (their indexes, in order) and the number of rows
+/// (`SET f = CASE WHEN key = $1 THEN $2 .. ELSE f END .. WHERE key IN
+/// (..)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct UpdateShape {
+    model: TypeId,
+    /// The [`Dialect`], as its discriminant.
+    dialect: u8,
+    /// The indexes of the fields written, in order; the first `None` ends
+    /// them.
+    fields: [Option<usize>; MAX_TERMS],
+    rows: usize,
+}
+
+impl UpdateShape {
+    /// The shape of a `bulk_update` statement of model `model` on
+    /// `dialect` writing the fields at `fields` of `rows` (each row's
+    /// values in field order), found by the key at `key`; `None` if more
+    /// than [`MAX_TERMS`] fields are written, or a key or written value is
+    /// not a plain non-NULL scalar.
+    pub(crate) fn of(
+        model: TypeId,
+        dialect: Dialect,
+        fields: &[usize],
+        key: usize,
+        rows: &[Vec<Value>],
+    ) -> Option<UpdateShape> {
+        if fields.len() > MAX_TERMS {
+            return None;
+        }
+        let is_plain = |row: &Vec<Value>, index: usize| row.get(index).is_some_and(plain);
+        let every_plain = rows
+            .iter()
+            .all(|row| is_plain(row, key) && fields.iter().all(|&field| is_plain(row, field)));
+        if !every_plain {
+            return None;
+        }
+        let mut written = [None; MAX_TERMS];
+        for (slot, &field) in written.iter_mut().zip(fields) {
+            *slot = Some(field);
+        }
+        Some(UpdateShape {
+            model,
+            dialect: dialect as u8,
+            fields: written,
+            rows: rows.len(),
+        })
+    }
+}
+
+/// The values a `bulk_update` statement binds, in the order of its
+/// parameters: for each field written, each row's key and its value (the
+/// field's `CASE`), then each row's key (`IN`). Only meaningful for rows
+/// [`UpdateShape::of`] gave a shape.
+pub(crate) fn update_values(fields: &[usize], key: usize, rows: &[Vec<Value>]) -> Values {
+    let mut values = Vec::with_capacity(rows.len() * (2 * fields.len() + 1));
+    for &field in fields {
+        for row in rows {
+            values.extend(row.get(key).cloned());
+            values.extend(row.get(field).cloned());
+        }
+    }
+    values.extend(rows.iter().filter_map(|row| row.get(key).cloned()));
+    Values(values)
+}
+
 /// FxHash (rustc's): a shape is a few words, hashed on every query, and
 /// needs no defence against chosen collisions (shapes come from code).
 #[derive(Default)]
@@ -249,7 +321,16 @@ impl Hasher for FxHasher {
     }
 }
 
-type Cache = RwLock<HashMap<Shape, Arc<str>, BuildHasherDefault<FxHasher>>>;
+/// What a kept text is kept under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    /// A select ([`crate::QuerySet::all`] and what runs through it).
+    Select(Shape),
+    /// One statement of [`crate::QuerySet::bulk_update`].
+    BulkUpdate(UpdateShape),
+}
+
+type Cache = RwLock<HashMap<Key, Arc<str>, BuildHasherDefault<FxHasher>>>;
 
 /// The process's cache of rendered shapes.
 fn cache() -> &'static Cache {
@@ -257,18 +338,58 @@ fn cache() -> &'static Cache {
     CACHE.get_or_init(Cache::default)
 }
 
-/// The text rendered for `shape`, if it was kept.
-pub(crate) fn get(shape: &Shape) -> Option<Arc<str>> {
-    cache().read().ok()?.get(shape).cloned()
+/// The text rendered for `key`, if it was kept.
+fn get(key: &Key) -> Option<Arc<str>> {
+    cache().read().ok()?.get(key).cloned()
 }
 
-/// Keeps `sql` as the text of `shape` (unless the cache is full).
-pub(crate) fn insert(shape: Shape, sql: Arc<str>) {
+/// Keeps `sql` as the text of `key` (unless the cache is full).
+fn insert(key: Key, sql: Arc<str>) {
     if let Ok(mut map) = cache().write() {
         if map.len() < CAPACITY {
-            map.insert(shape, sql);
+            map.insert(key, sql);
         }
     }
+}
+
+/// The SQL and values of a statement: for one with a `key`, the text kept
+/// for it (rendered by `render` and kept the first time) with the values
+/// `values` reads off the statement; for one without, what `render` gives.
+///
+/// A text is kept only if `render` bound exactly what `values` read; in
+/// debug builds every hit is rendered again and compared, so that the tests
+/// check every kept text against sea-query.
+pub(crate) fn cached(
+    key: Option<Key>,
+    values: impl FnOnce() -> Values,
+    render: impl Fn() -> Result<(String, Values), crate::error::OrmError>,
+) -> Result<(Sql, Values), crate::error::OrmError> {
+    let Some(key) = key else {
+        let (sql, bound) = render()?;
+        return Ok((Sql::Owned(sql), bound));
+    };
+    let values = values();
+    if let Some(sql) = get(&key) {
+        #[cfg(debug_assertions)]
+        {
+            let (fresh, bound) = render()?;
+            assert_eq!(
+                (&*sql, &values),
+                (fresh.as_str(), &bound),
+                "the SQL kept for {key:?}"
+            );
+        }
+        return Ok((Sql::Shared(sql), values));
+    }
+    let (sql, bound) = render()?;
+    if bound != values {
+        // Not what the shape promises: never kept (a guard; the tests show
+        // it does not happen).
+        return Ok((Sql::Owned(sql), bound));
+    }
+    let sql: Arc<str> = sql.into();
+    insert(key, sql.clone());
+    Ok((Sql::Shared(sql), values))
 }
 
 /// The SQL text of a select: kept for its shape, or rendered for this
@@ -493,6 +614,78 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The premise for `bulk_update`, checked against sea-query in every
+    /// dialect built in: batches of one shape render one text, and bind
+    /// what `update_values` reads.
+    #[test]
+    fn one_update_shape_renders_one_text_and_binds_what_update_values_reads() {
+        let row = |id: i64, title: &str| vec![Value::from(id), Value::from(title)];
+        let batches = [
+            (vec![row(1, "a")], vec![row(7, "z")]),
+            (
+                vec![row(1, "a"), row(2, "b"), row(3, "c")],
+                vec![row(9, "x"), row(8, "y"), row(3, "q")],
+            ),
+        ];
+        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+            for (first, second) in &batches {
+                let render = |batch: &[Vec<Value>]| {
+                    crate::backends::build(
+                        dialect,
+                        &crate::query::write::bulk_update_statement(&META, &[1], batch),
+                    )
+                };
+                let (Ok((sql1, bound1)), Ok((sql2, bound2))) = (render(first), render(second))
+                else {
+                    continue; // A backend this build leaves out.
+                };
+                let shape1 = UpdateShape::of(TypeId::of::<u8>(), dialect, &[1], 0, first);
+                let shape2 = UpdateShape::of(TypeId::of::<u8>(), dialect, &[1], 0, second);
+                assert!(shape1.is_some());
+                assert_eq!(shape1, shape2);
+                assert_eq!(sql1, sql2);
+                assert_eq!(bound1, update_values(&[1], 0, first));
+                assert_eq!(bound2, update_values(&[1], 0, second));
+            }
+        }
+    }
+
+    #[test]
+    fn an_update_shape_records_model_dialect_fields_and_row_count() {
+        let row = |id: i64| vec![Value::from(id), Value::from("t")];
+        let of = |model, dialect, fields: &[usize], rows: &[Vec<Value>]| {
+            UpdateShape::of(model, dialect, fields, 0, rows)
+        };
+        let u8_id = TypeId::of::<u8>();
+        let base = of(u8_id, Dialect::Postgres, &[1], &[row(1), row(2)]);
+        assert!(base.is_some());
+        assert_eq!(base, of(u8_id, Dialect::Postgres, &[1], &[row(5), row(6)]));
+        assert_ne!(base, of(u8_id, Dialect::Postgres, &[1], &[row(1)]));
+        assert_ne!(
+            base,
+            of(u8_id, Dialect::Postgres, &[0, 1], &[row(1), row(2)])
+        );
+        assert_ne!(base, of(u8_id, Dialect::MySql, &[1], &[row(1), row(2)]));
+        assert_ne!(
+            base,
+            of(
+                TypeId::of::<u16>(),
+                Dialect::Postgres,
+                &[1],
+                &[row(1), row(2)]
+            )
+        );
+        // A NULL key or value, a float, or too many fields: no shape.
+        let null_value = vec![Value::from(1i64), Value::String(None)];
+        assert_eq!(of(u8_id, Dialect::Postgres, &[1], &[null_value]), None);
+        let null_key = vec![Value::BigInt(None), Value::from("t")];
+        assert_eq!(of(u8_id, Dialect::Postgres, &[1], &[null_key]), None);
+        let float = vec![Value::from(1i64), Value::from(1.5f64)];
+        assert_eq!(of(u8_id, Dialect::Postgres, &[1], &[float]), None);
+        let wide = vec![1; MAX_TERMS + 1];
+        assert_eq!(of(u8_id, Dialect::Postgres, &wide, &[row(1)]), None);
     }
 
     #[test]

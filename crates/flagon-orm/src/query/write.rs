@@ -149,23 +149,20 @@ impl<M: Model> QuerySet<M> {
         let dialect = db.dialect();
         let mut changed = 0;
         for batch in rows.chunks(per_statement) {
-            let mut update = Query::update();
-            update.table(M::META.table);
-            for &index in &chosen {
-                let mut case = sea_query::CaseStatement::new();
-                for values in batch {
-                    case = case.case(
-                        Expr::col(pk.column).eq(values[pk_index].clone()),
-                        Expr::val(values[index].clone()),
-                    );
-                }
-                let column = M::META.fields[index].column;
-                update.value(column, case.finally(Expr::col(column)));
-            }
-            update.and_where(
-                Expr::col(pk.column).is_in(batch.iter().map(|values| values[pk_index].clone())),
+            // The text of a batch of plain values depends only on its
+            // shape: rendered once, then kept.
+            let shape = super::sql_cache::UpdateShape::of(
+                std::any::TypeId::of::<M>(),
+                dialect,
+                &chosen,
+                pk_index,
+                batch,
             );
-            let (sql, values) = backends::build(dialect, &update)?;
+            let (sql, values) = super::sql_cache::cached(
+                shape.map(super::sql_cache::Key::BulkUpdate),
+                || super::sql_cache::update_values(&chosen, pk_index, batch),
+                || backends::build(dialect, &bulk_update_statement(M::META, &chosen, batch)),
+            )?;
             changed += db.execute(&sql, values).await?.rows_affected;
         }
         Ok(changed)
@@ -400,4 +397,33 @@ pub async fn raw<M: Model>(
         }
     }
     rows.iter().map(M::from_row).collect()
+}
+
+/// One `bulk_update` statement of `meta`'s rows `batch` (each row's values
+/// in field order), writing the fields at `fields`: each field set by a
+/// `CASE` on the primary key, the rows found by `key IN (..)`.
+pub(super) fn bulk_update_statement(
+    meta: &crate::model::ModelMeta,
+    fields: &[usize],
+    batch: &[Vec<Value>],
+) -> sea_query::UpdateStatement {
+    let pk = meta.primary_key();
+    let pk_index = meta.primary_key_index();
+    // Every row has a value for every field (`Model::values`).
+    let key = |values: &Vec<Value>| values[pk_index].clone();
+    let mut update = Query::update();
+    update.table(meta.table);
+    for &index in fields {
+        let mut case = sea_query::CaseStatement::new();
+        for values in batch {
+            case = case.case(
+                Expr::col(pk.column).eq(key(values)),
+                Expr::val(values[index].clone()),
+            );
+        }
+        let column = meta.fields[index].column;
+        update.value(column, case.finally(Expr::col(column)));
+    }
+    update.and_where(Expr::col(pk.column).is_in(batch.iter().map(key)));
+    update
 }
