@@ -700,31 +700,8 @@ fn lookup_expr(col: Expr, lookup: &Lookup) -> Expr {
 mod tests {
     use super::*;
     use crate::model::{FieldKind, FieldMeta};
+    use crate::query::test_fixtures::{lookup, META};
     use crate::value::Value;
-
-    static FIELDS: [FieldMeta; 2] = [
-        FieldMeta::new("id", FieldKind::BigInteger),
-        FieldMeta::new("title", FieldKind::Text),
-    ];
-    static META: ModelMeta = ModelMeta {
-        app: "blog",
-        name: "Post",
-        table: "blog_post",
-        fields: &FIELDS,
-        ordering: &[],
-        unique_together: &[],
-        indexes: &[],
-        constraints: &[],
-        many_to_many: &[],
-    };
-
-    fn lookup(column: &'static str, lookup: Lookup) -> Node {
-        Node::Lookup {
-            column,
-            nullable: false,
-            lookup,
-        }
-    }
 
     #[test]
     fn select_is_parameterized_in_every_dialect() {

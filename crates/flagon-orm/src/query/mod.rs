@@ -26,6 +26,8 @@ pub mod lock;
 pub mod related;
 mod sql_cache;
 pub mod subquery;
+#[cfg(test)]
+mod test_fixtures;
 pub mod values;
 mod write;
 

@@ -415,14 +415,7 @@ impl std::ops::Deref for Sql {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lookup(column: &'static str, lookup: Lookup) -> Node {
-        Node::Lookup {
-            column,
-            nullable: false,
-            lookup,
-        }
-    }
+    use crate::query::test_fixtures::{lookup, META};
 
     fn shape(
         filter: Option<&Node>,
@@ -530,22 +523,6 @@ mod tests {
         );
         assert!(values(None, (None, None)).0.is_empty());
     }
-
-    static FIELDS: [crate::model::FieldMeta; 2] = [
-        crate::model::FieldMeta::new("id", crate::model::FieldKind::BigInteger),
-        crate::model::FieldMeta::new("title", crate::model::FieldKind::Text),
-    ];
-    static META: crate::model::ModelMeta = crate::model::ModelMeta {
-        app: "blog",
-        name: "Post",
-        table: "blog_post",
-        fields: &FIELDS,
-        ordering: &[],
-        unique_together: &[],
-        indexes: &[],
-        constraints: &[],
-        many_to_many: &[],
-    };
 
     /// The premise, checked against sea-query in every dialect built in:
     /// queries of one shape render one text, and bind what `values` reads.
