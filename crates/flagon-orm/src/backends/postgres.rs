@@ -513,30 +513,28 @@ impl Drop for PgTransaction {
         if self.ended.load(Ordering::Acquire) {
             return;
         }
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let guard = UnfinishedRollback(Some(client));
-                runtime.spawn(async move {
-                    let mut guard = guard;
-                    let Some(client) = guard.0.as_ref() else {
-                        return;
-                    };
-                    tracing::debug!(target: "flagon::sql", "ROLLBACK");
-                    if client.batch_execute("ROLLBACK").await.is_ok() {
-                        // Rolled back: the connection goes back to the pool.
-                        drop(guard.0.take());
-                    }
-                    // Otherwise the guard closes it.
-                });
-            }
-            Err(_) => drop(deadpool_postgres::Object::take(client)),
+        let guard = UnfinishedRollback(Some(client));
+        // Without a runtime to roll back on, the guard closes the connection.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let mut guard = guard;
+                let Some(client) = guard.0.as_ref() else {
+                    return;
+                };
+                tracing::debug!(target: "flagon::sql", "ROLLBACK");
+                if client.batch_execute("ROLLBACK").await.is_ok() {
+                    // Rolled back: the connection goes back to the pool.
+                    drop(guard.0.take());
+                }
+                // Otherwise the guard closes it.
+            });
         }
     }
 }
 
 /// A connection whose transaction is being rolled back. Dropped before the
-/// ROLLBACK has succeeded (it failed, or the runtime it was spawned on
-/// stopped before running it), it takes the connection out of the pool,
+/// ROLLBACK has succeeded (it failed, there was no runtime to run it on,
+/// or the runtime it was spawned on stopped before running it), it takes the connection out of the pool,
 /// which closes it and so ends the transaction on the server; otherwise
 /// the pool would hand out a connection still inside the transaction.
 struct UnfinishedRollback(Option<deadpool_postgres::Object>);
