@@ -307,6 +307,37 @@ macro_rules! scalars {
     };
 }
 
+/// Implements the container methods the serializers here share: an
+/// `Option` or newtype is looked through, and a map or struct starts the
+/// state `$start` makes of the serializer.
+macro_rules! containers {
+    ($start:path) => {
+        fn serialize_some<V: Serialize + ?Sized>(self, value: &V) -> Result<Self::Ok, Self::Error> {
+            value.serialize(self)
+        }
+
+        fn serialize_newtype_struct<V: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            value: &V,
+        ) -> Result<Self::Ok, Self::Error> {
+            value.serialize(self)
+        }
+
+        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Self::Error> {
+            Ok($start(self))
+        }
+
+        fn serialize_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStruct, Self::Error> {
+            Ok($start(self))
+        }
+    };
+}
+
 /// Succeeds for a struct or map, skipping its fields unread.
 struct ShapeProbe;
 
@@ -322,26 +353,7 @@ impl ser::Serializer for ShapeProbe {
     type SerializeStructVariant = Impossible<(), NotFields>;
 
     scalars!(Err(NotFields));
-
-    fn serialize_some<V: Serialize + ?Sized>(self, value: &V) -> Result<(), NotFields> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_struct<V: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &V,
-    ) -> Result<(), NotFields> {
-        value.serialize(self)
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Self, NotFields> {
-        Ok(self)
-    }
-
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, NotFields> {
-        Ok(self)
-    }
+    containers!(std::convert::identity);
 }
 
 impl ser::SerializeStruct for ShapeProbe {
@@ -403,26 +415,7 @@ impl<'a> ser::Serializer for FieldPicker<'a> {
     type SerializeStructVariant = Impossible<Option<Value>, NotFields>;
 
     scalars!(Ok(None));
-
-    fn serialize_some<V: Serialize + ?Sized>(self, value: &V) -> Result<Option<Value>, NotFields> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_struct<V: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &V,
-    ) -> Result<Option<Value>, NotFields> {
-        value.serialize(self)
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Picking<'a>, NotFields> {
-        Ok(self.picking())
-    }
-
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Picking<'a>, NotFields> {
-        Ok(self.picking())
-    }
+    containers!(FieldPicker::picking);
 }
 
 impl<'a> FieldPicker<'a> {
@@ -493,26 +486,7 @@ impl ser::Serializer for &mut FieldNames {
     type SerializeStructVariant = Impossible<(), NotFields>;
 
     scalars!(Err(NotFields));
-
-    fn serialize_some<V: Serialize + ?Sized>(self, value: &V) -> Result<(), NotFields> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_struct<V: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &V,
-    ) -> Result<(), NotFields> {
-        value.serialize(self)
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Self, NotFields> {
-        Ok(self)
-    }
-
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, NotFields> {
-        Ok(self)
-    }
+    containers!(std::convert::identity);
 }
 
 impl ser::SerializeStruct for &mut FieldNames {
