@@ -585,12 +585,19 @@ impl<M: Model> QuerySet<M> {
         db: &(impl Connection + ?Sized),
     ) -> Result<(sql_cache::Sql, sea_query::Values), OrmError> {
         let dialect = db.dialect();
-        self.check()?;
-        self.check_lock(db)?;
+        let shape = self.shape(dialect);
+        if shape.is_some() {
+            // A kept text skips `select_statement`, and so its checks.
+            self.check()?;
+        }
         sql_cache::cached(
-            self.shape(dialect).map(sql_cache::Key::Select),
+            shape.map(sql_cache::Key::Select),
             || sql_cache::values(self.filter.as_ref(), (self.limit, self.offset)),
-            || backends::build(dialect, &self.select_statement(dialect, &[])?),
+            || {
+                let statement = self.select_statement(dialect, &[])?;
+                self.check_lock(db)?;
+                backends::build(dialect, &statement)
+            },
         )
     }
 
